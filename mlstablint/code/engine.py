@@ -1,0 +1,175 @@
+"""Check one source file: prefilter, parse, run every enabled rule in one traversal, locate."""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from collections import Counter
+from collections.abc import Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from mlstablint.catalog import load_catalog
+from mlstablint.code.names import Resolver
+from mlstablint.code.rule import CodeRule, RuleContext
+from mlstablint.code.rules import ALL_RULES
+from mlstablint.findings import Finding, Report, ToolError, code_fingerprint
+
+_IMPORT_ROOTS = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)|import[ \t]+([^\n#;]+))", re.M)
+_NOQA = re.compile(r"#\s*noqa(?::[ \t]*(?P<codes>[A-Za-z]+\d+(?:[ \t]*,?[ \t]*[A-Za-z]+\d+)*))?", re.I)
+_IGNORE = re.compile(r"#\s*mlstablint:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.I)
+_CODE = re.compile(r"[A-Za-z]+\d+")
+
+
+def imported_roots(text: str) -> set[str]:
+    """Top-level modules named in import statements, read from text without parsing."""
+    roots: set[str] = set()
+    for frm, imp in _IMPORT_ROOTS.findall(text):
+        if frm:
+            roots.add(frm)
+        else:
+            for part in imp.replace("(", " ").replace(")", " ").split(","):
+                words = part.split()
+                if words:
+                    roots.add(words[0].split(".")[0])
+    return roots
+
+
+def decode_source(data: bytes) -> str:
+    """Decode as Python does (PEP 263 cookie or BOM, else UTF-8); raises ValueError with a reason."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise ValueError(f"not valid utf-8 (byte 0x{data[bad.start]:02x} at offset {bad.start}) and no coding "
+                             "cookie declares another encoding; re-encode as UTF-8 or add one") from None
+        raise ValueError(f"cannot determine the encoding: {exc.msg}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ValueError(f"not valid {encoding} ({exc.__class__.__name__} at byte {getattr(exc, 'start', '?')}); "
+                         "add a coding cookie or re-encode as UTF-8") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\0" in text:
+        raise ValueError("source contains NUL bytes")
+    return text
+
+
+def suppressed_codes(line: str) -> set[str] | None:
+    """Codes suppressed on a line; an empty set means all (bare `# noqa`); None means none."""
+    codes: set[str] | None = None
+    for pattern in (_NOQA, _IGNORE):
+        for m in pattern.finditer(line):
+            found = m.group("codes")
+            if found is None or not _CODE.findall(found):
+                return set()
+            codes = (codes or set()) | {c.upper() for c in _CODE.findall(found)}
+    return codes
+
+
+def is_suppressed(rule: str, lines: Sequence[str], start: int, end: int) -> bool:
+    for lineno in {start, end}:
+        if 1 <= lineno <= len(lines):
+            codes = suppressed_codes(lines[lineno - 1])
+            if codes is not None and (not codes or rule in codes):
+                return True
+    return False
+
+
+class FileChecker:
+    """Runs a fixed set of rules over files; rule instances are built once and reused."""
+
+    def __init__(self, enabled: set[str]) -> None:
+        catalog = load_catalog()
+        self.severity = {rule_id: doc.severity for rule_id, doc in catalog.items()}
+        self.resolver = Resolver()
+        self.rules: list[CodeRule] = [cls() for cls in ALL_RULES if cls.id in enabled]
+        self._visitors: dict[frozenset[str], cst.BatchableCSTVisitor] = {}
+
+    def _rules_for(self, text: str) -> list[CodeRule]:
+        roots = imported_roots(text)
+        return [
+            rule for rule in self.rules
+            if rule.libraries & roots or (rule.trigger is not None and rule.trigger in text)
+        ]
+
+    def check_source(self, text: str, path: str, ignored: Sequence[str] = ()) -> Report:
+        report = Report(files_checked=1)
+        rules = [r for r in self._rules_for(text) if not any(r.id.startswith(s) or s == "ALL" for s in ignored)]
+        if not rules:
+            # Nothing to look for, but a file that does not parse is still reported (ast is ~10x cheaper).
+            try:
+                ast.parse(text, filename=path)
+            except SyntaxError as exc:
+                where = f"line {exc.lineno}, column {exc.offset}"
+                report.errors.append(ToolError(path, f"syntax error at {where}: {exc.msg}"))
+            except (RecursionError, MemoryError, ValueError):
+                report.errors.append(ToolError(path, "too deeply nested for the parser; file skipped"))
+            return report
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError as exc:
+            first = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
+            where = f"line {exc.raw_line}, column {exc.raw_column + 1}"
+            report.errors.append(ToolError(path, f"syntax error at {where}: {first}"))
+            return report
+        except RecursionError:
+            report.errors.append(ToolError(path, "too deeply nested for the parser; file skipped"))
+            return report
+        ctx = RuleContext(self.resolver, text)
+        self.resolver.reset()
+        for rule in rules:
+            rule.ctx = ctx
+        try:
+            cst.visit_batched(module, [self.resolver, *rules])
+        except RecursionError:
+            report.errors.append(ToolError(path, "expression nesting too deep to analyse; file skipped"))
+            return report
+        if ctx.pending:
+            report.findings = self._locate(module, text, path, ctx)
+        return report
+
+    def _locate(self, module: cst.Module, text: str, path: str, ctx: RuleContext) -> list[Finding]:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        lines = text.splitlines()
+        seen: Counter[tuple[str, str]] = Counter()
+        out: list[Finding] = []
+        unique = {(p.rule, id(p.node)): p for p in ctx.pending}
+        located = sorted(
+            ((positions[p.node], p) for p in unique.values()),
+            key=lambda item: (item[0].start.line, item[0].start.column, item[1].rule),
+        )
+        for pos, pending in located:
+            start, end = pos.start, pos.end
+            if is_suppressed(pending.rule, lines, start.line, end.line):
+                continue
+            context = lines[max(0, start.line - 2): start.line + 1]
+            key = (pending.rule, "\n".join(" ".join(c.split()) for c in context))
+            seen[key] += 1
+            out.append(Finding(
+                rule=pending.rule,
+                severity=self.severity.get(pending.rule, "warning"),  # type: ignore[arg-type]
+                message=pending.message,
+                path=path,
+                line=start.line,
+                column=start.column + 1,
+                end_line=end.line,
+                end_column=end.column + 1,
+                evidence=pending.evidence,
+                fingerprint=code_fingerprint(pending.rule, path, context, seen[key]),
+            ))
+        return out
+
+
+def check_bytes(checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = ()) -> Report:
+    try:
+        text = decode_source(data)
+    except ValueError as exc:
+        return Report(errors=[ToolError(path, str(exc))], files_checked=1)
+    return checker.check_source(text, path, ignored)

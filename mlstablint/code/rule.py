@@ -1,0 +1,74 @@
+"""The code-rule base class (Fixit's shape): one small class per rule, with a docstring, a
+message and `visit_*` methods; every rule of a file runs in one batched libcst traversal."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import libcst as cst
+
+from mlstablint.code.apis import LIBRARY_ROOTS
+from mlstablint.code.exprs import Exprs
+from mlstablint.code.names import Resolver
+
+
+@dataclass
+class PendingFinding:
+    """A finding before positions are resolved (positions cost a pass; files without findings skip it)."""
+
+    rule: str
+    node: cst.CSTNode
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+class RuleContext:
+    """What a rule sees of the file being checked."""
+
+    def __init__(self, resolver: Resolver, text: str = "") -> None:
+        self.resolver = resolver
+        self.text = text
+        self._uses: dict[str, int] = {}
+        self.exprs = Exprs(resolver)
+        self.pending: list[PendingFinding] = []
+        # Nodes already reported by a more specific rule, per rule family that defers to it.
+        self.claimed: dict[str, set[int]] = {}
+
+    def uses(self, name: str) -> int:
+        """How often an identifier occurs in the file's text (a cheap upper bound on its uses)."""
+        if name not in self._uses:
+            self._uses[name] = len(re.findall(rf"(?<![\w.]){re.escape(name)}\b", self.text))
+        return self._uses[name]
+
+    def claim(self, key: str, node: cst.CSTNode) -> None:
+        self.claimed.setdefault(key, set()).add(id(node))
+
+    def is_claimed(self, key: str, node: cst.CSTNode) -> bool:
+        return id(node) in self.claimed.get(key, ())
+
+
+class CodeRule(cst.BatchableCSTVisitor):
+    """Base class. Subclasses set `id` and `message` and implement `visit_<Node>` methods."""
+
+    id: ClassVar[str]
+    message: ClassVar[str]
+    # Top-level modules the rule is about: files importing none of them skip the rule.
+    libraries: ClassVar[frozenset[str]] = LIBRARY_ROOTS
+    # Text that makes the rule relevant even without a library import (e.g. float("nan")).
+    trigger: ClassVar[str | None] = None
+
+    def __init__(self) -> None:
+        self.ctx: RuleContext = RuleContext(Resolver())
+
+    @property
+    def r(self) -> Resolver:
+        return self.ctx.resolver
+
+    @property
+    def x(self) -> Exprs:
+        return self.ctx.exprs
+
+    def report(self, node: cst.CSTNode, evidence: dict[str, Any] | None = None, **fields: object) -> None:
+        self.ctx.pending.append(PendingFinding(self.id, node, self.message.format(**fields), evidence or {}))

@@ -1,0 +1,180 @@
+"""MSL2xx: linear algebra and conditioning (inverses, normal equations, raw features, log-det, scaling)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from mlstablint.code import apis
+from mlstablint.code.exprs import same, source
+from mlstablint.code.names import INFINITY
+from mlstablint.code.rule import CodeRule
+from mlstablint.code.rules.common import shorten
+
+_SOLVERS = ("inv", "pinv", "solve", "lstsq")
+
+
+class InvThenMultiply(CodeRule):
+    """`inv(A) @ b` forms the inverse explicitly: slower and less accurate than solving."""
+
+    id = "MSL201"
+    message = ("`{expr}` multiplies by an explicit inverse, which is slower and loses up to cond(A) more accuracy "
+               "than a solve; use `{fix}` (or `scipy.linalg.cho_solve` when A is symmetric positive definite).")
+
+    def _check(self, node: cst.BaseExpression) -> None:
+        operands = self.x.matmul_operands(node)
+        if operands is None:
+            return
+        left, before = self.x.follow(operands[0])
+        inverted = self.x.op_arg(left, "inv", before)
+        if inverted is None or self.x.gram_base(inverted, before) is not None:
+            return  # the normal equations are MSL202's finding
+        if same(inverted, operands[1]):
+            return  # inv(A) @ A checks an inverse; it solves nothing
+        if isinstance(operands[0], cst.Name) and self.ctx.uses(operands[0].value) > 2:
+            return  # an inverse computed once and reused (covariance sandwiches, many right-hand sides)
+        assert isinstance(left, cst.Call)
+        prefix = source(left.func).rsplit(".", 1)[0] + "." if isinstance(left.func, cst.Attribute) else ""
+        self.report(node, {"inverse": self.r.call_name(left, before)}, expr=shorten(node),
+                    fix=f"{prefix}solve({source(inverted)}, {source(operands[1])})")
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._check(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._check(node)
+
+
+class NormalEquations(CodeRule):
+    """Solving with `X.T @ X` squares the condition number of X."""
+
+    id = "MSL202"
+    message = ("`{expr}` inverts or solves with the Gram matrix X.T @ X, which squares the condition number of X "
+               "(cond 1e8 becomes 1e16, past float64's precision); use `np.linalg.lstsq(X, y)`, a QR "
+               "factorisation, or a regularised estimator such as `Ridge`.")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.x.op(node) not in _SOLVERS or not node.args:
+            return
+        base = self.x.gram_base(node.args[0].value)
+        if base is None:
+            return
+        self.report(node, {"solver": self.r.call_name(node), "matrix": f"{source(base)}.T @ {source(base)}"},
+                    expr=shorten(node))
+
+
+class RawFeaturesToSolver(CodeRule):
+    """A direct solver applied to raw, unscaled data columns."""
+
+    id = "MSL203"
+    message = ("`{expr}` applies `{solver}` to raw data from {origin} with no scaling on the way: unscaled, "
+               "one-hot or duplicated columns make the matrix ill-conditioned or singular and the weights "
+               "explode; standardise the features first, or fit `make_pipeline(StandardScaler(), Ridge())`.")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        op = self.x.op(node)
+        if op not in ("inv", "pinv", "solve", "lstsq") or not node.args:
+            return
+        matrix = node.args[0].value
+        origin = self.x.is_raw(matrix)
+        if origin is None:
+            base = self.x.gram_base(matrix)
+            origin = self.x.is_raw(base) if base is not None else None
+        if origin is None:
+            return
+        solver = self.r.call_name(node) or op
+        self.report(node, {"solver": solver, "data_source": origin}, expr=shorten(node), solver=solver,
+                    origin=f"`{origin}`")
+
+
+class LogDet(CodeRule):
+    """`log(det(A))`: the determinant over- or underflows long before its log does."""
+
+    id = "MSL204"
+    message = ("`{expr}` takes the log of a determinant, which overflows to inf or underflows to 0 for "
+               "moderate sizes (det of 0.1*I at n=400 is 1e-400); use `{fix}` and its logabsdet.")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.x.op(node) != "log" or len(node.args) != 1:
+            return
+        arg, before = self.x.follow(node.args[0].value)
+        inner = self.x.op_arg(arg, "abs", before)
+        if inner is not None:
+            arg, before = self.x.follow(inner, before)
+        if self.x.op(arg, before) != "det":
+            return
+        assert isinstance(arg, cst.Call)
+        name = self.r.call_name(arg, before) or "numpy.linalg.det"
+        self.report(node, {"determinant": name}, expr=shorten(node), fix=name.rsplit(".", 1)[0] + ".slogdet")
+
+
+class UnscaledEstimator(CodeRule):
+    """A scaling-sensitive estimator fitted on data with no scaler in its pipeline or on the way."""
+
+    id = "MSL205"
+    message = ("`{estimator}` is fitted on unscaled data from {origin}: its solver, distances or penalty depend "
+               "on feature scale, so large-scale columns dominate and convergence slows or fails; use "
+               "`make_pipeline(StandardScaler(), {short}(...))`.")
+    libraries = frozenset({"sklearn"})
+
+    def _estimator(self, node: cst.BaseExpression, before: int, depth: int = 0) -> str | None:
+        """The scale-sensitive estimator an expression builds, unless a scaler (or an unknown step) is in it."""
+        if depth > 6:
+            return None
+        node, before = self.x.follow(node, before)
+        if not isinstance(node, cst.Call):
+            return None
+        name = self.r.qualname(node.func, before)
+        if name in apis.SCALE_SENSITIVE:
+            return name
+        if name in apis.SEARCH_WRAPPERS:
+            inner = self.x.arg(node, 0, "estimator")
+            return self._estimator(inner, before, depth + 1) if inner is not None else None
+        if name == "sklearn.pipeline.make_pipeline":
+            steps = [a.value for a in node.args if a.keyword is None]
+        elif name == "sklearn.pipeline.Pipeline":
+            listing = self.x.arg(node, 0, "steps")
+            listing = self.x.follow(listing, before)[0] if listing is not None else None
+            if not isinstance(listing, (cst.List, cst.Tuple)):
+                return None
+            steps = []
+            for element in listing.elements:
+                pair = element.value
+                if not isinstance(pair, cst.Tuple) or len(pair.elements) < 2:
+                    return None
+                steps.append(pair.elements[1].value)
+        else:
+            return None
+        if not steps:
+            return None
+        for step in steps[:-1]:
+            step_def, step_before = self.x.follow(step, before)
+            if not isinstance(step_def, cst.Call):
+                return None  # a step we cannot see may be a scaler
+            step_name = self.r.qualname(step_def.func, step_before)
+            if step_name not in apis.NON_SCALING_STEPS and step_name not in apis.SCALE_SENSITIVE:
+                return None
+        return self._estimator(steps[-1], before, depth + 1)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        estimator_expr: cst.BaseExpression | None = None
+        data: cst.BaseExpression | None = None
+        if self.x.method(node) in apis.FIT_METHODS:
+            estimator_expr = self.x.receiver(node)
+            data = self.x.arg(node, 0, "X")
+        elif self.r.call_name(node) in apis.CV_FUNCTIONS:
+            estimator_expr = self.x.arg(node, 0, "estimator")
+            data = self.x.arg(node, 1, "X")
+        if estimator_expr is None or data is None:
+            return
+        estimator = self._estimator(estimator_expr, INFINITY)
+        if estimator is None:
+            return
+        origin = self.x.is_raw(data)
+        if origin is None:
+            return
+        short = estimator.rsplit(".", 1)[1]
+        self.report(node, {"estimator": estimator, "data_source": origin}, estimator=short, short=short,
+                    origin=f"`{origin}`")
+
+
+RULES: list[type[CodeRule]] = [InvThenMultiply, NormalEquations, RawFeaturesToSolver, LogDet, UnscaledEstimator]

@@ -1,0 +1,470 @@
+"""MSL1xx: numerically unstable expressions (exp, log, softmax, sigmoid, variance, NaN tests)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from mlstablint.code.apis import FLOAT_CONSTRUCTORS as _FLOATS
+from mlstablint.code.apis import NAN as _NAN
+from mlstablint.code.exprs import Exprs, source
+from mlstablint.code.exprs import same as _same
+from mlstablint.code.rule import CodeRule
+from mlstablint.code.rules.common import fix_name, shorten
+
+# Overflow thresholds of exp: log(finfo(dtype).max).
+EXP_OVERFLOW = {"float64": 709.78, "float32": 88.72, "float16": 11.09}
+
+
+def _is_add(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add)
+
+
+class Log1p(CodeRule):
+    """`log(1 + x)` rounds 1 + x first, losing every digit of x below machine epsilon."""
+
+    id = "MSL101"
+    message = "`{expr}` loses precision for small |x| (1 + x rounds to 1 below 1.1e-16 in float64); use `{fix}`."
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.x.op(node) != "log" or len(node.args) != 1:
+            return
+        arg = node.args[0].value
+        if not (isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add)):
+            return
+        for one, other in ((arg.left, arg.right), (arg.right, arg.left)):
+            if (self.x.is_one(one) and not self.x.is_constant(other) and self.x.op(other) != "exp"
+                    and not self.x.is_integer_valued(other)):
+                self.report(node, {"function": self.r.call_name(node)},
+                            expr=shorten(node), fix=f"{fix_name(node, 'log1p')}({source(other)})")
+                return
+
+
+class Expm1(CodeRule):
+    """`exp(x) - 1` cancels catastrophically for small |x|."""
+
+    id = "MSL102"
+    message = "`{expr}` cancels catastrophically for small |x| (all digits lost below 1.1e-16 in float64); use `{fix}`."
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if not isinstance(node.operator, cst.Subtract) or not self.x.is_one(node.right):
+            return
+        inner = self.x.op_arg(node.left, "exp")
+        if inner is None or self.x.is_constant(inner):
+            return
+        assert isinstance(node.left, cst.Call)
+        self.report(node, {"function": self.r.call_name(node.left)},
+                    expr=shorten(node), fix=f"{fix_name(node.left, 'expm1')}({source(inner)})")
+
+
+class LogSumExp(CodeRule):
+    """`log(sum(exp(x)))` overflows once any x exceeds ~709.78 (float64) / ~88.72 (float32)."""
+
+    id = "MSL103"
+    message = ("`{expr}` overflows to inf once any element exceeds {limit64} (float64) or {limit32} (float32); "
+               "use `scipy.special.logsumexp` (or `torch.logsumexp(x, dim)`), which subtracts the max first.")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.x.op(node) != "log" or len(node.args) != 1:
+            return
+        total, before = self.x.follow(node.args[0].value)
+        summed = self.x.reduction_arg(total, "sum", before)
+        if summed is None:
+            return
+        if isinstance(summed, cst.GeneratorExp):
+            summed = summed.elt
+        summed, before = self.x.follow(summed, before)
+        inner = self.x.op_arg(summed, "exp", before)
+        if inner is None or self.x.is_bounded_above(inner, before) or self.x.is_constant(inner):
+            return
+        self.report(node, {"overflow_threshold": EXP_OVERFLOW},
+                    expr=shorten(node), limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"])
+
+
+class LogOfSoftmax(CodeRule):
+    """`log(softmax(x))` underflows to -inf where a probability rounds to 0."""
+
+    id = "MSL104"
+    message = ("`{expr}` returns -inf (and NaN gradients) wherever a softmax probability underflows to 0; "
+               "use `{fix}`, which computes x - logsumexp(x) directly.")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        target: cst.BaseExpression | None = None
+        if self.x.op(node) == "log" and len(node.args) == 1:
+            target = node.args[0].value
+        elif self.x.method(node) == "log" and not node.args:
+            target = self.x.receiver(node)
+        if target is None:
+            return
+        softmax = self.x.softmax_like(target)
+        if softmax is None:
+            return
+        self.ctx.claim("log-probability", node)
+        fix = softmax.rsplit(".", 1)[0] + ".log_softmax"
+        self.report(node, {"softmax": softmax}, expr=shorten(node), fix=fix)
+
+
+class NaiveSigmoid(CodeRule):
+    """`1 / (1 + exp(-x))` overflows in exp for large negative x; `exp(x) / (1 + exp(x))` gives inf/inf = NaN."""
+
+    id = "MSL105"
+    message = ("`{expr}` is a naive sigmoid: exp overflows beyond |x| > {limit64} (float64) or {limit32} "
+               "(float32){nan}; use `scipy.special.expit` (or `torch.sigmoid`).")
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if not isinstance(node.operator, cst.Divide) or not _is_add(node.right):
+            return
+        denominator = node.right
+        assert isinstance(denominator, cst.BinaryOperation)
+        for one, other in ((denominator.left, denominator.right), (denominator.right, denominator.left)):
+            if not self.x.is_one(one):
+                continue
+            exp_arg = self.x.op_arg(other, "exp")
+            if exp_arg is None or self.x.is_bounded_above(exp_arg) or self.x.is_constant(exp_arg):
+                continue
+            self.ctx.claim("exp-explained", other)
+            if self.x.is_one(node.left):
+                self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node),
+                            limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"], nan="")
+                return
+            numerator_arg = self.x.op_arg(node.left, "exp")
+            if numerator_arg is not None and _same(numerator_arg, exp_arg):
+                self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node),
+                            limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"],
+                            nan=", and inf/inf gives NaN")
+                return
+
+
+class NaiveSoftplus(CodeRule):
+    """`log(1 + exp(x))` and `log(exp(a) + exp(b))` overflow where the result is finite."""
+
+    id = "MSL106"
+    message = ("`{expr}` overflows to inf for arguments above {limit64} (float64) although the result is finite; "
+               "use `{fix}`.")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.x.op(node) not in ("log", "log1p") or len(node.args) != 1:
+            return
+        arg = node.args[0].value
+        if self.x.op(node) == "log1p":
+            return  # log1p(exp(x)) with a guard is the stable idiom; without one it is MSL109's business
+        if not _is_add(arg):
+            return
+        assert isinstance(arg, cst.BinaryOperation)
+        exps = [self.x.op_arg(side, "exp") for side in (arg.left, arg.right)]
+        prefix = "np." if "numpy" in (self.r.call_name(node) or "") else ""
+        if all(e is not None for e in exps):
+            a, b = exps
+            assert a is not None and b is not None
+            if self.x.is_bounded_above(a) and self.x.is_bounded_above(b):
+                return
+            fix = f"{prefix}logaddexp({source(a)}, {source(b)})"
+        else:
+            ones = [self.x.is_one(side) for side in (arg.left, arg.right)]
+            if not ((ones[0] and exps[1] is not None) or (ones[1] and exps[0] is not None)):
+                return
+            inner = exps[1] if exps[1] is not None else exps[0]
+            assert inner is not None
+            if self.x.is_bounded_above(inner) or self.x.is_constant(inner):
+                return
+            fix = f"{prefix}logaddexp(0, {source(inner)})"
+        self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node), fix=fix,
+                    limit64=EXP_OVERFLOW["float64"])
+
+
+_LOG_SIGMOID = {
+    "scipy.special": "scipy.special.log_expit", "torch": "torch.nn.functional.logsigmoid",
+    "torch.special": "torch.nn.functional.logsigmoid", "torch.nn.functional": "torch.nn.functional.logsigmoid",
+    "tensorflow": "tf.math.log_sigmoid", "tensorflow.math": "tf.math.log_sigmoid",
+    "tensorflow.nn": "tf.math.log_sigmoid", "jax.nn": "jax.nn.log_sigmoid",
+    "jax.scipy.special": "jax.nn.log_sigmoid",
+}
+
+
+class LogOfSigmoid(CodeRule):
+    """`log(sigmoid(x))` and `log(1 - sigmoid(x))` give -inf where the sigmoid saturates."""
+
+    id = "MSL107"
+    message = "`{expr}` returns -inf once the sigmoid saturates (|x| > ~37 in float64, ~17 in float32); use `{fix}`."
+
+    def visit_Call(self, node: cst.Call) -> None:
+        target: cst.BaseExpression | None = None
+        if self.x.op(node) == "log" and len(node.args) == 1:
+            target = node.args[0].value
+        elif self.x.method(node) == "log" and not node.args:
+            target = self.x.receiver(node)
+        if target is None:
+            return
+        negate = False
+        if isinstance(target, cst.BinaryOperation) and isinstance(target.operator, cst.Subtract) and self.x.is_one(
+            target.left
+        ):
+            target, negate = target.right, True
+        sigmoid = self.x.sigmoid_like(target)
+        if sigmoid is None:
+            return
+        self.ctx.claim("log-probability", node)
+        fix = _LOG_SIGMOID.get(sigmoid.rsplit(".", 1)[0], "scipy.special.log_expit")
+        call = self.x.follow(target)[0]
+        argument = self.x.arg(call) if isinstance(call, cst.Call) else None
+        inner = source(argument) if argument is not None else "x"
+        fix_expr = f"{fix}(-({inner}))" if negate else f"{fix}({inner})"
+        self.report(node, {"sigmoid": sigmoid}, expr=shorten(node), fix=fix_expr)
+
+
+class UnshiftedSoftmax(CodeRule):
+    """`exp(x) / sum(exp(x))` without subtracting max(x) overflows to inf/inf = NaN."""
+
+    id = "MSL108"
+    message = ("`{expr}` is a softmax without the max subtracted: any x above {limit64} (float64) or {limit32} "
+               "(float32) gives inf/inf = NaN; use `scipy.special.softmax`, or compute `exp(x - x.max())` first.")
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if not isinstance(node.operator, cst.Divide):
+            return
+        left, lb = self.x.follow(node.left)
+        left_arg = self.x.op_arg(left, "exp", lb)
+        if left_arg is None:
+            return
+        summed = self.x.reduction_arg(node.right, "sum")
+        if summed is None:
+            return
+        right, rb = self.x.follow(summed)
+        right_arg = self.x.op_arg(right, "exp", rb)
+        if right_arg is None or not (_same(left_arg, right_arg) or _same(node.left, summed)):
+            return
+        if self.x.is_bounded_above(left_arg, lb) or self.x.is_constant(left_arg):
+            return
+        # The exps of a naive softmax are this finding, not also MSL109's.
+        self.ctx.claim("exp-explained", left)
+        self.ctx.claim("exp-explained", right)
+        self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node),
+                    limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"])
+
+
+class UnguardedExp(CodeRule):
+    """`exp` of a linear predictor, a model prediction or a raw data column, with no clip or shift."""
+
+    id = "MSL109"
+    message = ("`{expr}` exponentiates {kind} with no clip or shift: values above {limit64} give inf in float64 "
+               "({limit32} in float32); clip to the dtype's safe range or stay in log space.")
+
+    def _kind(self, node: cst.BaseExpression, before: int, depth: int = 0) -> str | None:
+        if depth > 8:
+            return None
+        for expr, b in self.x.definitions(node, before):
+            if self.x.is_guard_call(expr, b):
+                return None
+            if isinstance(expr, cst.Name):
+                continue
+            if self.x.matmul_operands(expr, b) is not None:
+                return "a matrix product"
+            if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Add, cst.Subtract)):
+                if self.x.is_bounded_above(expr, b):
+                    return None
+                for side in (expr.left, expr.right):
+                    kind = self._kind(side, b, depth + 1)
+                    if kind in ("a matrix product", "a linear predictor"):
+                        return "a linear predictor"
+                return None
+            if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+                kind = self._kind(expr.expression, b, depth + 1)
+                # exp(-mu) of a mean/rate prediction is a probability, bounded by 1 (Poisson P(0)).
+                return None if kind == "a model prediction" else kind
+            method = self.x.method(expr)
+            if method in ("predict", "decision_function"):
+                return "a model prediction"
+            raw = self.x.is_raw(expr, b)
+            if raw:
+                return f"raw data ({raw})"
+            return None
+        return None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.x.op(node) != "exp" or not node.args or self.ctx.is_claimed("exp-explained", node):
+            return
+        arg = node.args[0].value
+        if self.x.is_bounded_above(arg):
+            return
+        kind = self._kind(arg, self.r.seq + 1)
+        if kind is None:
+            return
+        self.report(node, {"argument": kind, "overflow_threshold": EXP_OVERFLOW}, expr=shorten(node), kind=kind,
+                    limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"])
+
+
+class UnguardedLog(CodeRule):
+    """`log(p)` of a probability that can be exactly 0 (predict_proba, a normalised ratio)."""
+
+    id = "MSL110"
+    message = ("`{expr}` takes the log of {kind}, which can be exactly 0 and give -inf; use `{fix}` "
+               "(or `scipy.special.xlogy` / `sklearn.metrics.log_loss`).")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.x.op(node) != "log" or len(node.args) != 1:
+            return
+        arg = node.args[0].value
+        kind = self.x.probability_source(arg)
+        if kind is None or self.ctx.is_claimed("log-probability", node):
+            return
+        prefix = source(node.func).rsplit(".", 1)[0] + "." if isinstance(node.func, cst.Attribute) else ""
+        fix = f"{source(node.func)}({prefix}clip({source(arg)}, eps, 1))"
+        self.report(node, {"probability": kind}, expr=shorten(node), kind=kind, fix=fix)
+
+
+class XLogY(CodeRule):
+    """`x * log(y)` is 0 * -inf = NaN where x and y are both 0 (entropies, cross-entropies)."""
+
+    id = "MSL111"
+    message = "`{expr}` evaluates 0 * log(0) = NaN where both factors are 0; use `{fix}`."
+
+    def _check(self, node: cst.BaseExpression) -> None:
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)):
+            return
+        for factor, other in ((node.left, node.right), (node.right, node.left)):
+            log = other.expression if isinstance(other, cst.UnaryOperation) else other
+            y = self.x.op_arg(log, "log")
+            if y is None or not isinstance(log, cst.Call) or len(log.args) != 1:
+                continue
+            if self.x.is_constant(y) or self.x.is_constant(factor) or self.x.is_guard_call(y) or _is_add(y):
+                continue
+            y_def, yb = self.x.follow(y)
+            if self.x.is_guard_call(y_def, yb) or _is_add(y_def):
+                continue
+            same_operand = _same(factor, y)
+            # (1 - y) * log(1 - p): the second term of a binary cross-entropy.
+            complement_pair = _is_complement(self.x, factor) and _is_complement(self.x, y)
+            # x * log(x / y): a KL divergence or G-statistic term.
+            ratio_of_factor = _same(_numerator(factor), _numerator(y)) and _numerator(y) is not y
+            log_of_activation = self.x.softmax_like(y) or self.x.sigmoid_like(y) or (
+                _is_complement(self.x, y) and isinstance(y, cst.BinaryOperation) and self.x.sigmoid_like(y.right))
+            if log_of_activation:
+                continue  # MSL104/MSL107 name the better fix (log_softmax, log_expit)
+            probability = self.x.probability_source(y) is not None
+            if same_operand or complement_pair or ratio_of_factor or probability:
+                self.ctx.claim("log-probability", log)
+                fix = "scipy.special.entr" if same_operand else "scipy.special.xlogy"
+                fix_expr = f"-{fix}({source(y)})" if same_operand else f"{fix}({source(factor)}, {source(y)})"
+                self.report(node, {}, expr=shorten(node), fix=fix_expr)
+                return
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._check(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for op in ("sum", "mean"):
+            inner = self.x.reduction_arg(node, op)
+            if inner is not None:
+                # Unwrap `-(y * log p)` and sums of products (`y*log(p) + (1-y)*log(1-p)`).
+                stack = [inner]
+                while stack:
+                    expr = stack.pop()
+                    if isinstance(expr, cst.UnaryOperation):
+                        stack.append(expr.expression)
+                    elif isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Add, cst.Subtract)):
+                        stack.extend((expr.left, expr.right))
+                    else:
+                        self._check(expr)
+                return
+
+
+def _is_complement(x: Exprs, node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) and x.is_one(node.left)
+
+
+def _numerator(node: cst.BaseExpression) -> cst.BaseExpression:
+    while isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        node = node.left
+    return node
+
+
+class NaiveVariance(CodeRule):
+    """`mean(x**2) - mean(x)**2` cancels catastrophically when the mean is large against the spread."""
+
+    id = "MSL112"
+    message = ("`{expr}` computes a variance as E[x^2] - E[x]^2, which cancels catastrophically (and can go "
+               "negative) when |mean| >> std; use `{fix}`.")
+
+    def _mean_of_square(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        node, b = self.x.follow(node)
+        inner = self.x.reduction_arg(node, "mean", b)
+        return self.x.square_base(inner, b) if inner is not None else None
+
+    def _square_of_mean(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        node, b = self.x.follow(node)
+        base = self.x.square_base(node, b)
+        if base is None:
+            return None
+        base, b = self.x.follow(base, b)
+        return self.x.reduction_arg(base, "mean", b)
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if not isinstance(node.operator, cst.Subtract):
+            return
+        a, b = self._mean_of_square(node.left), self._square_of_mean(node.right)
+        if a is None or b is None or not _same(a, b):
+            return
+        self.report(node, {}, expr=shorten(node), fix=f"np.var({source(a)})")
+
+
+class NanEquality(CodeRule):
+    """`x == nan` is always False (and `!=` always True): NaN compares unequal to everything."""
+
+    id = "MSL113"
+    message = ("`{expr}` is always {value}: NaN compares unequal to everything, itself included; use `{fix}` "
+               "(`pd.isna` for pandas objects).")
+    trigger = "nan"
+
+    def _is_nan(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            return self.r.qualname(node) in _NAN
+        if isinstance(node, cst.Call) and self.r.qualname(node.func) in _FLOATS and len(node.args) == 1:
+            value = node.args[0].value
+            if isinstance(value, cst.SimpleString):
+                return value.evaluated_value.strip().lower().lstrip("+-") == "nan" if isinstance(
+                    value.evaluated_value, str) else False
+        return False
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        left = node.left
+        for target in node.comparisons:
+            if isinstance(target.operator, (cst.Equal, cst.NotEqual)):
+                other = None
+                if self._is_nan(target.comparator):
+                    other = left
+                elif self._is_nan(left):
+                    other = target.comparator
+                if other is not None:
+                    equal = isinstance(target.operator, cst.Equal)
+                    fix = f"np.isnan({source(other)})" if equal else f"~np.isnan({source(other)})"
+                    self.report(node, {}, expr=shorten(node), value="False" if equal else "True", fix=fix)
+                    return
+            left = target.comparator
+
+
+class NaiveHypot(CodeRule):
+    """`sqrt(x**2 + y**2)` overflows (or underflows) in the squares although the result is representable."""
+
+    id = "MSL114"
+    message = ("`{expr}` overflows in the squares once |x| > 1.3e154 (float64) or 1.8e19 (float32), and "
+               "underflows for tiny values; use `{fix}`.")
+
+    def _check(self, node: cst.BaseExpression) -> None:
+        arg = self.x.sqrt_arg(node)
+        if not (isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add)):
+            return
+        a, b = self.x.square_base(arg.left), self.x.square_base(arg.right)
+        if a is None or b is None:
+            return
+        self.report(node, {}, expr=shorten(node), fix=f"np.hypot({source(a)}, {source(b)})")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._check(node)
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._check(node)
+
+
+RULES: list[type[CodeRule]] = [
+    Log1p, Expm1, LogSumExp, LogOfSoftmax, NaiveSigmoid, NaiveSoftplus, LogOfSigmoid, UnshiftedSoftmax,
+    UnguardedExp, UnguardedLog, XLogY, NaiveVariance, NanEquality, NaiveHypot,
+]

@@ -1,0 +1,214 @@
+"""Configuration: `[tool.mlstablint]` in the nearest pyproject.toml, overridden by CLI flags.
+
+Rule selection follows ruff: selectors are rule ids or prefixes (`MSL1`, `MSL20`), `ALL`
+means every rule, and when both `select` and `ignore` match a rule the more specific
+(longer) selector wins; on a tie, `ignore` wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef]
+
+
+class ConfigError(Exception):
+    """Bad configuration or bad selectors: reported in one line, exit 2."""
+
+
+# Keys accepted in [tool.mlstablint]; anything else is an error, as a typo would otherwise
+# silently disable what the user meant to configure.
+KNOWN_KEYS = {"select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
+              # the data auditor (mlstablint.data): tables, target, test table, design options, thresholds
+              "data", "target", "test-data", "features", "intercept", "thresholds"}
+
+# Directories never descended into when walking (explicitly given paths are still checked).
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", ".eggs", "*.egg-info",
+    "build", "dist", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".mlstablint_cache", ".ipynb_checkpoints", "node_modules", "site-packages", "__pypackages__",
+)
+
+
+@dataclass
+class Config:
+    select: list[str] = field(default_factory=lambda: ["ALL"])
+    ignore: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=list)
+    # Directory that relative patterns (exclude, per-file-ignores) are anchored at.
+    root: Path = field(default_factory=Path.cwd)
+    source: Path | None = None
+    # Data auditor settings (paths resolved against the configuration's folder).
+    data: list[Path] = field(default_factory=list)
+    target: str | None = None
+    test_data: Path | None = None
+    features: list[str] | None = None
+    intercept: bool = True
+    thresholds: dict[str, Any] = field(default_factory=dict)
+
+    def enabled_rules(self, known: Iterable[str]) -> set[str]:
+        return {rule for rule in known if is_selected(rule, self.select, self.ignore)}
+
+    def ignored_for(self, rel_path: str) -> list[str]:
+        """Selectors that per-file-ignores applies to the file at `rel_path` (POSIX, relative to root)."""
+        out: list[str] = []
+        for pattern, selectors in self.per_file_ignores.items():
+            if path_matches(rel_path, pattern):
+                out.extend(selectors)
+        return out
+
+    def is_excluded(self, rel_path: str) -> bool:
+        return any(path_matches(rel_path, p) for p in self.exclude)
+
+    def fingerprint(self) -> str:
+        """Everything that changes results, for cache keys."""
+        return repr((sorted(self.select), sorted(self.ignore), sorted(self.per_file_ignores.items())))
+
+
+def path_matches(rel_path: str, pattern: str) -> bool:
+    """Glob match of a POSIX relative path; a pattern without '/' also matches any path component."""
+    pattern = pattern.strip()
+    if pattern.startswith("./"):
+        pattern = pattern[2:]
+    pattern = pattern.rstrip("/")
+    if fnmatch.fnmatchcase(rel_path, pattern):
+        return True
+    parts = PurePosixPath(rel_path).parts
+    if "/" not in pattern:
+        return any(fnmatch.fnmatchcase(part, pattern) for part in parts)
+    # A directory pattern excludes everything beneath it.
+    return any(fnmatch.fnmatchcase("/".join(parts[: i + 1]), pattern) for i in range(len(parts)))
+
+
+def selector_length(selector: str) -> int:
+    return 0 if selector == "ALL" else len(selector)
+
+
+def _best(rule: str, selectors: Sequence[str]) -> int:
+    return max((selector_length(s) for s in selectors if s == "ALL" or rule.startswith(s)), default=-1)
+
+
+def is_selected(rule: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
+    s, i = _best(rule, select), _best(rule, ignore)
+    return s >= 0 and s > i
+
+
+def validate_selectors(selectors: Iterable[str], known: Iterable[str], what: str) -> list[str]:
+    known = list(known)
+    out = []
+    for raw in selectors:
+        sel = raw.strip().upper()
+        if not sel:
+            continue
+        if sel != "ALL" and not any(rule.startswith(sel) for rule in known):
+            raise ConfigError(f"unknown rule selector {raw!r} in {what} (see `mlstablint rules`)")
+        out.append(sel)
+    return out
+
+
+def split_selectors(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start` that has a [tool.mlstablint] table."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"{candidate}: cannot read configuration: {exc}") from None
+            if isinstance(data.get("tool"), dict) and "mlstablint" in data["tool"]:
+                return candidate
+    return None
+
+
+def _str_list(value: Any, key: str, source: Path) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: [tool.mlstablint] {key} must be a list of strings")
+    return list(value)
+
+
+def load_config(explicit: Path | None, known_rules: Iterable[str], cwd: Path | None = None) -> Config:
+    cwd = cwd or Path.cwd()
+    source = explicit if explicit is not None else find_pyproject(cwd)
+    if source is None:
+        return Config(root=cwd)
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read configuration: {exc}") from None
+    # pyproject.toml and any file with a [tool.mlstablint] table use it; other files are the table itself.
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "mlstablint" in tool:
+        table = tool["mlstablint"]
+    elif source.name == "pyproject.toml":
+        table = {}
+    else:
+        table = data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [tool.mlstablint] must be a table")
+    unknown = sorted(set(table) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown [tool.mlstablint] key(s): {', '.join(unknown)}")
+    known = list(known_rules)
+    cfg = Config(root=source.parent.resolve(), source=source)
+    if "select" in table:
+        cfg.select = validate_selectors(_str_list(table["select"], "select", source), known, str(source))
+    if "ignore" in table:
+        cfg.ignore = validate_selectors(_str_list(table["ignore"], "ignore", source), known, str(source))
+    pfi = table.get("per-file-ignores", {})
+    if not isinstance(pfi, dict):
+        raise ConfigError(f"{source}: [tool.mlstablint] per-file-ignores must be a table of pattern = [ids]")
+    cfg.per_file_ignores = {
+        pattern: validate_selectors(_str_list(ids, f"per-file-ignores.{pattern}", source), known, str(source))
+        for pattern, ids in pfi.items()
+    }
+    cfg.exclude = _str_list(table.get("exclude", []), "exclude", source) + _str_list(
+        table.get("extend-exclude", []), "extend-exclude", source
+    )
+    _load_data_settings(cfg, table, source)
+    return cfg
+
+
+def _load_data_settings(cfg: Config, table: dict[str, Any], source: Path) -> None:
+    """`data`, `target`, `test-data`, `features`, `intercept` and the `thresholds` table, validated."""
+    from mlstablint.data.thresholds import ThresholdError, Thresholds  # pure Python, no heavy import
+
+    root = source.parent
+    cfg.data = [root / p for p in _str_list(table.get("data", []), "data", source)]
+    for key in ("target", "test-data"):
+        if key in table and not isinstance(table[key], str):
+            raise ConfigError(f"{source}: [tool.mlstablint] {key} must be a string")
+    cfg.target = table.get("target")
+    cfg.test_data = root / table["test-data"] if "test-data" in table else None
+    if "features" in table:
+        cfg.features = _str_list(table["features"], "features", source)
+    if "intercept" in table:
+        if not isinstance(table["intercept"], bool):
+            raise ConfigError(f"{source}: [tool.mlstablint] intercept must be true or false")
+        cfg.intercept = table["intercept"]
+    thresholds = table.get("thresholds", {})
+    if not isinstance(thresholds, dict):
+        raise ConfigError(f"{source}: [tool.mlstablint] thresholds must be a table")
+    try:
+        Thresholds().with_overrides(thresholds, "[tool.mlstablint.thresholds]")
+    except ThresholdError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    cfg.thresholds = dict(thresholds)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlstablint.code.engine import FileChecker
+from mlstablint.code.rules import ALL_RULES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def checker() -> FileChecker:
+    return FileChecker({rule.id for rule in ALL_RULES})
+
+
+def rules_fired(checker: FileChecker, source: str) -> list[str]:
+    report = checker.check_source(source, "snippet.py")
+    assert not report.errors, report.errors
+    return [f.rule for f in report.findings]
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a subprocess, as a user (or pre-commit) would."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mlstablint", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        timeout=600,
+    )
