@@ -57,7 +57,7 @@ POSITIVE = [
     ("MSL110", "import numpy as np\np = clf.predict_proba(X)\nll = np.log(p[np.arange(n), y])"),
     ("MSL111", "import numpy as np\nh = -np.sum(p * np.log(p))"),
     ("MSL111", "import numpy as np\nloss = -np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))"),
-    ("MSL111", "import numpy as np\nh = x * np.log(x)"),
+    ("MSL111", "import numpy as np\nh = -(x * np.log(x)).sum()"),
     ("MSL111", "import numpy as np\ng = 2 * n * np.sum(o / (1.0 * nt) * np.log(o / e))"),
     ("MSL201", "import numpy as np\nx = np.dot(np.linalg.inv(np.eye(n) - alpha * S), Y)"),
     ("MSL112", "import numpy as np\nv = np.mean(x**2) - np.mean(x)**2"),
@@ -162,6 +162,11 @@ NEGATIVE = [
     "import numpy as np\ny = 50.0 * np.log(1 + np.arange(n))\nz = np.log(len(x) + 1)",
     "import numpy as np\nmu = results.predict()\nprob_zero = np.exp(-mu)",
     "import numpy as np\nll = np.sum(y * np.log(mean1) - mean1)",
+    "import numpy as np\nfrom scipy.linalg import inv\nyi = inv(y, assume_a='upper triangular')\n"
+    "assert np.allclose(yi @ np.triu(y), np.eye(5))",
+    "import numpy as np\nphi_x = np.exp(-0.5 / sigma2 * x ** 2)\nphi_x = phi_x / phi_x.sum()",
+    "import numpy as np\ndev = np.where(endog == 0, mu, endog * np.log(endog / mu) + (mu - endog))",
+    "import numpy as np\nlikeval = n_totobs * np.log(n_totobs) / 2.0",
     # A method call on an unknown receiver is not resolvable: opt-in only.
     "y = t.exp().sum().log()",
     # Untouched: no library imported at all.

@@ -224,6 +224,21 @@ class Exprs:
             self.method(node) in apis.GUARD_METHODS and isinstance(node, cst.Call)
         )
 
+    def is_negative_scaled_square(self, node: cst.BaseExpression, before: int) -> bool:
+        """`-0.5 / s2 * x**2`, `-gamma * d**2`: a Gaussian exponent, never positive."""
+        factors: list[cst.BaseExpression] = []
+        stack = [node]
+        while stack:
+            expr = stack.pop()
+            if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Multiply, cst.Divide)):
+                stack.extend((expr.left, expr.right))
+            else:
+                factors.append(expr)
+        negatives = [f for f in factors if (self.number(f) or 0.0) < 0 or (
+            isinstance(f, cst.UnaryOperation) and isinstance(f.operator, cst.Minus))]
+        squares = [f for f in factors if self.square_base(f, before) is not None]
+        return len(factors) > 1 and len(negatives) == 1 and bool(squares)
+
     def is_two_sided_guard(self, node: cst.BaseExpression, before: int) -> bool:
         """clip/clamp with both bounds: its negation is bounded as well."""
         name = self.r.call_name(node, before) or ""
@@ -260,6 +275,8 @@ class Exprs:
                     return True
                 if self.is_two_sided_guard(inner, b):
                     return True
+            if self.is_negative_scaled_square(expr, b):
+                return True
         return False
 
     def is_raw(self, node: cst.BaseExpression, before: int = INFINITY, depth: int = 0) -> str | None:

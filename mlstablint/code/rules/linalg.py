@@ -13,6 +13,23 @@ from mlstablint.code.rules.common import shorten
 _SOLVERS = ("inv", "pinv", "solve", "lstsq")
 
 
+def _names(node: cst.CSTNode) -> set[str]:
+    """Identifiers an expression mentions (keyword names excluded)."""
+    found: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            if arg.keyword is None:  # options such as lower=False name no matrix
+                arg.value.visit(self)
+            return False
+
+    node.visit(Collector())
+    return found
+
+
 class InvThenMultiply(CodeRule):
     """`inv(A) @ b` forms the inverse explicitly: slower and less accurate than solving."""
 
@@ -28,8 +45,8 @@ class InvThenMultiply(CodeRule):
         inverted = self.x.op_arg(left, "inv", before)
         if inverted is None or self.x.gram_base(inverted, before) is not None:
             return  # the normal equations are MSL202's finding
-        if same(inverted, operands[1]):
-            return  # inv(A) @ A checks an inverse; it solves nothing
+        if same(inverted, operands[1]) or _names(inverted) <= _names(operands[1]):
+            return  # inv(A) @ A (or @ triu(A)) checks an inverse; it solves nothing
         if isinstance(operands[0], cst.Name) and self.ctx.uses(operands[0].value) > 2:
             return  # an inverse computed once and reused (covariance sandwiches, many right-hand sides)
         assert isinstance(left, cst.Call)

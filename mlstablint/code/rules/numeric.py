@@ -317,8 +317,10 @@ class XLogY(CodeRule):
     id = "MSL111"
     message = "`{expr}` evaluates 0 * log(0) = NaN where both factors are 0; use `{fix}`."
 
-    def _check(self, node: cst.BaseExpression) -> None:
+    def _check(self, node: cst.BaseExpression, in_reduction: bool) -> None:
         if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)):
+            return
+        if self.ctx.is_claimed("guarded", node):
             return
         for factor, other in ((node.left, node.right), (node.right, node.left)):
             log = other.expression if isinstance(other, cst.UnaryOperation) else other
@@ -340,7 +342,8 @@ class XLogY(CodeRule):
             if log_of_activation:
                 continue  # MSL104/MSL107 name the better fix (log_softmax, log_expit)
             probability = self.x.probability_source(y) is not None
-            if same_operand or complement_pair or ratio_of_factor or probability:
+            # Entropy and KL terms are summed; a lone scalar `n * log(n)` is almost always a count.
+            if (in_reduction and (same_operand or ratio_of_factor)) or complement_pair or probability:
                 self.ctx.claim("log-probability", log)
                 fix = "scipy.special.entr" if same_operand else "scipy.special.xlogy"
                 fix_expr = f"-{fix}({source(y)})" if same_operand else f"{fix}({source(factor)}, {source(y)})"
@@ -348,9 +351,14 @@ class XLogY(CodeRule):
                 return
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        self._check(node)
+        self._check(node, in_reduction=False)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if (self.r.call_name(node) or "").endswith(".where"):
+            # np.where(x == 0, 0, x * log(x)): the zero case is handled by the caller.
+            for argument in node.args[1:]:
+                self.ctx.claim("guarded", argument.value)
+            return
         for op in ("sum", "mean"):
             inner = self.x.reduction_arg(node, op)
             if inner is not None:
@@ -363,7 +371,7 @@ class XLogY(CodeRule):
                     elif isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Add, cst.Subtract)):
                         stack.extend((expr.left, expr.right))
                     else:
-                        self._check(expr)
+                        self._check(expr, in_reduction=True)
                 return
 
 
