@@ -16,6 +16,7 @@ from mlstablint.catalog import load_catalog
 from mlstablint.code.names import Resolver
 from mlstablint.code.rule import CodeRule, RuleContext
 from mlstablint.code.rules import ALL_RULES
+from mlstablint.code.walk import BatchedWalker
 from mlstablint.findings import Finding, Report, ToolError, code_fingerprint
 
 _IMPORT_ROOTS = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)|import[ \t]+([^\n#;]+))", re.M)
@@ -90,7 +91,7 @@ class FileChecker:
         self.severity = {rule_id: doc.severity for rule_id, doc in catalog.items()}
         self.resolver = Resolver()
         self.rules: list[CodeRule] = [cls() for cls in ALL_RULES if cls.id in enabled]
-        self._visitors: dict[frozenset[str], cst.BatchableCSTVisitor] = {}
+        self._walkers: dict[tuple[str, ...], BatchedWalker] = {}
 
     def _rules_for(self, text: str) -> list[CodeRule]:
         roots = imported_roots(text)
@@ -126,8 +127,12 @@ class FileChecker:
         self.resolver.reset()
         for rule in rules:
             rule.ctx = ctx
+        key = tuple(rule.id for rule in rules)
+        walker = self._walkers.get(key)
+        if walker is None:
+            walker = self._walkers[key] = BatchedWalker([self.resolver, *rules])
         try:
-            cst.visit_batched(module, [self.resolver, *rules])
+            walker.walk(module)
         except RecursionError:
             report.errors.append(ToolError(path, "expression nesting too deep to analyse; file skipped"))
             return report

@@ -1,0 +1,75 @@
+"""A read-only batched traversal of a libcst tree.
+
+libcst's own `visit_batched` re-collects every visitor's methods with `inspect.getmembers`
+on each call, and `CSTNode.visit` rebuilds every node it passes (it shares its code with
+transformers). On 250 scikit-learn files those two cost 4x the parse itself (profiled:
+19.6 s in getmembers, 30 s in the rebuilding walk, against 5.9 s of parsing). This walker
+collects the methods once, visits children by reading fields, skips whitespace and
+punctuation, and uses an explicit stack, so deep nesting cannot overflow Python's stack.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from functools import cache
+
+import libcst as cst
+
+# Nodes no rule visits and that contain nothing a rule visits.
+_TRIVIA: tuple[type, ...] = (
+    cst.BaseParenthesizableWhitespace, cst.Newline, cst.EmptyLine, cst.TrailingWhitespace, cst.Comment,
+    cst.LeftParen, cst.RightParen, cst.Comma, cst.Semicolon, cst.Colon, cst.Dot, cst.AssignEqual,
+    cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace,
+    cst.BaseBinaryOp, cst.BaseUnaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseAugOp,
+    cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.ImportStar,
+)
+# Fields that come first in the source although they come later in the dataclass.
+_FIRST = ("decorators",)
+
+Method = Callable[[cst.CSTNode], object]
+
+
+@cache
+def child_fields(node_type: type) -> tuple[str, ...]:
+    names = [f.name for f in dataclasses.fields(node_type)]
+    return tuple(sorted(names, key=lambda n: 0 if n in _FIRST else 1))
+
+
+class BatchedWalker:
+    """Dispatches `visit_<Node>` / `leave_<Node>` of several visitors in one pass, in source order."""
+
+    def __init__(self, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+        self.visit: dict[str, list[Method]] = defaultdict(list)
+        self.leave: dict[str, list[Method]] = defaultdict(list)
+        for visitor in visitors:
+            for name, method in visitor.get_visitors().items():
+                prefix, _, node_name = name.partition("_")
+                if "_" in node_name:
+                    continue  # visit_<Node>_<attribute> hooks are not used here
+                (self.visit if prefix == "visit" else self.leave)[node_name].append(method)
+
+    def walk(self, root: cst.CSTNode) -> None:
+        visit, leave = self.visit, self.leave
+        # (node, entering): leave hooks run when the node is popped the second time.
+        stack: list[tuple[cst.CSTNode, bool]] = [(root, True)]
+        while stack:
+            node, entering = stack.pop()
+            name = type(node).__name__
+            if not entering:
+                for method in leave.get(name, ()):
+                    method(node)
+                continue
+            for method in visit.get(name, ()):
+                method(node)
+            stack.append((node, False))
+            children: list[cst.CSTNode] = []
+            for field in child_fields(type(node)):
+                value = getattr(node, field)
+                if isinstance(value, cst.CSTNode):
+                    if not isinstance(value, _TRIVIA):
+                        children.append(value)
+                elif isinstance(value, (tuple, list)):
+                    children.extend(v for v in value if isinstance(v, cst.CSTNode) and not isinstance(v, _TRIVIA))
+            stack.extend((child, True) for child in reversed(children))
