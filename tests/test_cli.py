@@ -165,6 +165,14 @@ def test_fingerprints_survive_unrelated_lines_moving(tmp_path: Path) -> None:
     assert [f["fingerprint"] for f in before] == [f["fingerprint"] for f in after]
 
 
+def test_fingerprints_do_not_depend_on_the_working_directory(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "[tool.mlstablint]\n", "src/m.py": BAD})
+    from_root = json.loads(run_cli("check", "--format", "json", "src", cwd=tmp_path).stdout)["findings"]
+    from_src = json.loads(run_cli("check", "--format", "json", ".", cwd=tmp_path / "src").stdout)["findings"]
+    assert [f["path"] for f in from_root] == ["src/m.py"] * 2 and [f["path"] for f in from_src] == ["m.py"] * 2
+    assert [f["fingerprint"] for f in from_root] == [f["fingerprint"] for f in from_src]
+
+
 def test_rules_and_rule_commands() -> None:
     out = run_cli("rules")
     assert out.returncode == 0

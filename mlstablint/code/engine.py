@@ -100,7 +100,11 @@ class FileChecker:
             if rule.libraries & roots or (rule.trigger is not None and rule.trigger in text)
         ]
 
-    def check_source(self, text: str, path: str, ignored: Sequence[str] = ()) -> Report:
+    def check_source(
+        self, text: str, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
+    ) -> Report:
+        """Check one file's text. `path` is shown in reports; `fingerprint_path` (relative to the project
+        root, so that fingerprints do not depend on where the tool runs) defaults to it."""
         report = Report(files_checked=1)
         rules = [r for r in self._rules_for(text) if not any(r.id.startswith(s) or s == "ALL" for s in ignored)]
         if not rules:
@@ -137,10 +141,12 @@ class FileChecker:
             report.errors.append(ToolError(path, "expression nesting too deep to analyse; file skipped"))
             return report
         if ctx.pending:
-            report.findings = self._locate(module, text, path, ctx)
+            report.findings = self._locate(module, text, path, fingerprint_path or path, ctx)
         return report
 
-    def _locate(self, module: cst.Module, text: str, path: str, ctx: RuleContext) -> list[Finding]:
+    def _locate(
+        self, module: cst.Module, text: str, path: str, fingerprint_path: str, ctx: RuleContext
+    ) -> list[Finding]:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         lines = text.splitlines()
         seen: Counter[tuple[str, str]] = Counter()
@@ -167,14 +173,16 @@ class FileChecker:
                 end_line=end.line,
                 end_column=end.column + 1,
                 evidence=pending.evidence,
-                fingerprint=code_fingerprint(pending.rule, path, context, seen[key]),
+                fingerprint=code_fingerprint(pending.rule, fingerprint_path, context, seen[key]),
             ))
         return out
 
 
-def check_bytes(checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = ()) -> Report:
+def check_bytes(
+    checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
+) -> Report:
     try:
         text = decode_source(data)
     except ValueError as exc:
         return Report(errors=[ToolError(path, str(exc))], files_checked=1)
-    return checker.check_source(text, path, ignored)
+    return checker.check_source(text, path, ignored, fingerprint_path)

@@ -26,7 +26,7 @@ def _check_one(checker: FileChecker, source: SourceFile, ignored: list[str]) -> 
         data = source.path.read_bytes()
     except OSError as exc:
         return Report(errors=[ToolError(source.display, f"cannot read file: {exc.strerror or exc}")], files_checked=1)
-    return check_bytes(checker, data, source.display, ignored)
+    return check_bytes(checker, data, source.display, ignored, source.config_rel)
 
 
 def _check_batch(batch: list[tuple[SourceFile, list[str]]]) -> Report:
