@@ -1,0 +1,282 @@
+"""Orchestration: open each table, stream it through the partial statistics, merge, analyse.
+
+Pass 1 builds the `Partial` (moments, counts, row hashes, the Gram matrix of [1 | X]). One-hot
+groups, constant and zero columns are found from it exactly and set aside. When the Gram matrix of
+the rest cannot be trusted (equilibrated condition number above 1e4, or rows with missing values)
+a second pass streams those columns through TSQR for an R factor. A test table (`test_data`) gets
+one pass of its own (no Gram matrix). Nothing but the row-hash arrays grows with the row count.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from mlstablint.data import analyze, linalg, onehot
+from mlstablint.data.partials import Layout, Options, Partial, RFactor, design_block, make_layout
+from mlstablint.data.read import ColumnRetype, DataError, Source, display_path, open_source
+from mlstablint.data.thresholds import Thresholds
+from mlstablint.findings import Report, Severity, ToolError
+
+DATA_RULES = tuple(f"MSL6{i:02d}" for i in range(1, 14))
+LABEL_RULES = ("MSL602", "MSL611")
+CONDITIONING_RULES = ("MSL603", "MSL604", "MSL605")
+# Cells of one batch's design matrix (float64): bounds the batch memory whatever the column count.
+BATCH_CELLS = 1 << 21
+# Cells of the bottom-k drift sample of one table.
+SAMPLE_CELLS = 8_000_000
+
+
+@dataclass
+class AuditOptions:
+    target: str | None = None
+    features: list[str] | None = None
+    intercept: bool = True
+    test_data: Path | None = None
+    batch_size: int = 1 << 16
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    enabled: set[str] | None = None  # rules to report (None: all data rules)
+    progress: bool = False  # a rich progress bar on stderr (only when it is a terminal)
+
+
+def _severity_lookup() -> Callable[[str], Severity]:
+    from mlstablint.catalog import load_catalog
+
+    catalog = load_catalog()
+
+    def severity(rule: str) -> Severity:
+        doc = catalog.get(rule)
+        return doc.severity if doc is not None else "warning"
+
+    return severity
+
+
+def audit(sources: list[Path], options: AuditOptions | None = None) -> Report:
+    """Audit each table; a table that cannot be read becomes a one-line `ToolError`."""
+    options = options or AuditOptions()
+    report = Report()
+    for path in sources:
+        try:
+            report.extend(audit_one(path, options))
+        except DataError as exc:
+            report.errors.append(ToolError(exc.path or display_path(path), str(exc)))
+        except MemoryError:
+            report.errors.append(ToolError(display_path(path), "out of memory while auditing"))
+    return report.finalize()
+
+
+class _Progress:
+    """Rows streamed so far, on a terminal only (rich); silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._progress = None
+        self._task = None
+
+    @contextmanager
+    def task(self, label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        if not self.enabled:
+            yield lambda rows: None
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task(label, total=total)
+            yield lambda rows: progress.advance(task, rows)
+
+
+def _batch_rows(options: AuditOptions, width: int) -> int:
+    return max(1, min(options.batch_size, BATCH_CELLS // max(1, width)))
+
+
+def _stream(source: Source, layout_for: Callable[[Source], Layout], options: Options, batch_rows: Callable[[int], int],
+            progress: _Progress, label: str, notes: list[str]) -> tuple[Source, Layout, Partial]:
+    """Pass 1 over a source; CSV columns that change type mid-file are widened and the pass restarted."""
+    for _attempt in range(64):
+        layout = layout_for(source)
+        partial = Partial(layout, options)
+        try:
+            with progress.task(label, source.num_rows) as advance:
+                for batch in source.batches(layout.columns, batch_rows(len(layout.design) + 1)):
+                    partial.update(batch)
+                    partial.compact()
+                    advance(batch.num_rows)
+            return source, layout, partial
+        except ColumnRetype as retype:
+            source.column_types[retype.column] = retype.new_type
+            kind = "numbers" if pa.types.is_floating(retype.new_type) else "text"
+            notes.append(f"{source.display}: column {retype.column!r} changes type within the file: read as {kind}")
+    raise DataError("too many columns change type within the file")
+
+
+def audit_one(path: Path, options: AuditOptions) -> Report:
+    """Findings, notes and errors of one table (and its test table)."""
+    enabled = set(DATA_RULES) if options.enabled is None else set(options.enabled) & set(DATA_RULES)
+    ctx = analyse_table(path, options)
+    findings = [f for f in ctx.findings if f.rule in enabled]
+    return Report(findings=findings, files_checked=1, notes=ctx.notes)
+
+
+def analyse_table(path: Path, options: AuditOptions) -> analyze.Context:
+    """The whole analysis of one table: merged partials, conditioning, findings (unfiltered) and notes."""
+    t = options.thresholds
+    enabled = set(DATA_RULES) if options.enabled is None else set(options.enabled) & set(DATA_RULES)
+    progress = _Progress(options.progress)
+    notes: list[str] = []
+    source = open_source(path)
+
+    def layout_for(src: Source) -> Layout:
+        return make_layout(src.schema if not src.column_types else _retyped(src), options.target, options.features)
+
+    base_layout = layout_for(source)
+    p = len(base_layout.design)
+    wide = p > t.max_design_columns
+    want_test = options.test_data is not None and bool({"MSL612", "MSL613"} & enabled)
+    sample_rows = min(t.sample_rows, max(500, SAMPLE_CELLS // max(1, p))) if want_test and "MSL613" in enabled else 0
+    part_options = Options(gram=not wide and bool(set(CONDITIONING_RULES) & enabled), hashes=True,
+                           sample_rows=sample_rows, class_cap=t.max_classes)
+    source, layout, partial = _stream(source, layout_for, part_options, lambda w: _batch_rows(options, w), progress,
+                                      f"auditing {source.display}", notes)
+    if partial.rows == 0:
+        raise DataError("the table has no rows")
+
+    ctx = analyze.Context(dataset=source.display, partial=partial, thresholds=t, intercept=options.intercept,
+                          severity=_severity_lookup())
+    if layout.other:
+        described = []
+        for name, dtype, distinct in zip(layout.other, layout.other_types, partial.other_distinct, strict=True):
+            card = f"{len(distinct)} distinct" if distinct is not None else f"over {1000} distinct"
+            described.append(f"{name!r} ({dtype}, {card})")
+        shown = ", ".join(described[:10]) + (f", and {len(described) - 10} more" if len(described) > 10 else "")
+        notes.append(f"{source.display}: left out of the design (not numeric or boolean): {shown}")
+    if layout.target is None:
+        skipped = [r for r in LABEL_RULES if r in enabled]
+        if skipped:
+            notes.append(f"{source.display}: no target given: label checks ({', '.join(skipped)}) skipped")
+    elif "MSL611" in enabled and not analyze.is_classification(partial, t):
+        kind = "continuous" if layout.target_numeric and not layout.target_discrete else "not a class label"
+        notes.append(f"{source.display}: target {layout.target!r} is {kind} (class labels are integer, boolean or "
+                     f"text columns with 2 to {t.max_classes} distinct values): MSL611 skipped")
+
+    if partial.gram is not None:
+        _conditioning(ctx, source, layout, options, progress)
+    elif set(CONDITIONING_RULES) & enabled:
+        notes.append(f"{source.display}: {p} design columns exceed max-design-columns ({t.max_design_columns}): "
+                     f"one-hot, rank and conditioning checks ({', '.join(CONDITIONING_RULES)}) skipped")
+
+    if want_test and options.test_data is not None:
+        ctx.test, ctx.test_dataset = _test_partial(options.test_data, layout, options, progress, notes)
+
+    analyze.analyse(ctx)
+    ctx.notes[:0] = notes
+    return ctx
+
+
+def _retyped(source: Source) -> pa.Schema:
+    schema = source.schema
+    for name, dtype in source.column_types.items():
+        index = schema.get_field_index(name)
+        if index >= 0:
+            schema = schema.set(index, pa.field(name, dtype))
+    return schema
+
+
+def _conditioning(ctx: analyze.Context, source: Source, layout: Layout, options: AuditOptions,
+                  progress: _Progress) -> None:
+    """One-hot groups from the Gram matrix; rank and conditioning from its Cholesky factor or from TSQR."""
+    partial = ctx.partial
+    assert partial.gram is not None
+    kinds = analyze.column_kinds(partial)
+    groups, exhausted = onehot.find_groups(partial.gram, kinds["binary"], partial.rows)
+    ctx.groups = groups
+    if exhausted:
+        ctx.notes.append(f"{source.display}: the one-hot group search hit its budget: some groups may be missed")
+    missing = set(kinds["all_missing"])
+    present = [j for j in range(len(layout.design)) if j not in missing]
+    if not present:
+        ctx.notes.append(f"{source.display}: no design column has a finite value: conditioning skipped")
+        return
+    # Exactly dependent columns (known from the counts) are left out before any factorisation.
+    drops = analyze.exact_drops(partial, groups, options.intercept)
+    ctx.exact_drops = drops
+    dropped = {j for js in drops.values() for j in js}
+    kept = [j for j in present if j not in dropped]
+    full_cols = [0, *[j + 1 for j in kept]]
+    factor = None
+    rows_used = partial.rows
+    if partial.incomplete_rows == 0:
+        factor = linalg.factor_from_gram(partial.gram[np.ix_(full_cols, full_cols)])
+    if factor is None:
+        factor, rows_used = _tsqr(source, layout, full_cols, options, progress)
+    if rows_used == 0:
+        ctx.notes.append(f"{source.display}: no row is complete (every row has a missing or infinite value): "
+                         f"conditioning skipped")
+        return
+    if not np.isfinite(factor).all():
+        ctx.notes.append(f"{source.display}: the design's values overflow float64 products: conditioning skipped")
+        return
+    t = ctx.thresholds
+    ctx.conditioning = linalg.analyse(factor, rows_used, options.intercept, [],
+                                      condition_index=t.condition_index, variance_proportion=t.variance_proportion,
+                                      vif=t.vif, known_exact=len(present) - len(kept))
+    names = ["(intercept)", *[layout.design[j] for j in kept]]
+    ctx.model_columns = names if options.intercept else names[1:]
+
+
+def _tsqr(source: Source, layout: Layout, full_cols: list[int], options: AuditOptions, progress: _Progress
+          ) -> tuple[np.ndarray, int]:
+    """Second pass: the R factor of the complete rows of [1 | X][:, full_cols]."""
+    acc = RFactor(len(full_cols))
+    design_cols = [c - 1 for c in full_cols if c > 0]
+    names = [layout.design[j] for j in design_cols]
+    with progress.task(f"TSQR {source.display}", source.num_rows) as advance:
+        for batch in source.batches(list(names), _batch_rows(options, len(layout.design) + 1)):
+            x, _nulls = design_block(batch, names)
+            block = np.empty((x.shape[0], len(full_cols)))
+            block[:, 0] = 1.0
+            block[:, 1:] = x
+            complete = np.isfinite(block).all(axis=1)
+            acc.add(block[complete] if not complete.all() else block)
+            advance(batch.num_rows)
+    return acc.result(), acc.rows
+
+
+def _test_partial(path: Path, train: Layout, options: AuditOptions, progress: _Progress, notes: list[str]
+                  ) -> tuple[Partial, str]:
+    try:
+        source = open_source(path)
+    except DataError as exc:
+        raise DataError(str(exc), path=display_path(path)) from None
+    display = source.display
+
+    def layout_for(src: Source) -> Layout:
+        schema = src.schema if not src.column_types else _retyped(src)
+        missing = [c for c in train.features if c not in schema.names]
+        if missing:
+            shown = ", ".join(repr(c) for c in missing[:8]) + (" …" if len(missing) > 8 else "")
+            raise DataError(f"test table lacks training feature column(s): {shown}")
+        layout = make_layout(schema, None, list(train.features))
+        if layout.design != train.design:
+            moved = sorted(set(train.design) ^ set(layout.design))
+            raise DataError(f"test table column types differ from training for: {', '.join(map(repr, moved[:8]))}")
+        return layout
+
+    sample_rows = min(options.thresholds.sample_rows, max(500, SAMPLE_CELLS // max(1, len(train.design))))
+    try:
+        source, _layout, partial = _stream(source, layout_for, Options(gram=False, hashes=True,
+                                                                          sample_rows=sample_rows),
+                                           lambda w: _batch_rows(options, w), progress, f"auditing {display}", notes)
+    except DataError as exc:
+        raise DataError(str(exc), path=display) from None
+    if partial.rows == 0:
+        raise DataError("the test table has no rows", path=display)
+    # The training table's sample size may be smaller (wide tables): both are bounded the same way.
+    return partial, display

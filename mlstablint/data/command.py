@@ -1,0 +1,92 @@
+"""The data half of the command line: `mlstablint audit` and `check --data` (imported lazily by cli.py).
+
+Flags override `[tool.mlstablint]` (`data`, `target`, `test-data`, `features`, `intercept`,
+`[tool.mlstablint.thresholds]`). Errors in how the tool was called raise ConfigError (one line,
+exit 2); errors of a table become the report's ToolErrors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlstablint.config import Config, ConfigError
+from mlstablint.findings import Finding, Report
+
+
+@dataclass
+class DataArgs:
+    """The data options as given on the command line (None: not given, use the configuration)."""
+
+    data: list[Path] | None = None
+    target: str | None = None
+    test_data: Path | None = None
+    features: str | None = None
+    no_intercept: bool = False
+    batch_size: int | None = None
+    progress: bool = True
+
+
+def wants_data(cfg: Config, args: DataArgs) -> bool:
+    return bool(args.data or cfg.data)
+
+
+def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tuple[str, Path]] | None = None
+             ) -> Report:
+    """Audit the tables named by `args` or the configuration; with `code_files`, place the findings on the
+    code line that loads each table."""
+    from mlstablint.data.audit import AuditOptions, audit
+    from mlstablint.data.thresholds import ThresholdError, Thresholds
+
+    sources = list(args.data) if args.data else list(cfg.data)
+    if not sources:
+        raise ConfigError("no data to audit: give a table (parquet, CSV, Arrow/Feather) or set `data` in "
+                          "[tool.mlstablint]")
+    features = None
+    if args.features is not None:
+        features = [f.strip() for f in args.features.split(",") if f.strip()]
+        if not features:
+            raise ConfigError("--features needs at least one column name")
+    elif cfg.features is not None:
+        features = list(cfg.features)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ConfigError("--batch-size must be at least 1")
+    try:
+        thresholds = Thresholds().with_overrides(cfg.thresholds, "[tool.mlstablint.thresholds]")
+    except ThresholdError as exc:
+        raise ConfigError(str(exc)) from None
+    options = AuditOptions(
+        target=args.target if args.target is not None else cfg.target,
+        features=features,
+        intercept=cfg.intercept and not args.no_intercept,
+        test_data=args.test_data if args.test_data is not None else cfg.test_data,
+        thresholds=thresholds,
+        enabled=enabled,
+        progress=args.progress,
+    )
+    if args.batch_size is not None:
+        options.batch_size = args.batch_size
+    report = audit(sources, options)
+    if code_files:
+        relocate(report.findings, code_files)
+    return report
+
+
+def relocate(findings: list[Finding], code_files: list[tuple[str, Path]]) -> None:
+    """Move each data finding from its table (line 1) to the code line that loads the table, when found."""
+    from mlstablint.data.locate import Location, find_load
+
+    cache: dict[str, Location | None] = {}
+    for f in findings:
+        if not f.rule.startswith("MSL6"):
+            continue
+        if f.path not in cache:
+            cache[f.path] = find_load(f.path, code_files)
+        where = cache[f.path]
+        if where is None:
+            continue
+        f.path = where.path
+        f.line = f.end_line = where.line
+        f.column = where.column
+        f.end_column = where.end_column
+        f.cell, f.cell_line, f.cell_column = where.cell, where.cell_line, where.cell_column

@@ -1,0 +1,196 @@
+"""Rank, null directions and conditioning of a design, from any F with FᵀF = XᵀX.
+
+F is either R_e·D, R_e the Cholesky factor of the column-equilibrated Gram matrix and D the
+column norms (when the equilibrated design is well enough conditioned for its Gram matrix to keep
+the digits: below 1e4, since the Gram squares it), or the R factor of a streamed TSQR. F has X's
+singular values and right singular vectors, and F[:, S] has those of
+X[:, S] for any column subset S, so every figure here is X's without X ever being formed.
+
+- cond(X) = σmax / σmin (2-norm, as `numpy.linalg.cond`), raw and column-equilibrated (columns
+  scaled to unit 2-norm, Belsley's scaling; van der Sluis: within √p of the best diagonal scaling);
+- numerical rank with `numpy.linalg.matrix_rank`'s tolerance, σmax · max(M, N) · eps, on the
+  equilibrated design (so that a column's units do not decide whether it counts);
+- null directions in a sparse basis: a column-pivoted QR of the null-space basis picks one pivot
+  column per direction and expresses it through the others;
+- Belsley, Kuh & Welsch (1980) condition indices σmax/σk of the equilibrated, full-rank design and
+  their variance-decomposition proportions;
+- variance inflation factors from the centred cross-products (the intercept is always column 0 of F).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlstablint.data.partials import r_factor
+
+F64 = NDArray[np.float64]
+EPS = float(np.finfo(np.float64).eps)
+# Condition number of the column-equilibrated design below which its Gram matrix is trusted. The Gram
+# matrix squares the condition number, but only that of the equilibrated design matters: the rounding
+# errors of XᵀX and of its Cholesky factor are small relative to the column norms (van der Sluis;
+# Demmel), so bad column scales alone do not call for TSQR.
+GRAM_COND_LIMIT = 1e4
+
+
+def cond_of(s: NDArray[np.floating[Any]]) -> float:
+    if s.size == 0 or s[0] == 0:
+        return float("nan")
+    return float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
+
+
+def factor_from_gram(gram: F64) -> F64 | None:
+    """F = R_e · D with R_e the Cholesky factor of the equilibrated Gram matrix D⁻¹ G D⁻¹ (D the column
+    norms), when the equilibrated design is well conditioned; else None (use TSQR)."""
+    if not np.isfinite(gram).all():
+        return None
+    d = np.sqrt(np.diag(gram))
+    if not (d > 0).all():
+        return None
+    scaled = gram / d[:, None] / d[None, :]
+    lam = np.linalg.eigvalsh(scaled)
+    if lam[-1] <= 0 or lam[0] <= lam[-1] / GRAM_COND_LIMIT**2:
+        return None
+    try:
+        r = np.linalg.cholesky(scaled).T
+    except np.linalg.LinAlgError:
+        return None
+    return np.asarray(r * d[None, :])
+
+
+@dataclass
+class NullDirection:
+    columns: list[int]  # indices into the model's columns; the pivot first
+    coefficients: list[float]  # raw units, pivot coefficient 1: Σ c_j x_j ≈ 0
+
+
+@dataclass
+class ConditionIndex:
+    index: float
+    proportions: list[tuple[int, float]]  # (model column, variance-decomposition proportion)
+
+
+@dataclass
+class Conditioning:
+    columns: int  # in the model (intercept included when it is)
+    rows: int  # rows used (complete cases)
+    cond: float
+    cond_equilibrated: float
+    rank: int
+    null_directions: list[NullDirection] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)  # model columns of the full-rank reduced design
+    cond_reduced: float = float("nan")
+    cond_reduced_equilibrated: float = float("nan")
+    condition_indices: list[ConditionIndex] = field(default_factory=list)
+    vif: list[tuple[int, float]] = field(default_factory=list)  # (model column, VIF) above the threshold
+    max_vif: float = float("nan")
+
+
+def _rank(s: F64, rows: int, cols: int) -> int:
+    if s.size == 0 or s[0] == 0:
+        return 0
+    return int(np.count_nonzero(s > s[0] * max(rows, cols) * EPS))
+
+
+def analyse(full: F64, rows: int, intercept: bool, exact_drops: list[int], *, condition_index: float,
+            variance_proportion: float, vif: float, known_exact: int = 0) -> Conditioning:
+    """Conditioning of the model design.
+
+    `full` is F for [1 | X] (column 0 the intercept). The model's columns are [1 | X] or X
+    (without intercept); `exact_drops` are model-column indices already explained (one level per
+    one-hot group, constant and all-zero columns) that are removed before looking for other
+    null directions. `known_exact` counts columns already left out of `full` because they are exact
+    combinations of the others: the design as given is then singular (condition number ∞) and has
+    that many more columns than `full`, with the same rank.
+    """
+    model = full if intercept else full[:, 1:]
+    offset = 0 if intercept else 1  # model column k is full column k + offset
+    n_cols = model.shape[1]
+    s = np.linalg.svd(model, compute_uv=False)
+    norms = np.linalg.norm(model, axis=0)
+    norms[norms == 0] = 1.0
+    scaled = model / norms
+    s_eq = np.linalg.svd(scaled, compute_uv=False)
+    out = Conditioning(columns=n_cols + known_exact, rows=rows, cond=cond_of(s), cond_equilibrated=cond_of(s_eq),
+                       rank=_rank(s_eq, rows, n_cols))
+    if known_exact or exact_drops:
+        out.cond = out.cond_equilibrated = float("inf")
+
+    dropped = set(exact_drops)
+    keep = [k for k in range(n_cols) if k not in dropped]
+    if keep:
+        _u, sk, vt = np.linalg.svd(scaled[:, keep], full_matrices=False)
+        rk = _rank(sk, rows, len(keep))
+        if rk < len(keep):
+            directions, pivots = _sparse_null_basis(vt[rk:], norms[keep])
+            out.null_directions = [NullDirection([keep[i] for i in cols], coefs) for cols, coefs in directions]
+            pivot_set = set(pivots)
+            keep = [k for i, k in enumerate(keep) if i not in pivot_set]
+    out.kept = keep
+    if not keep:
+        return out
+    out.cond_reduced = cond_of(np.linalg.svd(model[:, keep], compute_uv=False))
+    _u, sr, vt = np.linalg.svd(scaled[:, keep], full_matrices=False)
+    out.cond_reduced_equilibrated = cond_of(sr)
+    if sr[-1] > 0:
+        phi = (vt.T / sr) ** 2  # phi[j, k] = v_jk² / σ_k²
+        pi = phi / phi.sum(axis=1, keepdims=True)
+        for k in range(len(sr)):
+            eta = float(sr[0] / sr[k])
+            if eta <= condition_index:
+                continue
+            order = np.argsort(-pi[:, k], kind="stable")
+            high = [int(j) for j in order if pi[j, k] > variance_proportion]
+            if len(high) < 2:
+                high = [int(j) for j in order[:2]]
+            out.condition_indices.append(ConditionIndex(eta, [(keep[j], float(pi[j, k])) for j in high]))
+        out.condition_indices.sort(key=lambda c: -c.index)
+    vifs = _vif(full, [k + offset for k in keep if k + offset != 0])
+    if vifs:
+        out.max_vif = max(v for _c, v in vifs)
+        out.vif = sorted(((c - offset, v) for c, v in vifs if v > vif), key=lambda cv: (-cv[1], cv[0]))
+    return out
+
+
+def _sparse_null_basis(null_rows: F64, norms: F64) -> tuple[list[tuple[list[int], list[float]]], list[int]]:
+    """One dependency per null direction: pivot column = combination of non-pivot columns."""
+    import scipy.linalg
+
+    d = null_rows.shape[0]
+    _q, _r, piv = scipy.linalg.qr(null_rows, pivoting=True, mode="economic")
+    pivots = [int(p) for p in piv[:d]]
+    basis = np.linalg.solve(null_rows[:, pivots], null_rows)  # basis[:, pivots] = I
+    directions = []
+    for i, p in enumerate(pivots):
+        row = basis[i]
+        involved = [int(j) for j in np.flatnonzero(np.abs(row) > 1e-6 * np.abs(row).max())]
+        raw = row / norms
+        raw = raw / raw[p]
+        cols = [p, *[j for j in involved if j != p]]
+        directions.append((cols, [float(raw[j]) for j in cols]))
+    return directions, pivots
+
+
+def _vif(full: F64, columns: list[int]) -> list[tuple[int, float]]:
+    """VIF_j = 1 / (1 - R_j²) = diag(inv(correlation))_j, from the R of [1 | X_cols] (centring = QR step)."""
+    if len(columns) < 2:
+        return []
+    import scipy.linalg
+
+    r = r_factor(full[:, [0, *columns]].copy())[1:, 1:]
+    norms = np.linalg.norm(r, axis=0)
+    ok = norms > 0
+    if not ok.all():  # constant columns: no variance to inflate
+        r = r_factor(r[:, ok].copy())
+        norms = norms[ok]
+        columns = [c for c, good in zip(columns, ok, strict=True) if good]
+    if len(columns) < 2:
+        return []
+    rc = r / norms
+    if np.abs(np.diag(rc)).min() == 0:
+        return []
+    inv = scipy.linalg.solve_triangular(rc, np.eye(rc.shape[0]))
+    return [(c, float(v)) for c, v in zip(columns, (inv * inv).sum(axis=1), strict=True)]
