@@ -49,6 +49,8 @@ class Finding:
     # Notebook locations (1-based), set only for findings inside .ipynb files.
     cell: int | None = None
     cell_line: int | None = None
+    # Column inside the cell (1-based), for people; JSON keeps the raw-file column.
+    cell_column: int | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple[str, int, int, str, int, int, str]:
         return (self.path, self.line, self.column, self.rule, self.end_line, self.end_column, self.message)

@@ -9,7 +9,7 @@ from pathlib import Path
 from mlstablint.config import DEFAULT_EXCLUDE, Config, path_matches
 from mlstablint.findings import ToolError
 
-SOURCE_SUFFIXES = (".py", ".pyi")
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mlstablint.catalog import load_catalog
+from mlstablint.code import notebook
 from mlstablint.code.names import Resolver
 from mlstablint.code.rule import CodeRule, RuleContext
 from mlstablint.code.rules import ALL_RULES
@@ -178,9 +179,49 @@ class FileChecker:
         return out
 
 
+def check_notebook(
+    checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
+) -> Report:
+    """Lint a notebook's code cells as one module; report findings at raw-file, cell and line positions."""
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Report(errors=[ToolError(path, f"not a notebook: not valid UTF-8 at byte {exc.start}")], files_checked=1)
+    try:
+        joined = notebook.join(raw)
+    except notebook.NotebookError as exc:
+        return Report(errors=[ToolError(path, str(exc))], files_checked=1)
+    # A cell that does not parse is reported and blanked; the other cells are still linted.
+    errors: list[ToolError] = []
+    text = joined.text
+    for _ in range(len(joined.cells) + 1):
+        try:
+            ast.parse(text, filename=path)
+            break
+        except SyntaxError as exc:
+            origin = joined.origin(exc.lineno or 1)
+            errors.append(ToolError(path, f"cell {origin.cell}: syntax error at line {origin.cell_line}: {exc.msg}; "
+                                          "the other cells are still checked"))
+            text = notebook.blank_cell(joined, origin.cell)
+        except (RecursionError, MemoryError, ValueError):
+            errors.append(ToolError(path, "too deeply nested for the parser; notebook skipped"))
+            return Report(errors=errors, files_checked=1)
+    report = checker.check_source(text, path, ignored, fingerprint_path)
+    report.errors.extend(errors)
+    for finding in report.findings:
+        start, end = joined.origin(finding.line), joined.origin(finding.end_line)
+        finding.cell, finding.cell_line, finding.cell_column = start.cell, start.cell_line, finding.column
+        line, end_line = finding.line, finding.end_line
+        finding.line, finding.column = start.raw_line, joined.raw_column(line, finding.column)
+        finding.end_line, finding.end_column = end.raw_line, joined.raw_column(end_line, finding.end_column)
+    return report
+
+
 def check_bytes(
     checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
 ) -> Report:
+    if path.endswith(".ipynb"):
+        return check_notebook(checker, data, path, ignored, fingerprint_path)
     try:
         text = decode_source(data)
     except ValueError as exc:

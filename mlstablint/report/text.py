@@ -21,7 +21,7 @@ def _plural(n: int, word: str) -> str:
 def render_text(report: Report, *, color: bool = False) -> str:
     lines = []
     for f in report.findings:
-        where = f"{f.path}:cell {f.cell}:line {f.cell_line}:{f.column}" if f.cell is not None else (
+        where = f"{f.path}:cell {f.cell}:line {f.cell_line}:{f.cell_column}" if f.cell is not None else (
             f"{f.path}:{f.line}:{f.column}")
         code = _paint(f.rule, _SEVERITY_COLOR[f.severity], color)
         lines.append(f"{_paint(where, 'bold', color)}: {code} {f.message}")
