@@ -66,6 +66,5 @@ def test_readme_rule_table_matches_the_catalogue() -> None:
     from tests.conftest import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for rule_id in CODE_RULE_IDS:
-        doc = CATALOG[rule_id]
-        assert f"| {doc.id} | {doc.name} | {doc.severity} |" in readme, rule_id
+    for doc in CATALOG.values():
+        assert f"| {doc.id} | {doc.name} | {doc.severity} |" in readme, doc.id

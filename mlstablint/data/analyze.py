@@ -74,6 +74,7 @@ class Context:
     def add(self, rule: str, message: str, evidence: dict[str, Any], columns: list[str],
             dataset: str | None = None, severity: Severity | None = None) -> None:
         path = dataset or self.dataset
+        message = message[:1].upper() + message[1:]  # a full sentence, whatever the template
         self.findings.append(Finding(
             rule=rule, severity=severity or self.severity(rule), message=message, path=path, line=1, column=1,
             end_line=1, end_column=1, evidence=evidence, fingerprint=data_fingerprint(rule, path, columns)))
