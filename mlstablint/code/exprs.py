@@ -401,23 +401,21 @@ class Exprs:
             return None
         return None
 
-    def softmax_like(self, node: cst.BaseExpression, before: int = INFINITY) -> str | None:
+    def call_to(self, node: cst.BaseExpression, names: frozenset[str], before: int = INFINITY) -> str | None:
+        """The qualified name of the call in `names` that a value is (directly or through local names)."""
         for expr, b in self.definitions(node, before):
             name = self.r.call_name(expr, b)
-            if name in apis.SOFTMAX:
+            if name in names:
                 return name
             if not isinstance(expr, cst.Name):
                 return None
         return None
 
+    def softmax_like(self, node: cst.BaseExpression, before: int = INFINITY) -> str | None:
+        return self.call_to(node, apis.SOFTMAX, before)
+
     def sigmoid_like(self, node: cst.BaseExpression, before: int = INFINITY) -> str | None:
-        for expr, b in self.definitions(node, before):
-            name = self.r.call_name(expr, b)
-            if name in apis.SIGMOID:
-                return name
-            if not isinstance(expr, cst.Name):
-                return None
-        return None
+        return self.call_to(node, apis.SIGMOID, before)
 
 
 _EMPTY = cst.Module(body=[])
