@@ -1,0 +1,1 @@
+"""Micro-sweeps (confirmation experiments) and the stability lab (`mlstablint sweep`)."""

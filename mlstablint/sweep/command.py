@@ -1,0 +1,138 @@
+"""`mlstablint sweep`: parse the command's options, run the lab, render. Raises SweepUsageError (exit 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlstablint.sweep.lab import AXES, DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_SWEEP, DTYPES, LOSS_FORMS, SCALINGS, TASKS
+
+MAX_EPOCHS = 100_000
+
+
+class SweepUsageError(Exception):
+    """A one-line error about how `sweep` was called."""
+
+
+@dataclass
+class SweepArgs:
+    task: str = "logistic_regression"
+    sweep: str | None = None
+    data: Path | None = None
+    target: str | None = None
+    epochs: int = DEFAULT_EPOCHS
+    batch_size: int | None = None
+    seed: int = DEFAULT_SEED
+    precision: str | None = None
+    lr: str | None = None
+    lam: str | None = None
+    scaling: str | None = None
+    loss: str | None = None
+    fmt: str = "text"
+    plot: Path | None = None
+
+
+def _axes(text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return DEFAULT_SWEEP
+    axes = tuple(a.strip().lower() for a in text.split(",") if a.strip())
+    aliases = {"dtype": "precision", "l2": "lambda", "lam": "lambda", "scale": "scaling"}
+    axes = tuple(aliases.get(a, a) for a in axes)
+    unknown = [a for a in axes if a not in AXES]
+    if unknown or not axes:
+        raise SweepUsageError(f"unknown sweep axis {unknown[0]!r} (choose from {', '.join(AXES)})" if unknown
+                              else f"--sweep needs at least one axis ({', '.join(AXES)})")
+    if len(set(axes)) != len(axes):
+        raise SweepUsageError(f"--sweep names an axis twice: {text}")
+    return axes
+
+
+def _numbers(option: str, text: str, lower: float, upper: float) -> tuple[float, ...]:
+    values = []
+    for part in text.split(","):
+        try:
+            v = float(part.strip())
+        except ValueError:
+            raise SweepUsageError(f"{option}: {part.strip()!r} is not a number") from None
+        if not lower <= v <= upper:
+            raise SweepUsageError(f"{option}: {part.strip()} is outside [{lower:g}, {upper:g}]")
+        values.append(v)
+    return tuple(dict.fromkeys(values))
+
+
+def _choices(option: str, text: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    values = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise SweepUsageError(f"{option}: unknown value {bad[0] if bad else text!r} (choose from {', '.join(allowed)})")
+    return values
+
+
+def values_of(args: SweepArgs, axes: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
+    given: dict[str, tuple[Any, ...]] = {}
+    if args.precision is not None:
+        given["precision"] = _choices("--precision", args.precision, DTYPES)
+    if args.lr is not None:
+        given["lr"] = _numbers("--lr", args.lr, 1e-30, 1e6)
+    if args.lam is not None:
+        given["lambda"] = _numbers("--lambda", args.lam, 0.0, 1e6)
+    if args.scaling is not None:
+        given["scaling"] = _choices("--scaling", args.scaling, SCALINGS)
+    if args.loss is not None:
+        given["loss"] = _choices("--loss", args.loss, LOSS_FORMS)
+    for axis, values in given.items():
+        if axis not in axes and len(values) != 1:
+            raise SweepUsageError(f"{axis} is not in --sweep, so it takes one value (got {len(values)}); "
+                                  f"add it to --sweep to sweep it")
+    return given
+
+
+def run(args: SweepArgs) -> tuple[str, Any]:
+    """Validate, run the sweep; return the rendered report and the result."""
+    task = args.task.strip().lower()
+    if task not in TASKS:
+        raise SweepUsageError(f"unknown task {args.task!r} (choose from {', '.join(TASKS)})")
+    axes = _axes(args.sweep)
+    values = values_of(args, axes)
+    if args.fmt not in ("text", "json"):
+        raise SweepUsageError(f"unknown format {args.fmt!r} (choose from text, json)")
+    if not 1 <= args.epochs <= MAX_EPOCHS:
+        raise SweepUsageError(f"--epochs must be between 1 and {MAX_EPOCHS}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise SweepUsageError("--batch-size must be at least 1")
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise SweepUsageError("--plot needs matplotlib: pip install 'mlstablint[plot]'") from None
+    if args.data is None and args.target is not None:
+        raise SweepUsageError("--target needs --data (the built-in table has its own target)")
+
+    import numpy as np  # noqa: F401  (the lab's only hard dependency; imported here, not at CLI start-up)
+
+    from mlstablint.sweep import lab, report
+
+    if args.data is not None:
+        from mlstablint.sweep.table import TableError, read_table
+
+        if args.target is None:
+            raise SweepUsageError("--data needs --target COL (the column to predict)")
+        if not args.data.exists():
+            raise SweepUsageError(f"{args.data}: no such file or directory")
+        try:
+            problem = read_table(args.data, args.target, task, seed=args.seed)
+        except TableError as exc:
+            raise SweepUsageError(str(exc)) from None
+    else:
+        from mlstablint.sweep.synthetic import make_problem
+
+        problem = make_problem(task, seed=args.seed)
+    result = lab.sweep(problem, axes, values, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    if args.plot is not None:
+        try:
+            report.write_plot(result, args.plot)
+        except report.PlotError as exc:
+            raise SweepUsageError(str(exc)) from None
+    text = report.render_json(result) if args.fmt == "json" else report.render_text(result)
+    return text, result
