@@ -7,16 +7,19 @@ import io
 import re
 import tokenize
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import libcst as cst
+from libcst._position import CodeRange
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mlstablint.catalog import load_catalog
 from mlstablint.code import notebook
 from mlstablint.code.names import Resolver
+from mlstablint.code.positions import statement_positions
 from mlstablint.code.rule import CodeRule, RuleContext
 from mlstablint.code.rules import ALL_RULES
+from mlstablint.code.triggers import Facts, triggered
 from mlstablint.code.walk import BatchedWalker
 from mlstablint.findings import Finding, Report, ToolError, code_fingerprint
 
@@ -87,12 +90,18 @@ def is_suppressed(rule: str, lines: Sequence[str], start: int, end: int) -> bool
 class FileChecker:
     """Runs a fixed set of rules over files; rule instances are built once and reused."""
 
-    def __init__(self, enabled: set[str]) -> None:
+    def __init__(self, enabled: set[str], prefilter: bool = True, fast_positions: bool = True) -> None:
+        # Both switches exist for the equivalence tests (tests/test_perf_invariants.py).
+        self.prefilter = prefilter
+        self.fast_positions = fast_positions
         catalog = load_catalog()
         self.severity = {rule_id: doc.severity for rule_id, doc in catalog.items()}
         self.resolver = Resolver()
         self.rules: list[CodeRule] = [cls() for cls in ALL_RULES if cls.id in enabled]
         self._walkers: dict[tuple[str, ...], BatchedWalker] = {}
+        # id(finding) -> (context lines, occurrence): what its fingerprint hashes besides rule and path,
+        # for the cache (cache.py), which stores findings without their path. Reset per file.
+        self.fingerprint_inputs: dict[int, tuple[list[str], int]] = {}
 
     def _rules_for(self, text: str) -> list[CodeRule]:
         roots = imported_roots(text)
@@ -107,7 +116,16 @@ class FileChecker:
         """Check one file's text. `path` is shown in reports; `fingerprint_path` (relative to the project
         root, so that fingerprints do not depend on where the tool runs) defaults to it."""
         report = Report(files_checked=1)
+        self.fingerprint_inputs = {}
         rules = [r for r in self._rules_for(text) if not any(r.id.startswith(s) or s == "ALL" for s in ignored)]
+        facts: Facts | None = None
+        if rules and self.prefilter:
+            # The ast/text pre-pass (triggers.py): on scikit-learn it sends 79 of the 553 files that import a
+            # library to libcst, whose parse alone costs ~10x `ast.parse`.
+            facts = Facts(text)
+            if not triggered([r.id for r in rules], facts) and facts.parses():
+                return report
+            # A file that does not parse for `ast` goes the libcst way, which reports its syntax error.
         if not rules:
             # Nothing to look for, but a file that does not parse is still reported (ast is ~10x cheaper).
             try:
@@ -136,19 +154,49 @@ class FileChecker:
         walker = self._walkers.get(key)
         if walker is None:
             walker = self._walkers[key] = BatchedWalker([self.resolver, *rules])
+        # Top-level statement index -> the pending findings reported while walking it (positions.py).
+        flagged: dict[int, list[cst.CSTNode]] | None = None
         try:
-            walker.walk(module)
+            if walker.visits_module:
+                walker.walk(module)
+            else:
+                # Walking the body statement by statement visits the same nodes in the same order (the
+                # Module node itself has no hooks and its header/footer are trivia) and tells which
+                # statement each finding is in.
+                flagged = {}
+                for index, stmt in enumerate(module.body):
+                    before = len(ctx.pending)
+                    walker.walk(stmt)
+                    if len(ctx.pending) > before:
+                        flagged[index] = [p.node for p in ctx.pending[before:]]
         except RecursionError:
             report.errors.append(ToolError(path, "expression nesting too deep to analyse; file skipped"))
             return report
         if ctx.pending:
-            report.findings = self._locate(module, text, path, fingerprint_path or path, ctx)
+            tree = facts.tree if facts is not None else None
+            report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree)
         return report
 
+    def _positions(
+        self, module: cst.Module, text: str, flagged: dict[int, list[cst.CSTNode]] | None, tree: ast.Module | None
+    ) -> Mapping[cst.CSTNode, CodeRange]:
+        if flagged is not None and self.fast_positions:
+            if tree is None:
+                try:
+                    tree = ast.parse(text)
+                except (SyntaxError, RecursionError, MemoryError, ValueError):
+                    tree = None
+            if tree is not None:
+                found = statement_positions(module, text, tree, flagged)
+                if found is not None:
+                    return found
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
     def _locate(
-        self, module: cst.Module, text: str, path: str, fingerprint_path: str, ctx: RuleContext
+        self, module: cst.Module, text: str, path: str, fingerprint_path: str, ctx: RuleContext,
+        flagged: dict[int, list[cst.CSTNode]] | None = None, tree: ast.Module | None = None,
     ) -> list[Finding]:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        positions = self._positions(module, text, flagged, tree)
         lines = text.splitlines()
         seen: Counter[tuple[str, str]] = Counter()
         out: list[Finding] = []
@@ -176,6 +224,7 @@ class FileChecker:
                 evidence=pending.evidence,
                 fingerprint=code_fingerprint(pending.rule, fingerprint_path, context, seen[key]),
             ))
+            self.fingerprint_inputs[id(out[-1])] = (context, seen[key])
         return out
 
 

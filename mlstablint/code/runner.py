@@ -1,39 +1,60 @@
-"""Check many files, in a process pool when it pays; the report is the same for any --jobs."""
+"""Check many files, in a process pool when it pays; the report is the same for any --jobs.
+
+Cached files (cache.py) are answered first, in this process, without importing libcst; only the
+misses are checked, and each checker stores its own results.
+"""
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
+from mlstablint.code.cache import ResultCache
 from mlstablint.code.discover import SourceFile
-from mlstablint.code.engine import FileChecker, check_bytes
 from mlstablint.config import Config
 from mlstablint.findings import Report, ToolError
 
-# Below this many files per worker, starting processes costs more than it saves.
+if TYPE_CHECKING:
+    from mlstablint.code.engine import FileChecker
+
+# Below this many files per worker, starting processes costs more than it saves: a worker pays
+# the interpreter, libcst's import (~0.3 s) and the rule set up before its first file.
 MIN_FILES_PER_JOB = 8
 
 _worker_checker: FileChecker | None = None
+_worker_cache: ResultCache | None = None
+
+Work = tuple[SourceFile, list[str], bool]  # the file, its per-file ignores, whether to cache it
 
 
-def _init_worker(enabled: set[str]) -> None:
-    global _worker_checker
+def _init_worker(enabled: set[str], cache: ResultCache | None) -> None:
+    from mlstablint.code.engine import FileChecker
+
+    global _worker_checker, _worker_cache
     _worker_checker = FileChecker(enabled)
+    _worker_cache = cache
 
 
-def _check_one(checker: FileChecker, source: SourceFile, ignored: list[str]) -> Report:
+def _check_one(checker: FileChecker, cache: ResultCache | None, item: Work) -> Report:
+    from mlstablint.code.engine import check_bytes
+
+    source, ignored, cacheable = item
     try:
         data = source.path.read_bytes()
     except OSError as exc:
         return Report(errors=[ToolError(source.display, f"cannot read file: {exc.strerror or exc}")], files_checked=1)
-    return check_bytes(checker, data, source.display, ignored, source.config_rel)
+    report = check_bytes(checker, data, source.display, ignored, source.config_rel)
+    if cache is not None and cacheable:
+        # Keyed by the bytes checked here, so a file edited during the run is never stored under a stale key.
+        cache.store(cache.key(data, ignored, source.display), report, checker.fingerprint_inputs)
+    return report
 
 
-def _check_batch(batch: list[tuple[SourceFile, list[str]]]) -> Report:
+def _check_batch(batch: list[Work]) -> Report:
     assert _worker_checker is not None
     out = Report()
-    for source, ignored in batch:
-        out.extend(_check_one(_worker_checker, source, ignored))
+    for item in batch:
+        out.extend(_check_one(_worker_checker, _worker_cache, item))
     return out
 
 
@@ -41,20 +62,42 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def check_files(files: list[SourceFile], config: Config, enabled: set[str], jobs: int | None = None) -> Report:
-    work = [(f, config.ignored_for(f.config_rel)) for f in files]
+def check_files(
+    files: list[SourceFile], config: Config, enabled: set[str], jobs: int | None = None, use_cache: bool = True
+) -> Report:
+    report = Report()
+    cache = ResultCache.open(config.root, enabled) if use_cache and files else None
+    work: list[Work] = []
+    for source in files:
+        ignored = config.ignored_for(source.config_rel)
+        cacheable = cache is not None and cache.covers(source.path)
+        if cache is not None and cacheable:
+            try:
+                data = source.path.read_bytes()
+            except OSError:
+                data = None  # reported by the checker
+            if data is not None:
+                hit = cache.load(cache.key(data, ignored, source.display), source.display, source.config_rel)
+                if hit is not None:
+                    report.extend(hit)
+                    continue
+        work.append((source, ignored, cacheable))
+    if not work:
+        return report.finalize()
     jobs = default_jobs() if jobs is None else max(1, jobs)
     jobs = min(jobs, max(1, len(work) // MIN_FILES_PER_JOB))
-    report = Report()
     if jobs == 1:
+        from mlstablint.code.engine import FileChecker
+
         checker = FileChecker(enabled)
-        for source, ignored in work:
-            report.extend(_check_one(checker, source, ignored))
+        for item in work:
+            report.extend(_check_one(checker, cache, item))
         return report.finalize()
+    from concurrent.futures import ProcessPoolExecutor
+
     # Interleaved batches balance big and small files; order is restored by finalize().
     batches = [work[i::jobs * 4] for i in range(jobs * 4)]
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(enabled,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(enabled, cache)) as pool:
         for part in pool.map(_check_batch, batches):
             report.extend(part)
     return report.finalize()
-

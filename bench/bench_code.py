@@ -1,0 +1,154 @@
+"""Benchmark of the code path against the issue's targets, every figure measured in the same run.
+
+    /work/venv/bin/python bench/bench_code.py [--repeat 3] [--corpus DIR]
+
+Needs: flake8 and ruff in the same environment (`pip install flake8 ruff`); libcst (a dependency).
+The corpus is scikit-learn 1.9.1's package sources (the `.py` files of its wheel): taken from
+/tmp/corpus/scikit_learn/sklearn when present, else downloaded with
+`pip download --no-deps --only-binary :all: scikit-learn==1.9.1` and unzipped. It is copied
+into a scratch project so that the cache (which only covers files under the project root)
+applies to the warm run.
+
+Measured (wall time, median of --repeat runs, interpreter start-up included for commands):
+cold `mlstablint check` (--no-cache, --jobs = core count), flake8 and ruff over the same files,
+`ast.parse` and libcst `parse_module` of every file in one process, the warm run (cache
+populated, nothing changed) and `mlstablint check` on 10 files (cold, as pre-commit runs it).
+Prints figures and ratios against the targets; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+DEFAULT_CORPUS = Path("/tmp/corpus/scikit_learn/sklearn")
+BIN = Path(sys.executable).parent
+
+
+def fetch_corpus(scratch: Path) -> Path:
+    """scikit-learn 1.9.1's package sources, downloaded and unzipped into `scratch`."""
+    wheels = scratch / "wheel"
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                    "scikit-learn==1.9.1", "-d", str(wheels)], check=True)
+    wheel = next(wheels.glob("scikit_learn-*.whl"))
+    out = scratch / "unzipped"
+    with zipfile.ZipFile(wheel) as z:
+        for name in z.namelist():
+            if name.startswith("sklearn/") and name.endswith(".py"):
+                z.extract(name, out)
+    return out / "sklearn"
+
+
+def copy_sources(corpus: Path, project: Path) -> Path:
+    target = project / "sklearn"
+    for src in corpus.rglob("*.py"):
+        dst = target / src.relative_to(corpus)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+    return target
+
+
+def wall(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def median(fn: Callable[[], float], repeat: int) -> float:
+    return statistics.median(fn() for _ in range(repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measure (median; default 3)")
+    parser.add_argument("--corpus", type=Path, default=None, help="a folder of .py files (default: scikit-learn)")
+    args = parser.parse_args()
+    repeat = max(1, args.repeat)
+
+    with tempfile.TemporaryDirectory(prefix="bench_code_") as tmp:
+        scratch = Path(tmp)
+        corpus = args.corpus or (DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else fetch_corpus(scratch))
+        project = scratch / "project"
+        project.mkdir()
+        src = copy_sources(corpus, project)
+        files = sorted(src.rglob("*.py"))
+        texts = [f.read_bytes() for f in files]
+        lines = sum(t.count(b"\n") for t in texts)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        print(f"corpus: {corpus} — {len(files)} files, {lines} lines; {cores} cores; median of {repeat}\n")
+
+        mlstablint = [sys.executable, "-m", "mlstablint", "check", "--format", "json"]
+        cache_dir = project / ".mlstablint_cache"
+        rows: list[tuple[str, float, str]] = []
+
+        def measure(name: str, fn: Callable[[], float], note: str = "") -> float:
+            value = median(fn, repeat)
+            rows.append((name, value, note))
+            print(f"  {name:<48} {value:8.2f} s", flush=True)
+            return value
+
+        # The three linters run in rounds (one run of each per round), so that a load spike on a shared
+        # machine weighs on all of them alike; each figure is the median over the rounds.
+        commands = {"mlstablint check (cold, --no-cache)": [*mlstablint, "--no-cache", "sklearn"]}
+        if (BIN / "flake8").exists():
+            commands["flake8"] = [str(BIN / "flake8"), "sklearn"]
+        if (BIN / "ruff").exists():
+            commands["ruff check --no-cache"] = [str(BIN / "ruff"), "check", "--no-cache", "--isolated", "sklearn"]
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(repeat):
+            for name, command in commands.items():
+                samples[name].append(wall(command, project))
+        for name, values in samples.items():
+            rows.append((name, statistics.median(values), ""))
+            print(f"  {name:<48} {statistics.median(values):8.2f} s   (runs: {', '.join(f'{v:.2f}' for v in values)})",
+                  flush=True)
+        cold = statistics.median(samples["mlstablint check (cold, --no-cache)"])
+        flake8 = statistics.median(samples["flake8"]) if "flake8" in samples else float("nan")
+        ruff = statistics.median(samples["ruff check --no-cache"]) if "ruff check --no-cache" in samples else float(
+            "nan")
+        measure("ast.parse of every file (1 process)", lambda: timed(lambda: [ast.parse(t) for t in texts]))
+        import libcst
+
+        measure("libcst parse_module of every file (1 process)",
+                lambda: timed(lambda: [libcst.parse_module(t) for t in texts]))
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        wall([*mlstablint, "sklearn"], project)  # populate the cache
+        warm = measure("mlstablint check (warm: cache, nothing changed)", lambda: wall([*mlstablint, "sklearn"],
+                                                                                       project))
+        ten = [str(f.relative_to(project)) for f in files[:: max(1, len(files) // 10)][:10]]
+        ten_files = measure("mlstablint check on 10 files (cold, --no-cache)",
+                            lambda: wall([*mlstablint, "--no-cache", *ten], project))
+
+        print("\n| measure | seconds | target | ratio | met |\n|---|---:|---|---:|---|")
+        for name, value, _ in rows:
+            target, ratio, met = "", "", ""
+            if name.startswith("mlstablint check (cold"):
+                target, ratio = "≤ 0.5 × flake8", f"{value / flake8:.2f} × flake8; {value / ruff:.1f} × ruff"
+                met = "yes" if value <= 0.5 * flake8 else "no"
+                met += " (stretch ≤10× ruff: " + ("yes" if value <= 10 * ruff else "no") + ")"
+            elif name.startswith("mlstablint check (warm"):
+                target, ratio, met = "≤ 0.5 s", f"{value / 0.5:.2f} × target", "yes" if value <= 0.5 else "no"
+            elif name.startswith("mlstablint check on 10"):
+                target, ratio, met = "≤ 1 s", f"{value:.2f} × target", "yes" if value <= 1.0 else "no"
+            print(f"| {name} | {value:.2f} | {target} | {ratio} | {met} |")
+        del cold, warm, ten_files
+
+
+if __name__ == "__main__":
+    main()
