@@ -10,11 +10,15 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from mlstablint import __version__
+
+if TYPE_CHECKING:
+    from mlstablint.findings import Report
+    from mlstablint.sweep.confirm import Table
 
 app = typer.Typer(
     add_completion=False,
@@ -68,6 +72,17 @@ def _write_output(text: str, output: Path | None) -> None:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
+def _confirm(report: Report, wanted: bool, budget: float | None, configured: float | None, tables: list[Table]) -> None:
+    """The confirmation micro-sweeps, after both halves produced their findings and before rendering.
+    Imported only when they run: numpy (and, for data experiments, scipy/scikit-learn) load only then."""
+    if not wanted or not report.findings:
+        return
+    from mlstablint.sweep.confirm import DEFAULT_BUDGET_S, confirm
+
+    seconds = budget if budget is not None else configured if configured is not None else DEFAULT_BUDGET_S
+    confirm(report, tables, seconds)
+
+
 @app.command()
 def check(
     paths: Optional[list[Path]] = typer.Argument(None, help="Files or directories to check (default: .)."),
@@ -79,6 +94,7 @@ def check(
         None, help="Comma-separated rule ids or prefixes to enable (e.g. MSL1,MSL201)."),
     ignore: Optional[str] = typer.Option(None, help="Comma-separated rule ids or prefixes to disable."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: the core count)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write .mlstablint_cache/."),
     config: Optional[Path] = typer.Option(
         None, "--config", help="Configuration file (default: nearest pyproject.toml)."),
     data: Optional[list[Path]] = typer.Option(
@@ -87,6 +103,12 @@ def check(
     test_data: Optional[Path] = typer.Option(None, "--test-data", help="A test table: train/test overlap and drift."),
     features: Optional[str] = typer.Option(None, "--features", help="Comma-separated feature columns of --data."),
     no_intercept: bool = typer.Option(False, "--no-intercept", help="Audit the design without an intercept."),
+    confirm: Optional[bool] = typer.Option(
+        None, "--confirm/--no-confirm", help="Run the confirmation experiments (default: on with --data, off for "
+        "code only, to keep pre-commit fast)."),
+    sweep_budget: Optional[float] = typer.Option(
+        None, "--sweep-budget", min=0.0, metavar="SECONDS", help="Time budget of all confirmation experiments "
+        "(default 30)."),
 ) -> None:
     """Check Python files for numerically unstable patterns (and, with --data, audit a training table)."""
     from mlstablint.catalog import load_catalog
@@ -107,17 +129,20 @@ def check(
         raise UsageError(str(exc)) from None
     enabled = cfg.enabled_rules(known)
     files, errors = discover(list(paths or [Path(".")]), cfg)
-    report = check_files(files, cfg, enabled, jobs)
+    report = check_files(files, cfg, enabled, jobs, use_cache=not no_cache)
+    tables: list[Table] = []  # the audited tables, for the confirmation experiments
     if data or cfg.data:  # the data half: imported only when there is data to audit
         from mlstablint.data.command import DataArgs, run_data
 
         try:
             report.extend(run_data(cfg, DataArgs(data, target, test_data, features, no_intercept), enabled,
-                                   [(f.display, f.path) for f in files]))
+                                   [(f.display, f.path) for f in files], tables=tables))
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
     report.errors.extend(errors)
     report.finalize()
+    _confirm(report, confirm if confirm is not None else bool(data or cfg.data), sweep_budget, cfg.sweep_budget,
+             tables)
     for error in report.errors:
         _err(f"{error.path}: {error.message}")
     color = output is None and fmt is Format.text and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -141,8 +166,11 @@ def audit_data(
     select: Optional[str] = typer.Option(None, help="Comma-separated rule ids or prefixes to enable (e.g. MSL601)."),
     ignore: Optional[str] = typer.Option(None, help="Comma-separated rule ids or prefixes to disable."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per record batch (default 65536)."),
-    no_confirm: bool = typer.Option(False, "--no-confirm", help="Skip confirmation experiments (accepted; a no-op "
-                                    "until micro-sweeps land)."),
+    confirm: bool = typer.Option(True, "--confirm/--no-confirm", help="Run the confirmation experiments on a "
+                                 "sample of the table (default: on)."),
+    sweep_budget: Optional[float] = typer.Option(
+        None, "--sweep-budget", min=0.0, metavar="SECONDS", help="Time budget of all confirmation experiments "
+        "(default 30)."),
     config: Optional[Path] = typer.Option(None, "--config",
                                           help="Configuration file (default: nearest pyproject.toml)."),
 ) -> None:
@@ -160,15 +188,50 @@ def audit_data(
             cfg.select = validate_selectors(cli_select, known, "--select")
         if cli_ignore is not None:
             cfg.ignore = validate_selectors(cli_ignore, known, "--ignore")
+        tables: list[Table] = []
         report = run_data(cfg, DataArgs(data, target, test_data, features, no_intercept, batch_size),
-                          cfg.enabled_rules(known))
+                          cfg.enabled_rules(known), tables=tables)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    _confirm(report, confirm, sweep_budget, cfg.sweep_budget, tables)
     for error in report.errors:
         _err(f"{error.path}: {error.message}")
     color = output is None and fmt is Format.text and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     _write_output(render(report, fmt.value, color=color, category=category), output)
     raise typer.Exit(2 if report.errors else 1 if report.findings else 0)
+
+
+@app.command("sweep")
+def sweep_lab(
+    task: str = typer.Option("logistic_regression", "--task",
+                             help="logistic_regression, linear_regression or softmax_regression."),
+    sweep: Optional[str] = typer.Option(None, "--sweep", help="Comma-separated axes to sweep: precision, lr, "
+                                        "lambda, scaling, loss (default: precision,lr,lambda,scaling)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Train on this table (default: a built-in badly "
+                                        "scaled table)."),
+    target: Optional[str] = typer.Option(None, "--target", help="The target column of --data (required with it)."),
+    epochs: int = typer.Option(300, "--epochs", help="Epochs per run."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Mini-batch size (default: full batch)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the row sample and the batch order (shared by all runs)."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="Dtypes, e.g. float16,float32,float64."),
+    lr: Optional[str] = typer.Option(None, "--lr", help="Learning rates, e.g. 0.01,0.2,1."),
+    lam: Optional[str] = typer.Option(None, "--lambda", help="L2 strengths, e.g. 0,0.01."),
+    scaling: Optional[str] = typer.Option(None, "--scaling", help="raw and/or standard."),
+    loss: Optional[str] = typer.Option(None, "--loss", help="stable and/or naive loss formulas."),
+    fmt: str = typer.Option("text", "--format", help="Output format: text or json."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the loss curves (needs matplotlib)."),
+) -> None:
+    """The stability lab: train small models over a grid of dtype, lr, L2 and scaling; name each failure."""
+    from mlstablint.sweep.command import SweepArgs, SweepUsageError, run
+
+    try:
+        text, _ = run(SweepArgs(task, sweep, data, target, epochs, batch_size, seed, precision, lr, lam, scaling, loss,
+                                fmt, plot))
+    except SweepUsageError as exc:
+        raise UsageError(str(exc)) from None
+    _write_output(text, output)
+    raise typer.Exit(0)
 
 
 @app.command("rules")

@@ -28,7 +28,9 @@ class ConfigError(Exception):
 # silently disable what the user meant to configure.
 KNOWN_KEYS = {"select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
               # the data auditor (mlstablint.data): tables, target, test table, design options, thresholds
-              "data", "target", "test-data", "features", "intercept", "thresholds"}
+              "data", "target", "test-data", "features", "intercept", "thresholds",
+              # the confirmation micro-sweeps (mlstablint.sweep.confirm): their total time budget in seconds
+              "sweep-budget"}
 
 # Directories never descended into when walking (explicitly given paths are still checked).
 DEFAULT_EXCLUDE = (
@@ -54,6 +56,7 @@ class Config:
     features: list[str] | None = None
     intercept: bool = True
     thresholds: dict[str, Any] = field(default_factory=dict)
+    sweep_budget: float | None = None  # seconds for all confirmation experiments (None: the default)
 
     def enabled_rules(self, known: Iterable[str]) -> set[str]:
         return {rule for rule in known if is_selected(rule, self.select, self.ignore)}
@@ -184,6 +187,11 @@ def load_config(explicit: Path | None, known_rules: Iterable[str], cwd: Path | N
         table.get("extend-exclude", []), "extend-exclude", source
     )
     _load_data_settings(cfg, table, source)
+    if "sweep-budget" in table:
+        budget = table["sweep-budget"]
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 <= budget < float("inf"):
+            raise ConfigError(f"{source}: [tool.mlstablint] sweep-budget must be a number of seconds >= 0")
+        cfg.sweep_budget = float(budget)
     return cfg
 
 

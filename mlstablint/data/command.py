@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mlstablint.config import Config, ConfigError
 from mlstablint.findings import Finding, Report
+from mlstablint.sweep.confirm import Table
 
 
 @dataclass
@@ -31,11 +32,13 @@ def wants_data(cfg: Config, args: DataArgs) -> bool:
     return bool(args.data or cfg.data)
 
 
-def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tuple[str, Path]] | None = None
-             ) -> Report:
+def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tuple[str, Path]] | None = None,
+             tables: list[Table] | None = None) -> Report:
     """Audit the tables named by `args` or the configuration; with `code_files`, place the findings on the
-    code line that loads each table."""
+    code line that loads each table. `tables`, when given, receives each readable table with its findings
+    (for the confirmation experiments)."""
     from mlstablint.data.audit import AuditOptions, audit
+    from mlstablint.data.read import display_path
     from mlstablint.data.thresholds import ThresholdError, Thresholds
 
     sources = list(args.data) if args.data else list(cfg.data)
@@ -66,7 +69,15 @@ def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tu
     )
     if args.batch_size is not None:
         options.batch_size = args.batch_size
-    report = audit(sources, options)
+    report = Report()
+    for source in sources:  # one table at a time, to know which findings are whose
+        part = audit([source], options)
+        if tables is not None and not part.errors:
+            tables.append(Table(path=source, display=display_path(source), target=options.target,
+                                features=options.features, intercept=options.intercept,
+                                max_classes=options.thresholds.max_classes, findings=list(part.findings)))
+        report.extend(part)
+    report.finalize()
     if code_files:
         relocate(report.findings, code_files)
     return report
