@@ -17,6 +17,7 @@ import typer
 from mlstablint import __version__
 
 if TYPE_CHECKING:
+    from mlstablint.config import Config
     from mlstablint.findings import Report
     from mlstablint.sweep.confirm import Table
 
@@ -83,6 +84,24 @@ def _confirm(report: Report, wanted: bool, budget: float | None, configured: flo
     confirm(report, tables, seconds)
 
 
+def _configure(config: Path | None, select: str | None, ignore: str | None) -> tuple[Config, list[str]]:
+    """The configuration file's settings with --select/--ignore applied (they replace the configured lists)."""
+    from mlstablint.catalog import load_catalog
+    from mlstablint.config import ConfigError, load_config, split_selectors, validate_selectors
+
+    known = list(load_catalog())
+    try:
+        cfg = load_config(config, known)
+        cli_select, cli_ignore = split_selectors(select), split_selectors(ignore)
+        if cli_select is not None:
+            cfg.select = validate_selectors(cli_select, known, "--select")
+        if cli_ignore is not None:
+            cfg.ignore = validate_selectors(cli_ignore, known, "--ignore")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    return cfg, known
+
+
 @app.command()
 def check(
     paths: Optional[list[Path]] = typer.Argument(None, help="Files or directories to check (default: .)."),
@@ -111,22 +130,12 @@ def check(
         "(default 30)."),
 ) -> None:
     """Check Python files for numerically unstable patterns (and, with --data, audit a training table)."""
-    from mlstablint.catalog import load_catalog
     from mlstablint.code.discover import discover
     from mlstablint.code.runner import check_files
-    from mlstablint.config import ConfigError, load_config, split_selectors, validate_selectors
+    from mlstablint.config import ConfigError
     from mlstablint.report import render
 
-    known = list(load_catalog())
-    try:
-        cfg = load_config(config, known)
-        cli_select, cli_ignore = split_selectors(select), split_selectors(ignore)
-        if cli_select is not None:
-            cfg.select = validate_selectors(cli_select, known, "--select")
-        if cli_ignore is not None:
-            cfg.ignore = validate_selectors(cli_ignore, known, "--ignore")
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    cfg, known = _configure(config, select, ignore)
     enabled = cfg.enabled_rules(known)
     files, errors = discover(list(paths or [Path(".")]), cfg)
     report = check_files(files, cfg, enabled, jobs, use_cache=not no_cache)
@@ -175,19 +184,12 @@ def audit_data(
                                           help="Configuration file (default: nearest pyproject.toml)."),
 ) -> None:
     """Audit training tables for what breaks fitting: duplicates, one-hot traps, conditioning, overflow..."""
-    from mlstablint.catalog import load_catalog
-    from mlstablint.config import ConfigError, load_config, split_selectors, validate_selectors
+    from mlstablint.config import ConfigError
     from mlstablint.data.command import DataArgs, run_data
     from mlstablint.report import render
 
-    known = list(load_catalog())
+    cfg, known = _configure(config, select, ignore)
     try:
-        cfg = load_config(config, known)
-        cli_select, cli_ignore = split_selectors(select), split_selectors(ignore)
-        if cli_select is not None:
-            cfg.select = validate_selectors(cli_select, known, "--select")
-        if cli_ignore is not None:
-            cfg.ignore = validate_selectors(cli_ignore, known, "--ignore")
         tables: list[Table] = []
         report = run_data(cfg, DataArgs(data, target, test_data, features, no_intercept, batch_size),
                           cfg.enabled_rules(known), tables=tables)
