@@ -134,7 +134,7 @@ def analyse_table(path: Path, options: AuditOptions) -> analyze.Context:
     source = open_source(path)
 
     def layout_for(src: Source) -> Layout:
-        return make_layout(src.schema if not src.column_types else _retyped(src), options.target, options.features)
+        return make_layout(src.effective_schema, options.target, options.features)
 
     base_layout = layout_for(source)
     p = len(base_layout.design)
@@ -178,15 +178,6 @@ def analyse_table(path: Path, options: AuditOptions) -> analyze.Context:
     analyze.analyse(ctx)
     ctx.notes[:0] = notes
     return ctx
-
-
-def _retyped(source: Source) -> pa.Schema:
-    schema = source.schema
-    for name, dtype in source.column_types.items():
-        index = schema.get_field_index(name)
-        if index >= 0:
-            schema = schema.set(index, pa.field(name, dtype))
-    return schema
 
 
 def _conditioning(ctx: analyze.Context, source: Source, layout: Layout, options: AuditOptions,
@@ -258,7 +249,7 @@ def _test_partial(path: Path, train: Layout, options: AuditOptions, progress: _P
     display = source.display
 
     def layout_for(src: Source) -> Layout:
-        schema = src.schema if not src.column_types else _retyped(src)
+        schema = src.effective_schema
         missing = [c for c in train.features if c not in schema.names]
         if missing:
             shown = ", ".join(repr(c) for c in missing[:8]) + (" …" if len(missing) > 8 else "")

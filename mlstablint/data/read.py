@@ -89,6 +89,16 @@ class Source:
     # Per-column type overrides for CSV (mixed-type columns re-read as float64 or text).
     column_types: dict[str, pa.DataType] = field(default_factory=dict)
 
+    @property
+    def effective_schema(self) -> pa.Schema:
+        """The schema with the CSV type overrides applied (what `batches` yields)."""
+        schema = self.schema
+        for name, dtype in self.column_types.items():
+            index = schema.get_field_index(name)
+            if index >= 0:
+                schema = schema.set(index, pa.field(name, dtype))
+        return schema
+
     def batches(self, columns: list[str], batch_size: int) -> Iterator[pa.RecordBatch]:
         """Record batches of at most `batch_size` rows holding `columns`, in table order."""
         try:

@@ -93,15 +93,6 @@ class Sample:
         return self.target_discrete and self.labels is not None and 2 <= len(self.classes) <= max_classes
 
 
-def _retyped(source: Source) -> pa.Schema:
-    schema = source.schema
-    for name, dtype in source.column_types.items():
-        index = schema.get_field_index(name)
-        if index >= 0:
-            schema = schema.set(index, pa.field(name, dtype))
-    return schema
-
-
 def sample_design(path: Path, target: str | None = None, features: list[str] | None = None,
                   intercept: bool = True, max_rows: int = MAX_ROWS, seed: int = 0,
                   deadline: float | None = None) -> Sample:
@@ -112,7 +103,7 @@ def sample_design(path: Path, target: str | None = None, features: list[str] | N
     """
     source = open_source(path)
     for _attempt in range(64):
-        schema = source.schema if not source.column_types else _retyped(source)
+        schema = source.effective_schema
         layout = make_layout(schema, target, features)
         try:
             return _sample(source, layout, intercept, max_rows, seed, deadline)
