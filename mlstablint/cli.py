@@ -10,7 +10,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NoReturn, Optional
 
 import typer
 
@@ -102,6 +102,18 @@ def _configure(config: Path | None, select: str | None, ignore: str | None) -> t
     return cfg, known
 
 
+def _emit(report: Report, fmt: Format, output: Path | None, category: str | None) -> NoReturn:
+    """Tool errors on stderr (one line each), the report on stdout or --output, and the exit code:
+    2 when an input could not be checked, else 1 with findings, else 0."""
+    from mlstablint.report import render
+
+    for error in report.errors:
+        _err(f"{error.path}: {error.message}")
+    color = output is None and fmt is Format.text and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    _write_output(render(report, fmt.value, color=color, category=category), output)
+    raise typer.Exit(2 if report.errors else 1 if report.findings else 0)
+
+
 @app.command()
 def check(
     paths: Optional[list[Path]] = typer.Argument(None, help="Files or directories to check (default: .)."),
@@ -133,7 +145,6 @@ def check(
     from mlstablint.code.discover import discover
     from mlstablint.code.runner import check_files
     from mlstablint.config import ConfigError
-    from mlstablint.report import render
 
     cfg, known = _configure(config, select, ignore)
     enabled = cfg.enabled_rules(known)
@@ -152,11 +163,7 @@ def check(
     report.finalize()
     _confirm(report, confirm if confirm is not None else bool(data or cfg.data), sweep_budget, cfg.sweep_budget,
              tables)
-    for error in report.errors:
-        _err(f"{error.path}: {error.message}")
-    color = output is None and fmt is Format.text and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _write_output(render(report, fmt.value, color=color, category=category), output)
-    raise typer.Exit(2 if report.errors else 1 if report.findings else 0)
+    _emit(report, fmt, output, category)
 
 
 @app.command("audit")
@@ -186,7 +193,6 @@ def audit_data(
     """Audit training tables for what breaks fitting: duplicates, one-hot traps, conditioning, overflow..."""
     from mlstablint.config import ConfigError
     from mlstablint.data.command import DataArgs, run_data
-    from mlstablint.report import render
 
     cfg, known = _configure(config, select, ignore)
     try:
@@ -196,11 +202,7 @@ def audit_data(
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     _confirm(report, confirm, sweep_budget, cfg.sweep_budget, tables)
-    for error in report.errors:
-        _err(f"{error.path}: {error.message}")
-    color = output is None and fmt is Format.text and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _write_output(render(report, fmt.value, color=color, category=category), output)
-    raise typer.Exit(2 if report.errors else 1 if report.findings else 0)
+    _emit(report, fmt, output, category)
 
 
 @app.command("sweep")
