@@ -42,6 +42,11 @@ def _acc(dtype: np.dtype[Any]) -> np.dtype[Any] | None:
     return np.dtype(np.float32) if dtype == np.float16 else None
 
 
+def _mean(values: FloatArray, dtype: np.dtype[Any]) -> FloatArray:
+    """The mean of `values`, accumulated as `_acc` says, returned in `dtype` (a 0-d array)."""
+    return np.asarray(np.mean(values, dtype=_acc(dtype)).astype(dtype))
+
+
 def _shift(a: FloatArray, axis: int | None) -> FloatArray:
     """The max along `axis` (keepdims), with non-finite maxima replaced by 0 so `a - m` stays defined."""
     m = np.max(a, axis=axis, keepdims=True)
@@ -113,7 +118,7 @@ def binary_log_loss_from_logits(y: ArrayLike, z: ArrayLike) -> FloatArray:
     zz = as_float(z)
     yy = np.asarray(y).astype(zz.dtype)
     per_row = softplus(zz) - yy * zz
-    return np.asarray(np.mean(per_row, dtype=_acc(zz.dtype)).astype(zz.dtype))
+    return _mean(per_row, zz.dtype)
 
 
 def softmax_cross_entropy(y: ArrayLike, z: ArrayLike) -> FloatArray:
@@ -121,7 +126,7 @@ def softmax_cross_entropy(y: ArrayLike, z: ArrayLike) -> FloatArray:
     zz = as_float(z)
     idx = np.asarray(y, dtype=np.intp)
     picked = np.take_along_axis(log_softmax(zz, axis=1), idx[:, None], axis=1)[:, 0]
-    return np.asarray((-np.mean(picked, dtype=_acc(zz.dtype))).astype(zz.dtype))
+    return _mean(-picked, zz.dtype)
 
 
 def log_loss(y_true: ArrayLike, proba: ArrayLike, labels: ArrayLike | None = None) -> float:
@@ -188,7 +193,7 @@ def naive_binary_log_loss_from_logits(y: ArrayLike, z: ArrayLike) -> FloatArray:
     yy = np.asarray(y).astype(zz.dtype)
     p = naive_sigmoid(zz)
     per_row = -(yy * np.log(p) + (1 - yy) * np.log(1 - p))
-    return np.asarray(np.mean(per_row, dtype=_acc(zz.dtype)).astype(zz.dtype))
+    return _mean(per_row, zz.dtype)
 
 
 def naive_softmax_cross_entropy(y: ArrayLike, z: ArrayLike) -> FloatArray:
@@ -196,4 +201,4 @@ def naive_softmax_cross_entropy(y: ArrayLike, z: ArrayLike) -> FloatArray:
     zz = as_float(z)
     idx = np.asarray(y, dtype=np.intp)
     picked = np.take_along_axis(naive_log_softmax(zz, axis=1), idx[:, None], axis=1)[:, 0]
-    return np.asarray((-np.mean(picked, dtype=_acc(zz.dtype))).astype(zz.dtype))
+    return _mean(-picked, zz.dtype)
