@@ -6,6 +6,7 @@ misses are checked, and each checker stores its own results.
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import TYPE_CHECKING
 
@@ -20,11 +21,25 @@ if TYPE_CHECKING:
 # Below this many files per worker, starting processes costs more than it saves: a worker pays
 # the interpreter, libcst's import (~0.3 s) and the rule set up before its first file.
 MIN_FILES_PER_JOB = 8
+# Tasks per worker: the largest files go first and alone, so that no worker is left with a big file at
+# the end (measured on scikit-learn: 8 interleaved batches ended 9 % after the best schedule).
+TASKS_PER_JOB = 24
+GC_YOUNG_THRESHOLD = 20_000
 
 _worker_checker: FileChecker | None = None
 _worker_cache: ResultCache | None = None
 
 Work = tuple[SourceFile, list[str], bool]  # the file, its per-file ignores, whether to cache it
+
+
+def _quiet_gc() -> None:
+    """Exempt what is alive now (modules, rules) from collection and collect young objects less often.
+
+    A libcst parse allocates ~10^4 acyclic nodes per 1,000 lines, and every 700 allocations CPython
+    scans the young generation: measured 6-10 % of a worker's CPU time on scikit-learn.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 50)
 
 
 def _init_worker(enabled: set[str], cache: ResultCache | None) -> None:
@@ -33,6 +48,7 @@ def _init_worker(enabled: set[str], cache: ResultCache | None) -> None:
     global _worker_checker, _worker_cache
     _worker_checker = FileChecker(enabled)
     _worker_cache = cache
+    _quiet_gc()
 
 
 def _check_one(checker: FileChecker, cache: ResultCache | None, item: Work) -> Report:
@@ -56,6 +72,29 @@ def _check_batch(batch: list[Work]) -> Report:
     for item in batch:
         out.extend(_check_one(_worker_checker, _worker_cache, item))
     return out
+
+
+def _size(item: Work) -> int:
+    try:
+        return item[0].path.stat().st_size
+    except OSError:
+        return 0  # the checker reports the file
+
+
+def _largest_first(work: list[Work], tasks: int) -> list[list[Work]]:
+    """Batches of files, largest first, each of about 1/tasks of the bytes (a big file is a batch of its
+    own); the pool hands them out in this order, which balances the workers. finalize() restores order."""
+    sized = sorted(((_size(item), item) for item in work), key=lambda pair: -pair[0])
+    share = max(1, sum(size for size, _ in sized) // tasks)
+    batches: list[list[Work]] = []
+    filled = share
+    for size, item in sized:
+        if filled >= share:
+            batches.append([])
+            filled = 0
+        batches[-1].append(item)
+        filled += size
+    return batches
 
 
 def default_jobs() -> int:
@@ -95,8 +134,7 @@ def check_files(
         return report.finalize()
     from concurrent.futures import ProcessPoolExecutor
 
-    # Interleaved batches balance big and small files; order is restored by finalize().
-    batches = [work[i::jobs * 4] for i in range(jobs * 4)]
+    batches = _largest_first(work, jobs * TASKS_PER_JOB)
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(enabled, cache)) as pool:
         for part in pool.map(_check_batch, batches):
             report.extend(part)
