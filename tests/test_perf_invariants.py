@@ -1,5 +1,7 @@
-"""The speed-ups of the code path change nothing: the ast/text pre-pass (triggers.py) never drops a
-file that has findings, and statement-local positions (positions.py) equal PositionProvider's."""
+"""The speed-ups change nothing: the ast/text pre-pass (triggers.py) never drops a file that has
+findings, statement-local positions (positions.py) equal PositionProvider's, and the auditor's
+mask-free path for clean batches and its reused work arrays (partials.py) give numpy's and pandas'
+figures."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import ast
 import textwrap
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +19,7 @@ from mlstablint.catalog import load_catalog
 from mlstablint.code.engine import FileChecker
 from mlstablint.code.rules import ALL_RULES
 from mlstablint.code.triggers import TRIGGERS, Facts, triggered
+from mlstablint.data.partials import SAMPLE_SEED, Options, Partial, make_layout, mix64
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL = {rule.id for rule in ALL_RULES}
@@ -185,3 +190,92 @@ def test_corpus_positions_and_findings_are_unchanged(full: FileChecker, fast: Fi
     reference = full.check_source(text, "t.py")
     assert [f.to_json() for f in fast.check_source(text, "t.py").findings] == [
         f.to_json() for f in reference.findings]
+
+
+# ---- the auditor's partial statistics (partials.py) against numpy and pandas ---------------------
+
+
+def _table(rows: int, seed: int, dirty: bool) -> pa.Table:
+    """Dummies, integers, wide-scale floats, exp-overflowing values, repeated rows; NaN/inf/nulls if dirty."""
+    rng = np.random.default_rng(seed)
+    base = rows * 2 // 3
+    pick = np.concatenate([np.arange(base), rng.integers(0, base, rows - base)])
+    level = rng.integers(0, 4, base)[pick]
+    big = rng.normal(1e9, 1e3, base)[pick]  # a large mean: the corrected two-pass matters
+    cols: dict[str, pa.Array | np.ndarray] = {f"d{k}": (level == k).astype(np.uint8) for k in range(4)}
+    cols["count"] = rng.integers(-3, 3, base)[pick]
+    cols["big"] = big
+    cols["hot"] = np.where(rng.random(base) < 0.3, 750.0, rng.normal(0, 1, base))[pick]
+    cols["half"] = np.round(rng.random(base), 1)[pick]
+    # Repeats that differ only by the sign of a zero are duplicates (pandas: -0.0 == 0.0).
+    cols["zero"] = np.where(np.arange(rows) >= base, -0.0, 0.0) * (rng.random(rows) < 0.5)
+    if dirty:
+        tail = rows - rows // 3  # only the last third: clean and dirty batches in one table
+        v = cols["half"].copy()
+        v[tail::17] = np.nan
+        v[tail + 3::29] = np.inf
+        v[tail + 5::31] = -np.inf
+        cols["half"] = v
+        cols["count"] = pa.array([None if i >= tail and i % 13 == 0 else int(c) for i, c in enumerate(cols["count"])],
+                                 type=pa.int64())
+    cols["y"] = rng.integers(0, 2, rows)
+    return pa.table(cols)
+
+
+def _partial(table: pa.Table, batch: int, sample_rows: int = 0) -> Partial:
+    partial = Partial(make_layout(table.schema, "y", None), Options(sample_rows=sample_rows))
+    for b in table.to_batches(max_chunksize=batch):
+        partial.update(b)
+    return partial
+
+
+@pytest.mark.parametrize("dirty", [False, True])
+@pytest.mark.parametrize("batch", [97, 1000, 10_000])
+def test_partial_statistics_equal_numpy(dirty: bool, batch: int) -> None:
+    table = _table(3000, 7, dirty)
+    p = _partial(table, batch)
+    frame = table.drop(["y"]).to_pandas()
+    x = frame.to_numpy(dtype=np.float64)  # nulls -> NaN
+    finite = np.isfinite(x)
+    masked = np.where(finite, x, np.nan)
+    np.testing.assert_array_equal(p.count, finite.sum(axis=0))
+    np.testing.assert_allclose(p.mean, np.nanmean(masked, axis=0), rtol=1e-13)
+    np.testing.assert_allclose(p.variance, np.nanvar(masked, axis=0, ddof=1), rtol=1e-9)
+    np.testing.assert_array_equal(p.min, np.nanmin(masked, axis=0))
+    np.testing.assert_array_equal(p.max, np.nanmax(masked, axis=0))
+    np.testing.assert_array_equal(p.nans + p.nulls, np.isnan(x).sum(axis=0))
+    np.testing.assert_array_equal(p.posinf, (x == np.inf).sum(axis=0))
+    np.testing.assert_array_equal(p.zeros, (masked == 0).sum(axis=0))
+    np.testing.assert_array_equal(p.nonbinary, (finite & (x != 0) & (x != 1)).sum(axis=0))
+    np.testing.assert_array_equal(p.above_f64, (finite & (x > 709.782712893384)).sum(axis=0))
+    assert p.incomplete_rows == int((~finite.all(axis=1)).sum())
+    for j, values in enumerate(p.distinct):
+        expected = np.unique(masked[finite[:, j], j])
+        assert (values is None) == (expected.size > 64)
+        if values is not None:
+            np.testing.assert_array_equal(values, expected)
+    ones_x = np.column_stack([np.ones(len(x)), np.where(finite, x, 0.0)])
+    assert p.gram is not None
+    np.testing.assert_allclose(p.gram, ones_x.T @ ones_x, rtol=1e-12, atol=1e-6)
+    # Duplicated feature rows: as many distinct row hashes as pandas finds distinct rows.
+    assert np.unique(p.hashes()).size == len(frame.drop_duplicates())
+
+
+def test_reused_work_arrays_do_not_leak_between_partials() -> None:
+    """Two tables streamed in alternation give what each gives alone; a kept sample is a copy."""
+    a, b = _table(2000, 1, False), _table(2000, 2, True)
+    alone_a, alone_b = _partial(a, 500, sample_rows=600), _partial(b, 500, sample_rows=600)
+    pa_, pb_ = (Partial(make_layout(t.schema, "y", None), Options(sample_rows=600)) for t in (a, b))
+    for ba, bb in zip(a.to_batches(max_chunksize=500), b.to_batches(max_chunksize=500), strict=True):
+        pa_.update(ba)
+        pb_.update(bb)
+    for alone, mixed in ((alone_a, pa_), (alone_b, pb_)):
+        np.testing.assert_array_equal(alone.hashes(), mixed.hashes())
+        np.testing.assert_array_equal(alone.mean, mixed.mean)
+        np.testing.assert_array_equal(alone.sample_values, mixed.sample_values)
+        assert alone.gram is not None and mixed.gram is not None
+        np.testing.assert_array_equal(alone.gram, mixed.gram)
+    # The sample is the rows with the smallest keys (not a buffer overwritten by a later batch).
+    x = a.drop(["y"]).to_pandas().to_numpy(dtype=np.float64)
+    keys = mix64(alone_a.hashes() ^ SAMPLE_SEED)
+    np.testing.assert_array_equal(alone_a.sample_values, x[np.sort(np.argsort(keys, kind="stable")[:600])])
