@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mlstablint.data.partials import r_factor
+from mlstablint.data.partials import on_one_blas_thread, r_factor
 
 F64 = NDArray[np.float64]
 EPS = float(np.finfo(np.float64).eps)
@@ -42,6 +42,7 @@ def cond_of(s: NDArray[np.floating[Any]]) -> float:
     return float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
 
 
+@on_one_blas_thread
 def factor_from_gram(gram: F64) -> F64 | None:
     """F = R_e · D with R_e the Cholesky factor of the equilibrated Gram matrix D⁻¹ G D⁻¹ (D the column
     norms), when the equilibrated design is well conditioned; else None (use TSQR)."""
@@ -95,6 +96,7 @@ def _rank(s: F64, rows: int, cols: int) -> int:
     return int(np.count_nonzero(s > s[0] * max(rows, cols) * EPS))
 
 
+@on_one_blas_thread
 def analyse(full: F64, rows: int, intercept: bool, exact_drops: list[int], *, condition_index: float,
             variance_proportion: float, vif: float, known_exact: int = 0) -> Conditioning:
     """Conditioning of the model design.

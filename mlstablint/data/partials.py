@@ -21,9 +21,11 @@ block and re-factor), for when the Gram matrix squares away the digits that matt
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +37,8 @@ from mlstablint.data.read import DataError
 F64 = NDArray[np.float64]
 U64 = NDArray[np.uint64]
 I64 = NDArray[np.int64]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # exp(x) overflows when x > log(largest finite number) of the dtype (computed, not remembered).
 EXP_LIMIT_F64 = float(np.log(np.finfo(np.float64).max))  # 709.782712893384
@@ -97,6 +101,19 @@ def one_blas_thread() -> Any:
 
         _BLAS.append(ThreadpoolController())
     return _BLAS[0].limit(limits=1, user_api="blas")
+
+
+def on_one_blas_thread(fn: Callable[P, R]) -> Callable[P, R]:
+    """`fn` run under `one_blas_thread()`: for LAPACK on matrices of a few hundred columns, where
+    threads cost more than they bring (measured: eigvalsh of a 299 × 299 matrix 4.6 s on two threads
+    of a loaded VM)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with one_blas_thread():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def mix64_inplace(x: U64, work: U64) -> U64:
