@@ -7,6 +7,7 @@ exit 2); errors of a table become the report's ToolErrors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ class DataArgs:
     no_intercept: bool = False
     batch_size: int | None = None
     progress: bool = True
+    engine: str | None = None  # "local" or "spark" (None: the configuration's)
+    spark_master: str | None = None
 
 
 def wants_data(cfg: Config, args: DataArgs) -> bool:
@@ -69,9 +72,14 @@ def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tu
     )
     if args.batch_size is not None:
         options.batch_size = args.batch_size
+    auditor: Callable[[list[Path], AuditOptions | None], Report] = audit
+    if (args.engine or cfg.engine) == "spark":
+        from mlstablint.spark.command import spark_auditor
+
+        auditor = spark_auditor(args.spark_master or cfg.spark_master)
     report = Report()
     for source in sources:  # one table at a time, to know which findings are whose
-        part = audit([source], options)
+        part = auditor([source], options)
         if tables is not None and not part.errors:
             tables.append(Table(path=source, display=display_path(source), target=options.target,
                                 features=options.features, intercept=options.intercept,

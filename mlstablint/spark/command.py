@@ -1,0 +1,68 @@
+"""`mlstablint audit --engine spark`: read each table with Spark and audit it with the Spark engine.
+
+Paths go through the local reader's checks first (it refuses pickles and tells parquet from CSV);
+the Spark engine then reads the very same parquet parts. Paths are local or mounted (`/dbfs/...` on
+Databricks); a table behind a URI is audited from a notebook, `mlstablint.audit(spark.read...)`. CSV
+is refused: Spark infers its column types differently from the local reader, so the two engines
+would not audit the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlstablint.config import ConfigError
+from mlstablint.data.audit import AuditOptions, report_of
+from mlstablint.data.read import DataError, display_path, open_source
+from mlstablint.findings import Report, ToolError
+from mlstablint.spark.session import SparkUnavailable, get_session
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+def read_parquet(spark: SparkSession, path: Path) -> tuple[DataFrame, str]:
+    """A parquet table (a file or a directory of parts) as a DataFrame, with its display name."""
+    source = open_source(path)
+    if source.kind != "parquet":
+        raise DataError(f"the Spark engine reads parquet (a file or a directory of parts), not {source.kind}: "
+                        f"convert the table, or audit it with --engine local")
+    files = [str(f) for f in source.files]
+    return _spark_call(lambda: spark.read.parquet(*files)), source.display
+
+
+def _spark_call(call: Callable[[], DataFrame]) -> DataFrame:
+    try:
+        return call()
+    except Exception as exc:  # pyspark's AnalysisException and the JVM's errors: one line for the user
+        raise DataError(f"Spark cannot read the table: {str(exc).strip().splitlines()[0]}") from None
+
+
+def spark_auditor(master: str | None) -> Callable[[list[Path], AuditOptions | None], Report]:
+    """An `audit(sources, options)` that runs on Spark; ConfigError when pyspark or Java is missing."""
+    try:
+        spark = get_session(master)
+    except SparkUnavailable as exc:
+        raise ConfigError(str(exc)) from None
+
+    def audit(sources: list[Path], options: AuditOptions | None = None) -> Report:
+        from mlstablint.spark.engine import analyse_dataframe
+
+        options = options or AuditOptions()
+        report = Report()
+        for path in sources:
+            try:
+                df, display = read_parquet(spark, path)
+                test, test_display = None, ""
+                if options.test_data is not None:
+                    try:
+                        test, test_display = read_parquet(spark, options.test_data)
+                    except DataError as exc:
+                        raise DataError(str(exc), path=display_path(options.test_data)) from None
+                report.extend(report_of(analyse_dataframe(df, display, options, test, test_display), options))
+            except DataError as exc:
+                report.errors.append(ToolError(exc.path or display_path(path), str(exc)))
+        return report.finalize()
+
+    return audit
