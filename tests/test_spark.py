@@ -214,10 +214,13 @@ def test_train_test_overlap_and_drift(spark: Any, tmp_path: Path) -> None:
     expected = sum(tuple(r) in train_rows for r in test[["u", "v", "w"]].to_numpy())
     assert ev["MSL612"]["overlapping_rows"] == expected
     assert "MSL613" in ev
-    df = spark.read.parquet(str(train_path)).repartition(3)
-    on_spark = mlstablint.audit(df, target="y", test=spark.read.parquet(str(test_path)), name="train",
+    # As in the README's notebook example: tables by name.
+    spark.read.parquet(str(train_path)).repartition(3).createOrReplaceTempView("train")
+    spark.read.parquet(str(test_path)).createOrReplaceTempView("test")
+    on_spark = mlstablint.audit(spark.table("train"), target="y", test=spark.table("test"), name="train",
                                 test_name="test")
     same(as_json(local), as_json(on_spark))
+    assert render(on_spark, "text") == render(local, "text")
 
 
 # ---- the API and the command line
@@ -233,24 +236,52 @@ def test_api_pandas_and_path_agree(tmp_path: Path) -> None:
     assert {f.path for f in mlstablint.audit(frame, target="y").findings} == {"<pandas DataFrame>"}
 
 
-def test_cli_engine_spark_matches_local(spark: Any, tmp_path: Path) -> None:
+def findings_and_statuses(stdout: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A JSON report without its confirmations (their timings differ run to run), and their statuses."""
+    report = json.loads(stdout)
+    statuses = {f["rule"]: (f.pop("confirmation", None) or {}).get("status") for f in report["findings"]}
+    return report, statuses
+
+
+def test_cli_engine_spark_matches_local_with_confirmations(spark: Any, tmp_path: Path) -> None:
     path = write_parquet(nan_table(rows=1500), tmp_path / "t.parquet")
-    args = ("audit", str(path), "--target", "y", "--format", "json", "--no-confirm")
+    args = ("audit", str(path), "--target", "label", "--features", ",".join(FEATURES), "--format", "json")
     local = run_cli(*args, cwd=tmp_path)
     on_spark = run_cli(*args, "--engine", "spark", "--spark-master", "local[1]", cwd=tmp_path,
                        env={"PYSPARK_PYTHON": sys.executable})
     assert local.returncode == on_spark.returncode == 1, on_spark.stderr
-    same(json.loads(local.stdout), json.loads(on_spark.stdout))
+    local_report, local_statuses = findings_and_statuses(local.stdout)
+    spark_report, spark_statuses = findings_and_statuses(on_spark.stdout)
+    same(local_report, spark_report)
+    # The confirmation experiments ran on Spark's sample, with the local engine's verdicts.
+    assert spark_statuses == local_statuses
+    assert any(s not in (None, "skipped") for s in spark_statuses.values()), on_spark.stdout
 
 
-def test_cli_engine_spark_refuses_csv(spark: Any, tmp_path: Path) -> None:
+def test_spark_submit_as_in_the_readme(spark: Any, tmp_path: Path) -> None:
+    path = write_parquet(nan_table(rows=1500), tmp_path / "train.parquet")
+    main = Path(mlstablint.__file__).parent / "__main__.py"
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    result = subprocess.run([str(spark_submit), "--master", "local[1]", str(main), "audit", str(path), "--target",
+                             "y", "--engine", "spark", "--format", "json", "-o", "report.json"],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    local = run_cli("audit", str(path), "--target", "y", "--format", "json", cwd=tmp_path)
+    assert result.returncode == local.returncode == 1, result.stderr[-2000:]
+    local_report, local_statuses = findings_and_statuses(local.stdout)
+    spark_report, spark_statuses = findings_and_statuses((tmp_path / "report.json").read_text())
+    same(local_report, spark_report)
+    assert spark_statuses == local_statuses
+
+
+def test_spark_engine_refuses_csv(spark: Any, tmp_path: Path) -> None:
+    from mlstablint.data.read import DataError
+    from mlstablint.spark.command import read_parquet
+
     path = tmp_path / "t.csv"
     nan_table(rows=200).to_csv(path, index=False)
-    result = run_cli("audit", str(path), "--engine", "spark", "--spark-master", "local[1]", "--no-confirm",
-                     cwd=tmp_path, env={"PYSPARK_PYTHON": sys.executable})
-    assert result.returncode == 2
-    assert "the Spark engine reads parquet" in result.stderr
-    assert "Traceback" not in result.stderr
+    with pytest.raises(DataError, match="the Spark engine reads parquet"):
+        read_parquet(spark, path)
 
 
 def test_without_pyspark_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -323,3 +354,23 @@ def test_codec_refuses_nothing_but_arrow() -> None:
     layout, _batch = _layout_and_batch()
     with pytest.raises(pa.ArrowInvalid):
         codec.decode_partial(pickle.dumps({"rows": 1}), layout, Options())
+
+
+# ---- the confirmation sample
+
+
+def test_spark_sample_is_the_local_sample(spark: Any, tmp_path: Path) -> None:
+    from mlstablint.data.sample import sample_design
+    from mlstablint.spark.sample import spark_sample
+
+    frame = nan_table(rows=3000, seed=5)
+    path = write_parquet(frame, tmp_path / "parts", parts=5)
+    local = sample_design(path, "label", FEATURES, True, max_rows=700, seed=3)
+    on_spark = spark_sample(spark.read.parquet(str(path)), "t", "label", FEATURES, True, max_rows=700, seed=3)
+    assert 0 < local.rows <= 700 and on_spark.table_rows == local.table_rows == 3000
+    order_l, order_s = np.lexsort((local.hashes, local.keys)), np.lexsort((on_spark.hashes, on_spark.keys))
+    np.testing.assert_array_equal(local.keys[order_l], on_spark.keys[order_s])
+    np.testing.assert_array_equal(local.X[order_l], on_spark.X[order_s])
+    assert local.labels is not None and on_spark.labels is not None
+    np.testing.assert_array_equal(local.labels[order_l], on_spark.labels[order_s])
+    assert local.classes == on_spark.classes

@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlstablint.config import Config, ConfigError
 from mlstablint.findings import Finding, Report
 from mlstablint.sweep.confirm import Table
+
+if TYPE_CHECKING:
+    from mlstablint.data.sample import Sample
 
 
 @dataclass
@@ -73,17 +77,20 @@ def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tu
     if args.batch_size is not None:
         options.batch_size = args.batch_size
     auditor: Callable[[list[Path], AuditOptions | None], Report] = audit
+    sampler_for: Callable[[Path, AuditOptions], Callable[[int, int], Sample]] | None = None
     if (args.engine or cfg.engine) == "spark":
         from mlstablint.spark.command import spark_auditor
 
-        auditor = spark_auditor(args.spark_master or cfg.spark_master)
+        engine = spark_auditor(args.spark_master or cfg.spark_master)
+        auditor, sampler_for = engine.audit, engine.sampler
     report = Report()
     for source in sources:  # one table at a time, to know which findings are whose
         part = auditor([source], options)
         if tables is not None and not part.errors:
             tables.append(Table(path=source, display=display_path(source), target=options.target,
                                 features=options.features, intercept=options.intercept,
-                                max_classes=options.thresholds.max_classes, findings=list(part.findings)))
+                                max_classes=options.thresholds.max_classes, findings=list(part.findings),
+                                sampler=sampler_for(source, options) if sampler_for is not None else None))
         report.extend(part)
     report.finalize()
     if code_files:

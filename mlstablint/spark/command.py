@@ -22,6 +22,8 @@ from mlstablint.spark.session import SparkUnavailable, get_session
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from mlstablint.data.sample import Sample
+
 def read_parquet(spark: SparkSession, path: Path) -> tuple[DataFrame, str]:
     """A parquet table (a file or a directory of parts) as a DataFrame, with its display name."""
     source = open_source(path)
@@ -39,25 +41,25 @@ def _spark_call(call: Callable[[], DataFrame]) -> DataFrame:
         raise DataError(f"Spark cannot read the table: {str(exc).strip().splitlines()[0]}") from None
 
 
-def spark_auditor(master: str | None) -> Callable[[list[Path], AuditOptions | None], Report]:
-    """An `audit(sources, options)` that runs on Spark; ConfigError when pyspark or Java is missing."""
-    try:
-        spark = get_session(master)
-    except SparkUnavailable as exc:
-        raise ConfigError(str(exc)) from None
+class SparkAuditor:
+    """The Spark engine behind `run_data`: an `audit(sources, options)` like the local one, and the
+    confirmation experiments' sampler of each table."""
 
-    def audit(sources: list[Path], options: AuditOptions | None = None) -> Report:
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+
+    def audit(self, sources: list[Path], options: AuditOptions | None = None) -> Report:
         from mlstablint.spark.engine import analyse_dataframe
 
         options = options or AuditOptions()
         report = Report()
         for path in sources:
             try:
-                df, display = read_parquet(spark, path)
+                df, display = read_parquet(self.spark, path)
                 test, test_display = None, ""
                 if options.test_data is not None:
                     try:
-                        test, test_display = read_parquet(spark, options.test_data)
+                        test, test_display = read_parquet(self.spark, options.test_data)
                     except DataError as exc:
                         raise DataError(str(exc), path=display_path(options.test_data)) from None
                 report.extend(report_of(analyse_dataframe(df, display, options, test, test_display), options))
@@ -65,4 +67,27 @@ def spark_auditor(master: str | None) -> Callable[[list[Path], AuditOptions | No
                 report.errors.append(ToolError(exc.path or display_path(path), str(exc)))
         return report.finalize()
 
-    return audit
+    def sampler(self, path: Path, options: AuditOptions) -> Callable[[int, int], Sample]:
+        """The table's confirmation sample, drawn by Spark when an experiment first needs it."""
+
+        def sample(max_rows: int, seed: int) -> Sample:
+            from mlstablint.spark.sample import spark_sample
+
+            df, display = read_parquet(self.spark, path)
+            try:
+                return spark_sample(df, display, options.target, options.features, options.intercept, max_rows,
+                                    seed)
+            except DataError:
+                raise
+            except Exception as exc:  # a Spark job that failed: the experiments skip with this reason
+                raise DataError(f"Spark could not sample the table: {str(exc).strip().splitlines()[0]}") from None
+
+        return sample
+
+
+def spark_auditor(master: str | None) -> SparkAuditor:
+    """The Spark engine on the active or a new session; ConfigError when pyspark or Java is missing."""
+    try:
+        return SparkAuditor(get_session(master))
+    except SparkUnavailable as exc:
+        raise ConfigError(str(exc)) from None

@@ -91,7 +91,7 @@ def _merge_rfactors(columns: int, batches: Iterator[pa.RecordBatch]) -> Iterator
 # ---- the driver
 
 
-def _reduce(blobs: DataFrame, merge: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+def reduce_blobs(blobs: DataFrame, merge: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
             ) -> Iterator[bytes]:
     """The per-partition blobs merged into at most FAN_IN on the executors, then collected."""
     merged = blobs.repartition(FAN_IN).mapInArrow(merge, BLOB)
@@ -102,7 +102,7 @@ def _reduce(blobs: DataFrame, merge: Callable[[Iterator[pa.RecordBatch]], Iterat
 def merged_partial(df: DataFrame, layout: Layout, options: Options) -> Partial:
     blobs = df.select(*layout.columns).mapInArrow(functools.partial(_partition_partial, layout, options), BLOB)
     total = Partial(layout, options)
-    for blob in _reduce(blobs, functools.partial(_merge_partials, layout, options)):
+    for blob in reduce_blobs(blobs, functools.partial(_merge_partials, layout, options)):
         total.merge(codec.decode_partial(blob, layout, options))
     return total
 
@@ -112,7 +112,7 @@ def r_factor(df: DataFrame, layout: Layout, full_cols: list[int]) -> tuple[np.nd
     names = [layout.design[c - 1] for c in full_cols if c > 0]
     blobs = df.select(*names).mapInArrow(functools.partial(_partition_rfactor, names), BLOB)
     acc = RFactor(len(full_cols))
-    for blob in _reduce(blobs, functools.partial(_merge_rfactors, len(full_cols))):
+    for blob in reduce_blobs(blobs, functools.partial(_merge_rfactors, len(full_cols))):
         acc.merge(codec.decode_rfactor(blob, len(full_cols)))
     return acc.result(), acc.rows
 
