@@ -82,7 +82,7 @@ def nan_table(rows: int = 3000, seed: int = 1) -> pd.DataFrame:
     flag = rng.random(rows) < 0.3
     y = a * 2 + rng.normal(0, 1, rows)
     label = rng.integers(0, 3, rows)
-    frame = pd.DataFrame({"a": a, "b": b, "c": c, "k": k, "text": text, "flag": flag, "y": y, "label": label})
+    frame = pd.DataFrame({"a": a, "b": b, "c.1": c, "k": k, "text": text, "flag": flag, "y": y, "label": label})
     # Repeat rows: copies of earlier rows' features with -0.0 for 0.0 and, sometimes, a new target.
     copies = rng.choice(rows // 2, rows // 3)
     dup = frame.iloc[copies].copy()
@@ -94,7 +94,7 @@ def nan_table(rows: int = 3000, seed: int = 1) -> pd.DataFrame:
     return frame
 
 
-FEATURES = ["a", "b", "c", "k", "text", "flag"]
+FEATURES = ["a", "b", "c.1", "k", "text", "flag"]  # a dot in a name is no struct path
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, parts: int = 1) -> Path:
@@ -153,7 +153,14 @@ def test_nan_inf_table_and_many_parts(spark: Any, tmp_path: Path) -> None:
     one = write_parquet(frame, tmp_path / "one.parquet")
     parts = write_parquet(frame, tmp_path / "parts", parts=7)
     local = mlstablint.audit(one, target="y", name="t")
-    assert {"MSL601", "MSL602", "MSL608"} <= {f.rule for f in local.findings}
+    assert {"MSL601", "MSL602", "MSL605", "MSL608"} <= {f.rule for f in local.findings}
+    # Rows with NaN/inf make the Gram matrix unusable: the condition number comes from the TSQR pass
+    # over the complete rows, here against numpy's on the same rows.
+    design = np.column_stack([np.ones(len(frame)), frame[["a", "b", "c.1", "k", "flag", "label"]].astype(float)])
+    complete = np.isfinite(design).all(axis=1)
+    cond = evidence(local)["MSL605"]
+    assert cond["rows_used"] == int(complete.sum()) < len(frame)
+    assert math.isclose(cond["cond"], np.linalg.cond(design[complete]), rel_tol=1e-5)
     df = spark.read.parquet(str(parts))
     assert df.rdd.getNumPartitions() > 1
     same(as_json(local), as_json(mlstablint.audit(parts, target="y", name="t")))
@@ -167,7 +174,7 @@ def test_nan_inf_table_figures_against_pandas(spark: Any, tmp_path: Path) -> Non
     report = mlstablint.audit(spark.read.parquet(str(path)), target="label", features=FEATURES, name="t")
     ev = evidence(report)
     features = frame.drop(columns=["y", "label"]).copy()
-    for name in ("a", "b", "c"):
+    for name in ("a", "b", "c.1"):
         features[name] = features[name] + 0.0  # -0.0 → 0.0
     features["k"] = features["k"].astype("float64")  # null → NaN, like the design's float64 view
     duplicated = features.duplicated()
@@ -304,6 +311,17 @@ def test_old_java_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Java 17 or later" in lines[0] and "11" in lines[0], result.stderr
+
+
+def test_engine_in_the_configuration(tmp_path: Path) -> None:
+    from mlstablint.config import ConfigError, load_config
+
+    (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nengine = "spark"\nspark-master = "local[2]"\n')
+    cfg = load_config(None, [], cwd=tmp_path)
+    assert (cfg.engine, cfg.spark_master) == ("spark", "local[2]")
+    (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nengine = "gpu"\n')
+    with pytest.raises(ConfigError, match="engine must be one of 'local', 'spark'"):
+        load_config(None, [], cwd=tmp_path)
 
 
 def test_import_mlstablint_stays_light() -> None:

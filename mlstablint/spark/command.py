@@ -34,11 +34,23 @@ def read_parquet(spark: SparkSession, path: Path) -> tuple[DataFrame, str]:
     return _spark_call(lambda: spark.read.parquet(*files)), source.display
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
+
+
+def _from_spark(exc: BaseException) -> bool:
+    """pyspark's own errors and the JVM's (through py4j): reported in one line, not as internal errors."""
+    return any(cls.__module__.startswith(("pyspark", "py4j")) for cls in type(exc).__mro__)
+
+
 def _spark_call(call: Callable[[], DataFrame]) -> DataFrame:
     try:
         return call()
     except Exception as exc:  # pyspark's AnalysisException and the JVM's errors: one line for the user
-        raise DataError(f"Spark cannot read the table: {str(exc).strip().splitlines()[0]}") from None
+        if not _from_spark(exc):
+            raise
+        raise DataError(f"Spark cannot read the table: {_first_line(exc)}") from None
 
 
 class SparkAuditor:
@@ -62,7 +74,15 @@ class SparkAuditor:
                         test, test_display = read_parquet(self.spark, options.test_data)
                     except DataError as exc:
                         raise DataError(str(exc), path=display_path(options.test_data)) from None
-                report.extend(report_of(analyse_dataframe(df, display, options, test, test_display), options))
+                try:
+                    ctx = analyse_dataframe(df, display, options, test, test_display)
+                except DataError:
+                    raise
+                except Exception as exc:  # a failed Spark job (an executor without mlstablint, say): one line
+                    if not _from_spark(exc):
+                        raise
+                    raise DataError(f"the Spark job failed: {_first_line(exc)}") from None
+                report.extend(report_of(ctx, options))
             except DataError as exc:
                 report.errors.append(ToolError(exc.path or display_path(path), str(exc)))
         return report.finalize()
@@ -77,10 +97,10 @@ class SparkAuditor:
             try:
                 return spark_sample(df, display, options.target, options.features, options.intercept, max_rows,
                                     seed)
-            except DataError:
-                raise
             except Exception as exc:  # a Spark job that failed: the experiments skip with this reason
-                raise DataError(f"Spark could not sample the table: {str(exc).strip().splitlines()[0]}") from None
+                if not _from_spark(exc):
+                    raise
+                raise DataError(f"Spark could not sample the table: {_first_line(exc)}") from None
 
         return sample
 

@@ -100,7 +100,7 @@ def reduce_blobs(blobs: DataFrame, merge: Callable[[Iterator[pa.RecordBatch]], I
 
 
 def merged_partial(df: DataFrame, layout: Layout, options: Options) -> Partial:
-    blobs = df.select(*layout.columns).mapInArrow(functools.partial(_partition_partial, layout, options), BLOB)
+    blobs = hashes.columns(df, layout.columns).mapInArrow(functools.partial(_partition_partial, layout, options), BLOB)
     total = Partial(layout, options)
     for blob in reduce_blobs(blobs, functools.partial(_merge_partials, layout, options)):
         total.merge(codec.decode_partial(blob, layout, options))
@@ -110,7 +110,7 @@ def merged_partial(df: DataFrame, layout: Layout, options: Options) -> Partial:
 def r_factor(df: DataFrame, layout: Layout, full_cols: list[int]) -> tuple[np.ndarray, int]:
     """TSQR of the complete rows of [1 | X][:, full_cols] (column 0 is the intercept)."""
     names = [layout.design[c - 1] for c in full_cols if c > 0]
-    blobs = df.select(*names).mapInArrow(functools.partial(_partition_rfactor, names), BLOB)
+    blobs = hashes.columns(df, names).mapInArrow(functools.partial(_partition_rfactor, names), BLOB)
     acc = RFactor(len(full_cols))
     for blob in reduce_blobs(blobs, functools.partial(_merge_rfactors, len(full_cols))):
         acc.merge(codec.decode_rfactor(blob, len(full_cols)))

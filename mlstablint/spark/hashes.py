@@ -20,6 +20,17 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 
+def column(name: str) -> Column:
+    """A column by its name as it is: dots and backticks in a name are not struct paths or quoting."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def columns(df: DataFrame, names: list[str] | tuple[str, ...]) -> DataFrame:
+    return df.select(*[column(n) for n in names])
+
+
 def design_key(name: str) -> Column:
     """A design (or numeric target) column as the local engine compares it: float64, NaN ≡ null, -0.0 ≡ 0.0."""
     from pyspark.sql import functions as F
@@ -27,7 +38,7 @@ def design_key(name: str) -> Column:
     nan = F.lit(float("nan"))
     # Spark hashes the bits of a double: -0.0 + 0.0 is 0.0, and every NaN (and null, which `xxhash64`
     # would skip) becomes the one literal NaN. Cheap expressions: a wide table has hundreds of them.
-    return F.coalesce(F.nanvl(F.col(name).cast("double") + F.lit(0.0), nan), nan)
+    return F.coalesce(F.nanvl(column(name).cast("double") + F.lit(0.0), nan), nan)
 
 
 def feature_hash(layout: Layout) -> Column:
@@ -41,7 +52,7 @@ def feature_hash(layout: Layout) -> Column:
         if name in design:
             parts.append(design_key(name))
         else:
-            parts.extend([F.col(name).isNull(), F.col(name)])
+            parts.extend([column(name).isNull(), column(name)])
     return F.xxhash64(*parts)
 
 
@@ -56,7 +67,7 @@ def row_counts(df: DataFrame, layout: Layout) -> RowCounts:
         return _group_counts(groups)
     # (hash, target key) of every row, kept on the executors for the second aggregation.
     keyed = df.select(feature_hash(layout).alias("h"),
-                      (design_key(layout.target) if layout.target_numeric else F.col(layout.target)).alias("y"))
+                      (design_key(layout.target) if layout.target_numeric else column(layout.target)).alias("y"))
     keyed = keyed.persist()
     try:
         groups = keyed.groupBy("h", "y").count().groupBy("h").agg(

@@ -22,6 +22,7 @@ import pyarrow as pa
 from mlstablint.data.partials import Layout, design_block, make_layout, mix64, row_hashes
 from mlstablint.data.sample import MAX_CELLS, Sample, _fill_target, _seed_key
 from mlstablint.spark.engine import BLOB, arrow_schema, reduce_blobs
+from mlstablint.spark.hashes import columns
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -104,7 +105,7 @@ def spark_sample(df: DataFrame, display: str, target: str | None, features: list
     layout = make_layout(arrow_schema(df), target, features)
     p = len(layout.design)
     k = max(1, min(max_rows, max(500, MAX_CELLS // max(1, p))))
-    blobs = df.select(*layout.columns).mapInArrow(functools.partial(_partition_sample, layout, k, seed), BLOB)
+    blobs = columns(df, layout.columns).mapInArrow(functools.partial(_partition_sample, layout, k, seed), BLOB)
     kept, _cutoff, rows = _merge(k, (_from_blob(blob) for blob in
                                      reduce_blobs(blobs, functools.partial(_merge_samples, k))))
     if kept is not None:
