@@ -54,7 +54,7 @@ def arrow_schema(df: DataFrame) -> pa.Schema:
 def _partition_partial(layout: Layout, options: Options, batches: Iterator[pa.RecordBatch]
                        ) -> Iterator[pa.RecordBatch]:
     partial = Partial(layout, options)
-    for batch in batches:
+    for batch in hashes.renamed(batches, layout.columns):
         partial.update(batch)
     if partial.rows:
         yield pa.RecordBatch.from_pydict({"blob": [codec.encode_partial(partial)]})
@@ -72,7 +72,7 @@ def _merge_partials(layout: Layout, options: Options, batches: Iterator[pa.Recor
 
 def _partition_rfactor(names: list[str], batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     acc = RFactor(len(names) + 1)
-    for batch in batches:
+    for batch in hashes.renamed(batches, names):
         x, _nulls = design_block(batch, names)
         acc.add(tsqr_block(x))
     if acc.rows:

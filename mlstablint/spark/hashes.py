@@ -10,8 +10,11 @@ pair would be counted as a duplicate): the same bound as the local engine's.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
+
+import pyarrow as pa
 
 from mlstablint.data.analyze import OverlapCounts, RowCounts
 from mlstablint.data.partials import Layout
@@ -28,7 +31,14 @@ def column(name: str) -> Column:
 
 
 def columns(df: DataFrame, names: list[str] | tuple[str, ...]) -> DataFrame:
-    return df.select(*[column(n) for n in names])
+    """The named columns, renamed `_0`, `_1`...: `mapInArrow` cannot resolve a name with a dot in it
+    (pyspark 4.3). The executors put the names back with `renamed`."""
+    return df.select(*[column(n).alias(f"_{i}") for i, n in enumerate(names)])
+
+
+def renamed(batches: Iterator[pa.RecordBatch], names: list[str] | tuple[str, ...]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        yield batch.rename_columns(list(names))
 
 
 def design_key(name: str) -> Column:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from mlstablint.data.partials import Layout, design_block, make_layout, mix64, row_hashes
 from mlstablint.data.sample import MAX_CELLS, Sample, _fill_target, _seed_key
 from mlstablint.spark.engine import BLOB, arrow_schema, reduce_blobs
-from mlstablint.spark.hashes import columns
+from mlstablint.spark.hashes import columns, renamed
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -65,7 +65,7 @@ def _partition_sample(layout: Layout, k: int, seed: int, batches: Iterator[pa.Re
     salt = _seed_key(seed)
     kept: pa.Table | None = None
     cutoff, rows = int(_NO_CUTOFF), 0
-    for batch in batches:
+    for batch in renamed(batches, layout.columns):
         x, _nulls = design_block(batch, layout.design)
         fh = row_hashes(layout, batch, x)
         columns: dict[str, pa.Array] = {
