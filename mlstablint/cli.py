@@ -30,6 +30,11 @@ app = typer.Typer(
 )
 
 
+class Engine(str, Enum):
+    local = "local"
+    spark = "spark"
+
+
 class Format(str, Enum):
     text = "text"
     json = "json"
@@ -189,6 +194,12 @@ def audit_data(
         "(default 30)."),
     config: Optional[Path] = typer.Option(None, "--config",
                                           help="Configuration file (default: nearest pyproject.toml)."),
+    engine: Optional[Engine] = typer.Option(
+        None, "--engine", help="Where the tables are audited: local (default) or spark (parquet on Apache Spark; "
+        "needs pip install 'mlstablint[spark]' and Java 17+)."),
+    spark_master: Optional[str] = typer.Option(
+        None, "--spark-master", metavar="URL", help="Spark master URL for --engine spark (default: the active "
+        "session's, spark-submit's, or local[*])."),
 ) -> None:
     """Audit training tables for what breaks fitting: duplicates, one-hot traps, conditioning, overflow..."""
     from mlstablint.config import ConfigError
@@ -197,8 +208,9 @@ def audit_data(
     cfg, known = _configure(config, select, ignore)
     try:
         tables: list[Table] = []
-        report = run_data(cfg, DataArgs(data, target, test_data, features, no_intercept, batch_size),
-                          cfg.enabled_rules(known), tables=tables)
+        args = DataArgs(data, target, test_data, features, no_intercept, batch_size,
+                        engine=engine.value if engine is not None else None, spark_master=spark_master)
+        report = run_data(cfg, args, cfg.enabled_rules(known), tables=tables)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     _confirm(report, confirm, sweep_budget, cfg.sweep_budget, tables)

@@ -30,7 +30,11 @@ KNOWN_KEYS = {"select", "ignore", "per-file-ignores", "exclude", "extend-exclude
               # the data auditor (mlstablint.data): tables, target, test table, design options, thresholds
               "data", "target", "test-data", "features", "intercept", "thresholds",
               # the confirmation micro-sweeps (mlstablint.sweep.confirm): their total time budget in seconds
-              "sweep-budget"}
+              "sweep-budget",
+              # where the data auditor runs: "local" or "spark" (mlstablint.spark), and the Spark master URL
+              "engine", "spark-master"}
+
+ENGINES = ("local", "spark")
 
 # Directories never descended into when walking (explicitly given paths are still checked).
 DEFAULT_EXCLUDE = (
@@ -57,6 +61,8 @@ class Config:
     intercept: bool = True
     thresholds: dict[str, Any] = field(default_factory=dict)
     sweep_budget: float | None = None  # seconds for all confirmation experiments (None: the default)
+    engine: str = "local"  # where tables are audited: "local" or "spark"
+    spark_master: str | None = None  # the Spark master URL (None: the active session's, or local[*])
 
     def enabled_rules(self, known: Iterable[str]) -> set[str]:
         return {rule for rule in known if is_selected(rule, self.select, self.ignore)}
@@ -192,6 +198,14 @@ def load_config(explicit: Path | None, known_rules: Iterable[str], cwd: Path | N
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 <= budget < float("inf"):
             raise ConfigError(f"{source}: [tool.mlstablint] sweep-budget must be a number of seconds >= 0")
         cfg.sweep_budget = float(budget)
+    if "engine" in table:
+        if table["engine"] not in ENGINES:
+            raise ConfigError(f"{source}: [tool.mlstablint] engine must be one of {', '.join(map(repr, ENGINES))}")
+        cfg.engine = table["engine"]
+    if "spark-master" in table:
+        if not isinstance(table["spark-master"], str) or not table["spark-master"]:
+            raise ConfigError(f"{source}: [tool.mlstablint] spark-master must be a master URL string")
+        cfg.spark_master = table["spark-master"]
     return cfg
 
 

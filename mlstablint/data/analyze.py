@@ -64,6 +64,9 @@ class Context:
     model_columns: list[str] = field(default_factory=list)  # names of the model's columns (F order)
     test: Partial | None = None
     test_dataset: str = ""
+    # Precomputed by an engine that keeps no row hashes in the partial (None: computed from the hashes).
+    row_counts: RowCounts | None = None
+    overlap_counts: OverlapCounts | None = None
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -113,28 +116,43 @@ def exact_drops(p: Partial, groups: list[list[int]], intercept: bool) -> dict[st
 # Rules
 
 
-def duplicates(ctx: Context) -> None:
-    """MSL601 duplicated feature rows; MSL602 duplicates whose labels disagree."""
-    p = ctx.partial
+@dataclass(frozen=True)
+class RowCounts:
+    """What MSL601/MSL602 need to know about row identity: duplicate groups of feature rows and, with a
+    target, the groups whose labels disagree. The local engine computes it from the partial's row-hash
+    arrays (`row_counts`); a distributed engine computes the same counts where the rows live."""
+
+    rows: int
+    distinct: int  # distinct feature rows
+    duplicate_groups: int  # feature rows that occur more than once
+    largest_group: int
+    conflicting_groups: int = 0  # groups with more than one target value
+    conflicting_rows: int = 0  # rows in those groups
+    best_correct: int = 0  # sum over groups of the most frequent target value's count
+    ss_within: float = float("nan")  # numeric target: sum of squared deviations from the group means
+    within_dof: float = 0.0  # sum over groups with >= 2 finite targets of (count - 1)
+    finite_targets: int = 0
+
+
+@dataclass(frozen=True)
+class OverlapCounts:
+    """What MSL612 needs: test rows whose features occur in the training table."""
+
+    test_rows: int
+    overlapping_rows: int
+    distinct_overlapping: int
+
+
+def row_counts(p: Partial) -> RowCounts:
+    """The duplicate and conflict counts of a partial that kept its row hashes."""
     fh = p.hashes()
     n = int(fh.size)
-    if n == 0:
-        return
     uniq, inverse, counts = np.unique(fh, return_inverse=True, return_counts=True)
     duplicated = n - int(uniq.size)
-    fraction = duplicated / n
-    if duplicated and fraction > ctx.thresholds.duplicate_fraction:
-        groups = int(np.count_nonzero(counts > 1))
-        largest = int(counts.max())
-        ctx.add("MSL601",
-                f"{duplicated} of {n} rows ({pct(duplicated, n)}) repeat the features of an earlier row "
-                f"({groups} group{'s' if groups != 1 else ''}, the largest {largest} rows); copies that land on "
-                f"both sides of a split inflate validation scores: deduplicate, or split and cross-validate by "
-                f"duplicate group.",
-                {"rows": n, "duplicated_rows": duplicated, "fraction": sig(fraction), "duplicate_groups": groups,
-                 "largest_group": largest}, list(p.layout.features))
+    base = RowCounts(rows=n, distinct=int(uniq.size), duplicate_groups=int(np.count_nonzero(counts > 1)),
+                     largest_group=int(counts.max()) if n else 0)
     if p.layout.target is None or not duplicated:
-        return
+        return base
     tk = p.targets()
     order = np.lexsort((tk, inverse))
     g_sorted, t_sorted = inverse[order], tk[order]
@@ -145,19 +163,10 @@ def duplicates(ctx: Context) -> None:
     pair_group = g_sorted[pair_starts]
     labels_per_group = np.bincount(pair_group, minlength=uniq.size)
     conflicting = labels_per_group > 1
-    n_conflicting = int(np.count_nonzero(conflicting))
-    if not n_conflicting:
-        return
-    rows_affected = int(counts[conflicting].sum())
-    evidence: dict[str, Any] = {"rows_affected": rows_affected, "fraction": sig(rows_affected / n),
-                                "conflicting_groups": n_conflicting}
-    if is_classification(p, ctx.thresholds) or not p.layout.target_numeric:
-        group_starts = np.flatnonzero(np.r_[True, pair_group[1:] != pair_group[:-1]])
-        best = int(np.maximum.reduceat(pair_counts, group_starts).sum())
-        evidence["best_achievable_accuracy"] = sig(best / n)
-        evidence["label_noise_floor"] = sig(1 - best / n)
-        floor = f"no model of these features can be more than {100 * best / n:.2f} % accurate on this table"
-    else:
+    group_starts = np.flatnonzero(np.r_[True, pair_group[1:] != pair_group[:-1]])
+    best = int(np.maximum.reduceat(pair_counts, group_starts).sum())
+    ss_within, dof, n_finite = float("nan"), 0.0, 0
+    if p.layout.target_numeric:
         y = tk.view(np.float64)
         finite = np.isfinite(y)
         w = np.bincount(inverse, weights=np.where(finite, y, 0.0), minlength=uniq.size)
@@ -168,6 +177,54 @@ def duplicates(ctx: Context) -> None:
         ss_within = float((dev * dev).sum())
         dof = float(np.maximum(c[c >= 2] - 1, 0).sum())
         n_finite = int(finite.sum())
+    return RowCounts(rows=n, distinct=base.distinct, duplicate_groups=base.duplicate_groups,
+                     largest_group=base.largest_group, conflicting_groups=int(np.count_nonzero(conflicting)),
+                     conflicting_rows=int(counts[conflicting].sum()), best_correct=best, ss_within=ss_within,
+                     within_dof=dof, finite_targets=n_finite)
+
+
+def overlap_counts(train: Partial, test: Partial) -> OverlapCounts:
+    """Test rows whose feature-row hash occurs among the training table's (both partials kept hashes)."""
+    th = test.hashes()
+    inside = np.isin(th, np.unique(train.hashes()))
+    return OverlapCounts(test_rows=int(th.size), overlapping_rows=int(inside.sum()),
+                         distinct_overlapping=int(np.unique(th[inside]).size))
+
+
+def duplicates(ctx: Context) -> None:
+    """MSL601 duplicated feature rows; MSL602 duplicates whose labels disagree."""
+    p = ctx.partial
+    rc = ctx.row_counts if ctx.row_counts is not None else row_counts(p)
+    n = rc.rows
+    if n == 0:
+        return
+    duplicated = n - rc.distinct
+    fraction = duplicated / n
+    if duplicated and fraction > ctx.thresholds.duplicate_fraction:
+        groups = rc.duplicate_groups
+        largest = rc.largest_group
+        ctx.add("MSL601",
+                f"{duplicated} of {n} rows ({pct(duplicated, n)}) repeat the features of an earlier row "
+                f"({groups} group{'s' if groups != 1 else ''}, the largest {largest} rows); copies that land on "
+                f"both sides of a split inflate validation scores: deduplicate, or split and cross-validate by "
+                f"duplicate group.",
+                {"rows": n, "duplicated_rows": duplicated, "fraction": sig(fraction), "duplicate_groups": groups,
+                 "largest_group": largest}, list(p.layout.features))
+    if p.layout.target is None or not duplicated:
+        return
+    n_conflicting = rc.conflicting_groups
+    if not n_conflicting:
+        return
+    rows_affected = rc.conflicting_rows
+    evidence: dict[str, Any] = {"rows_affected": rows_affected, "fraction": sig(rows_affected / n),
+                                "conflicting_groups": n_conflicting}
+    if is_classification(p, ctx.thresholds) or not p.layout.target_numeric:
+        best = rc.best_correct
+        evidence["best_achievable_accuracy"] = sig(best / n)
+        evidence["label_noise_floor"] = sig(1 - best / n)
+        floor = f"no model of these features can be more than {100 * best / n:.2f} % accurate on this table"
+    else:
+        ss_within, dof, n_finite = rc.ss_within, rc.within_dof, rc.finite_targets
         tm = p.target_moments
         total_var = tm.m2 / tm.count if tm.count else float("nan")
         mse_floor = ss_within / n_finite if n_finite else float("nan")
@@ -420,19 +477,17 @@ def overlap(ctx: Context) -> None:
     test = ctx.test
     if test is None:
         return
-    train = np.unique(ctx.partial.hashes())
-    th = test.hashes()
-    inside = np.isin(th, train)
-    count = int(inside.sum())
+    oc = ctx.overlap_counts if ctx.overlap_counts is not None else overlap_counts(ctx.partial, test)
+    count = oc.overlapping_rows
     if not count:
         return
-    m = int(th.size)
+    m = oc.test_rows
     ctx.add("MSL612",
             f"{count} of {m} test rows ({pct(count, m)}) have features identical to a row of the training table "
             f"{ctx.dataset!r}; scores on them measure memory, not generalisation: remove them from the test set or "
             f"split by duplicate group.",
             {"test_rows": m, "overlapping_rows": count, "fraction": sig(count / m),
-             "distinct_overlapping_rows": int(np.unique(th[inside]).size), "training_table": ctx.dataset},
+             "distinct_overlapping_rows": oc.distinct_overlapping, "training_table": ctx.dataset},
             list(ctx.partial.layout.features), dataset=ctx.test_dataset)
 
 

@@ -45,7 +45,7 @@ class AuditOptions:
     progress: bool = False  # a rich progress bar on stderr (only when it is a terminal)
 
 
-def _severity_lookup() -> Callable[[str], Severity]:
+def severity_lookup() -> Callable[[str], Severity]:
     from mlstablint.catalog import load_catalog
 
     catalog = load_catalog()
@@ -119,69 +119,130 @@ def _stream(source: Source, layout_for: Callable[[Source], Layout], options: Opt
 
 def audit_one(path: Path, options: AuditOptions) -> Report:
     """Findings, notes and errors of one table (and its test table)."""
-    enabled = set(DATA_RULES) if options.enabled is None else set(options.enabled) & set(DATA_RULES)
-    ctx = analyse_table(path, options)
-    findings = [f for f in ctx.findings if f.rule in enabled]
-    return Report(findings=findings, files_checked=1, notes=ctx.notes)
+    return report_of(analyse_table(path, options), options)
 
 
-def analyse_table(path: Path, options: AuditOptions) -> analyze.Context:
-    """The whole analysis of one table: merged partials, conditioning, findings (unfiltered) and notes."""
+def report_of(ctx: analyze.Context, options: AuditOptions) -> Report:
+    """The report of one analysed table: the enabled rules' findings and the notes."""
+    enabled = enabled_rules(options)
+    return Report(findings=[f for f in ctx.findings if f.rule in enabled], files_checked=1, notes=ctx.notes)
+
+
+def enabled_rules(options: AuditOptions) -> set[str]:
+    return set(DATA_RULES) if options.enabled is None else set(options.enabled) & set(DATA_RULES)
+
+
+def wants_test(options: AuditOptions, has_test: bool) -> bool:
+    return has_test and bool({"MSL612", "MSL613"} & enabled_rules(options))
+
+
+def sample_rows_for(options: AuditOptions, design_columns: int) -> int:
+    """Rows of the bottom-k drift sample: bounded in cells whatever the width."""
+    return min(options.thresholds.sample_rows, max(500, SAMPLE_CELLS // max(1, design_columns)))
+
+
+def pass_one_options(options: AuditOptions, layout: Layout, hashes: bool, has_test: bool) -> Options:
+    """What pass 1 over the training table computes (`hashes=False` when the engine counts rows itself)."""
     t = options.thresholds
-    enabled = set(DATA_RULES) if options.enabled is None else set(options.enabled) & set(DATA_RULES)
+    enabled = enabled_rules(options)
+    p = len(layout.design)
+    sample_rows = sample_rows_for(options, p) if wants_test(options, has_test) and "MSL613" in enabled else 0
+    return Options(gram=p <= t.max_design_columns and bool(set(CONDITIONING_RULES) & enabled), hashes=hashes,
+                   sample_rows=sample_rows, class_cap=t.max_classes)
+
+
+def test_layout(schema: pa.Schema, train: Layout) -> Layout:
+    """The test table's layout: the training features, with the same design columns."""
+    missing = [c for c in train.features if c not in schema.names]
+    if missing:
+        shown = ", ".join(repr(c) for c in missing[:8]) + (" …" if len(missing) > 8 else "")
+        raise DataError(f"test table lacks training feature column(s): {shown}")
+    layout = make_layout(schema, None, list(train.features))
+    if layout.design != train.design:
+        moved = sorted(set(train.design) ^ set(layout.design))
+        raise DataError(f"test table column types differ from training for: {', '.join(map(repr, moved[:8]))}")
+    return layout
+
+
+# The engine-specific passes that `conclude` calls: the R factor of the complete rows of [1 | X][:, cols]
+# (with the number of rows used), and the test table's partial with its display name.
+SecondPass = Callable[[list[int]], tuple[np.ndarray, int]]
+TestPass = Callable[[Layout], tuple[Partial, str]]
+
+
+def analyse_table(path: Path, options: AuditOptions, display: str | None = None,
+                  test_display: str | None = None) -> analyze.Context:
+    """The whole analysis of one table: merged partials, conditioning, findings (unfiltered) and notes.
+    `display` and `test_display` name the tables in findings instead of their paths (e.g. a DataFrame's
+    temporary file)."""
     progress = _Progress(options.progress)
     notes: list[str] = []
     source = open_source(path)
+    source.display = display or source.display
 
     def layout_for(src: Source) -> Layout:
         return make_layout(src.effective_schema, options.target, options.features)
 
-    base_layout = layout_for(source)
-    p = len(base_layout.design)
-    wide = p > t.max_design_columns
-    want_test = options.test_data is not None and bool({"MSL612", "MSL613"} & enabled)
-    sample_rows = min(t.sample_rows, max(500, SAMPLE_CELLS // max(1, p))) if want_test and "MSL613" in enabled else 0
-    part_options = Options(gram=not wide and bool(set(CONDITIONING_RULES) & enabled), hashes=True,
-                           sample_rows=sample_rows, class_cap=t.max_classes)
+    has_test = options.test_data is not None
+    part_options = pass_one_options(options, layout_for(source), hashes=True, has_test=has_test)
     source, layout, partial = _stream(source, layout_for, part_options, lambda w: _batch_rows(options, w), progress,
                                       f"auditing {source.display}", notes)
     if partial.rows == 0:
         raise DataError("the table has no rows")
+    ctx = analyze.Context(dataset=source.display, partial=partial, thresholds=options.thresholds,
+                          intercept=options.intercept, severity=severity_lookup())
 
-    ctx = analyze.Context(dataset=source.display, partial=partial, thresholds=t, intercept=options.intercept,
-                          severity=_severity_lookup())
+    def second_pass(full_cols: list[int]) -> tuple[np.ndarray, int]:
+        return _tsqr(source, layout, full_cols, options, progress)
+
+    def test_pass(train: Layout) -> tuple[Partial, str]:
+        assert options.test_data is not None
+        return _test_partial(options.test_data, train, options, progress, notes, test_display)
+
+    return conclude(ctx, options, notes, second_pass, test_pass if has_test else None)
+
+
+def conclude(ctx: analyze.Context, options: AuditOptions, notes: list[str], second_pass: SecondPass,
+             test_pass: TestPass | None) -> analyze.Context:
+    """Everything after pass 1, whatever engine made the merged partial: notes, conditioning (with the
+    engine's second pass when the Gram matrix cannot be trusted), the test table, and the rules."""
+    t = options.thresholds
+    enabled = enabled_rules(options)
+    partial, display = ctx.partial, ctx.dataset
+    layout = partial.layout
+    p = len(layout.design)
     if layout.other:
         described = []
         for name, dtype, distinct in zip(layout.other, layout.other_types, partial.other_distinct, strict=True):
             card = f"{len(distinct)} distinct" if distinct is not None else f"over {1000} distinct"
             described.append(f"{name!r} ({dtype}, {card})")
         shown = ", ".join(described[:10]) + (f", and {len(described) - 10} more" if len(described) > 10 else "")
-        notes.append(f"{source.display}: left out of the design (not numeric or boolean): {shown}")
+        notes.append(f"{display}: left out of the design (not numeric or boolean): {shown}")
     if layout.target is None:
         skipped = [r for r in LABEL_RULES if r in enabled]
         if skipped:
-            notes.append(f"{source.display}: no target given: label checks ({', '.join(skipped)}) skipped")
+            notes.append(f"{display}: no target given: label checks ({', '.join(skipped)}) skipped")
     elif "MSL611" in enabled and not analyze.is_classification(partial, t):
         kind = "continuous" if layout.target_numeric and not layout.target_discrete else "not a class label"
-        notes.append(f"{source.display}: target {layout.target!r} is {kind} (class labels are integer, boolean or "
+        notes.append(f"{display}: target {layout.target!r} is {kind} (class labels are integer, boolean or "
                      f"text columns with 2 to {t.max_classes} distinct values): MSL611 skipped")
 
     if partial.gram is not None:
-        _conditioning(ctx, source, layout, options, progress)
+        _conditioning(ctx, display, layout, options, second_pass)
     elif set(CONDITIONING_RULES) & enabled:
-        notes.append(f"{source.display}: {p} design columns exceed max-design-columns ({t.max_design_columns}): "
+        notes.append(f"{display}: {p} design columns exceed max-design-columns ({t.max_design_columns}): "
                      f"one-hot, rank and conditioning checks ({', '.join(CONDITIONING_RULES)}) skipped")
 
-    if want_test and options.test_data is not None:
-        ctx.test, ctx.test_dataset = _test_partial(options.test_data, layout, options, progress, notes)
+    if test_pass is not None and wants_test(options, True):
+        ctx.test, ctx.test_dataset = test_pass(layout)
 
     analyze.analyse(ctx)
     ctx.notes[:0] = notes
     return ctx
 
 
-def _conditioning(ctx: analyze.Context, source: Source, layout: Layout, options: AuditOptions,
-                  progress: _Progress) -> None:
+def _conditioning(ctx: analyze.Context, display: str, layout: Layout, options: AuditOptions,
+                  second_pass: SecondPass) -> None:
     """One-hot groups from the Gram matrix; rank and conditioning from its Cholesky factor or from TSQR."""
     partial = ctx.partial
     assert partial.gram is not None
@@ -189,11 +250,11 @@ def _conditioning(ctx: analyze.Context, source: Source, layout: Layout, options:
     groups, exhausted = onehot.find_groups(partial.gram, kinds["binary"], partial.rows)
     ctx.groups = groups
     if exhausted:
-        ctx.notes.append(f"{source.display}: the one-hot group search hit its budget: some groups may be missed")
+        ctx.notes.append(f"{display}: the one-hot group search hit its budget: some groups may be missed")
     missing = set(kinds["all_missing"])
     present = [j for j in range(len(layout.design)) if j not in missing]
     if not present:
-        ctx.notes.append(f"{source.display}: no design column has a finite value: conditioning skipped")
+        ctx.notes.append(f"{display}: no design column has a finite value: conditioning skipped")
         return
     # Exactly dependent columns (known from the counts) are left out before any factorisation.
     drops = analyze.exact_drops(partial, groups, options.intercept)
@@ -206,13 +267,13 @@ def _conditioning(ctx: analyze.Context, source: Source, layout: Layout, options:
     if partial.incomplete_rows == 0:
         factor = linalg.factor_from_gram(partial.gram[np.ix_(full_cols, full_cols)])
     if factor is None:
-        factor, rows_used = _tsqr(source, layout, full_cols, options, progress)
+        factor, rows_used = second_pass(full_cols)
     if rows_used == 0:
-        ctx.notes.append(f"{source.display}: no row is complete (every row has a missing or infinite value): "
+        ctx.notes.append(f"{display}: no row is complete (every row has a missing or infinite value): "
                          f"conditioning skipped")
         return
     if not np.isfinite(factor).all():
-        ctx.notes.append(f"{source.display}: the design's values overflow float64 products: conditioning skipped")
+        ctx.notes.append(f"{display}: the design's values overflow float64 products: conditioning skipped")
         return
     t = ctx.thresholds
     ctx.conditioning = linalg.analyse(factor, rows_used, options.intercept, [],
@@ -220,6 +281,15 @@ def _conditioning(ctx: analyze.Context, source: Source, layout: Layout, options:
                                       vif=t.vif, known_exact=len(present) - len(kept))
     names = ["(intercept)", *[layout.design[j] for j in kept]]
     ctx.model_columns = names if options.intercept else names[1:]
+
+
+def tsqr_block(x: np.ndarray) -> np.ndarray:
+    """[1 | x] restricted to its complete rows: what TSQR factors (x already holds the kept columns)."""
+    block = np.empty((x.shape[0], x.shape[1] + 1))
+    block[:, 0] = 1.0
+    block[:, 1:] = x
+    complete = np.isfinite(block).all(axis=1)
+    return block[complete] if not complete.all() else block
 
 
 def _tsqr(source: Source, layout: Layout, full_cols: list[int], options: AuditOptions, progress: _Progress
@@ -231,36 +301,23 @@ def _tsqr(source: Source, layout: Layout, full_cols: list[int], options: AuditOp
     with progress.task(f"TSQR {source.display}", source.num_rows) as advance:
         for batch in source.batches(list(names), _batch_rows(options, len(layout.design) + 1)):
             x, _nulls = design_block(batch, names)
-            block = np.empty((x.shape[0], len(full_cols)))
-            block[:, 0] = 1.0
-            block[:, 1:] = x
-            complete = np.isfinite(block).all(axis=1)
-            acc.add(block[complete] if not complete.all() else block)
+            acc.add(tsqr_block(x))
             advance(batch.num_rows)
     return acc.result(), acc.rows
 
 
-def _test_partial(path: Path, train: Layout, options: AuditOptions, progress: _Progress, notes: list[str]
-                  ) -> tuple[Partial, str]:
+def _test_partial(path: Path, train: Layout, options: AuditOptions, progress: _Progress, notes: list[str],
+                  display: str | None = None) -> tuple[Partial, str]:
     try:
         source = open_source(path)
     except DataError as exc:
-        raise DataError(str(exc), path=display_path(path)) from None
-    display = source.display
+        raise DataError(str(exc), path=display or display_path(path)) from None
+    source.display = display = display or source.display
 
     def layout_for(src: Source) -> Layout:
-        schema = src.effective_schema
-        missing = [c for c in train.features if c not in schema.names]
-        if missing:
-            shown = ", ".join(repr(c) for c in missing[:8]) + (" …" if len(missing) > 8 else "")
-            raise DataError(f"test table lacks training feature column(s): {shown}")
-        layout = make_layout(schema, None, list(train.features))
-        if layout.design != train.design:
-            moved = sorted(set(train.design) ^ set(layout.design))
-            raise DataError(f"test table column types differ from training for: {', '.join(map(repr, moved[:8]))}")
-        return layout
+        return test_layout(src.effective_schema, train)
 
-    sample_rows = min(options.thresholds.sample_rows, max(500, SAMPLE_CELLS // max(1, len(train.design))))
+    sample_rows = sample_rows_for(options, len(train.design))
     try:
         source, _layout, partial = _stream(source, layout_for, Options(gram=False, hashes=True,
                                                                           sample_rows=sample_rows),

@@ -7,12 +7,17 @@ exit 2); errors of a table become the report's ToolErrors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlstablint.config import Config, ConfigError
 from mlstablint.findings import Finding, Report
 from mlstablint.sweep.confirm import Table
+
+if TYPE_CHECKING:
+    from mlstablint.data.sample import Sample
 
 
 @dataclass
@@ -26,6 +31,8 @@ class DataArgs:
     no_intercept: bool = False
     batch_size: int | None = None
     progress: bool = True
+    engine: str | None = None  # "local" or "spark" (None: the configuration's)
+    spark_master: str | None = None
 
 
 def wants_data(cfg: Config, args: DataArgs) -> bool:
@@ -69,13 +76,21 @@ def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tu
     )
     if args.batch_size is not None:
         options.batch_size = args.batch_size
+    auditor: Callable[[list[Path], AuditOptions | None], Report] = audit
+    sampler_for: Callable[[Path, AuditOptions], Callable[[int, int], Sample]] | None = None
+    if (args.engine or cfg.engine) == "spark":
+        from mlstablint.spark.command import spark_auditor
+
+        engine = spark_auditor(args.spark_master or cfg.spark_master)
+        auditor, sampler_for = engine.audit, engine.sampler
     report = Report()
     for source in sources:  # one table at a time, to know which findings are whose
-        part = audit([source], options)
+        part = auditor([source], options)
         if tables is not None and not part.errors:
             tables.append(Table(path=source, display=display_path(source), target=options.target,
                                 features=options.features, intercept=options.intercept,
-                                max_classes=options.thresholds.max_classes, findings=list(part.findings)))
+                                max_classes=options.thresholds.max_classes, findings=list(part.findings),
+                                sampler=sampler_for(source, options) if sampler_for is not None else None))
         report.extend(part)
     report.finalize()
     if code_files:

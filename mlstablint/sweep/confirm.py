@@ -65,6 +65,8 @@ class Table:
     intercept: bool = True
     max_classes: int = 50
     findings: list[Finding] = field(default_factory=list)  # its findings: the same objects as in the report
+    # How an engine other than the local one samples the table: (max_rows, seed) -> Sample.
+    sampler: Callable[[int, int], Sample] | None = None
 
 
 class Skip(Exception):
@@ -121,8 +123,11 @@ class Session:
 
             t0 = time.monotonic()
             try:
-                self.cache[key] = sample_design(table.path, table.target, table.features, table.intercept,
-                                                self.sample_rows, self.seed, deadline=self.deadline)
+                if table.sampler is not None:
+                    self.cache[key] = table.sampler(self.sample_rows, self.seed)
+                else:
+                    self.cache[key] = sample_design(table.path, table.target, table.features, table.intercept,
+                                                    self.sample_rows, self.seed, deadline=self.deadline)
             except SampleTimeout:
                 self.cache[key] = Skip(self.budget_message())
             except DataError as exc:
