@@ -30,7 +30,17 @@ KNOWN_KEYS = {"select", "ignore", "per-file-ignores", "exclude", "extend-exclude
               # the data auditor (mlstablint.data): tables, target, test table, design options, thresholds
               "data", "target", "test-data", "features", "intercept", "thresholds",
               # the confirmation micro-sweeps (mlstablint.sweep.confirm): their total time budget in seconds
-              "sweep-budget"}
+              "sweep-budget",
+              # per-file limits of the code checker (docs/security.md): bytes, and expression nesting depth
+              "max-file-size", "max-nesting"}
+
+# A source file larger than this is skipped with a notification: libcst's parse of generated code that
+# size takes minutes and its tree ~100x the text in memory.
+DEFAULT_MAX_FILE_SIZE = 10_000_000
+# Expressions nested deeper than this are skipped with a notification: libcst's native parser takes
+# time superlinear in the depth (measured: a 1,000-term `a + b + ...` chain 1.1 s, 2,000 terms 12 s, 3,500
+# terms 71 s), and that parse cannot be interrupted. Hand-written code rarely nests beyond ~30.
+DEFAULT_MAX_NESTING = 500
 
 # Directories never descended into when walking (explicitly given paths are still checked).
 DEFAULT_EXCLUDE = (
@@ -57,6 +67,8 @@ class Config:
     intercept: bool = True
     thresholds: dict[str, Any] = field(default_factory=dict)
     sweep_budget: float | None = None  # seconds for all confirmation experiments (None: the default)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger source files are skipped with a notification
+    max_nesting: int = DEFAULT_MAX_NESTING  # syntax tree depth; deeper files are skipped with a notification
 
     def enabled_rules(self, known: Iterable[str]) -> set[str]:
         return {rule for rule in known if is_selected(rule, self.select, self.ignore)}
@@ -192,6 +204,12 @@ def load_config(explicit: Path | None, known_rules: Iterable[str], cwd: Path | N
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 <= budget < float("inf"):
             raise ConfigError(f"{source}: [tool.mlstablint] sweep-budget must be a number of seconds >= 0")
         cfg.sweep_budget = float(budget)
+    for key in ("max-file-size", "max-nesting"):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{source}: [tool.mlstablint] {key} must be a positive integer")
+            setattr(cfg, key.replace("-", "_"), value)
     return cfg
 
 

@@ -21,6 +21,7 @@ from mlstablint.code.rule import CodeRule, RuleContext
 from mlstablint.code.rules import ALL_RULES
 from mlstablint.code.triggers import Facts, triggered
 from mlstablint.code.walk import BatchedWalker
+from mlstablint.config import DEFAULT_MAX_NESTING
 from mlstablint.findings import Finding, Report, ToolError, code_fingerprint
 
 _IMPORT_ROOTS = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)|import[ \t]+([^\n#;]+))", re.M)
@@ -41,6 +42,23 @@ def imported_roots(text: str) -> set[str]:
                 if words:
                     roots.add(words[0].split(".")[0])
     return roots
+
+
+NESTING_MESSAGE = "too deeply nested for the parser; file skipped"
+
+
+def nesting_depth(tree: ast.AST, limit: int) -> int:
+    """The depth of the syntax tree, counted up to `limit + 1` (iterative: the tree may be deep)."""
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def decode_source(data: bytes) -> str:
@@ -90,9 +108,13 @@ def is_suppressed(rule: str, lines: Sequence[str], start: int, end: int) -> bool
 class FileChecker:
     """Runs a fixed set of rules over files; rule instances are built once and reused."""
 
-    def __init__(self, enabled: set[str], prefilter: bool = True, fast_positions: bool = True) -> None:
+    def __init__(
+        self, enabled: set[str], prefilter: bool = True, fast_positions: bool = True,
+        max_nesting: int = DEFAULT_MAX_NESTING,
+    ) -> None:
         # Both switches exist for the equivalence tests (tests/test_perf_invariants.py).
         self.prefilter = prefilter
+        self.max_nesting = max_nesting
         self.fast_positions = fast_positions
         catalog = load_catalog()
         self.severity = {rule_id: doc.severity for rule_id, doc in catalog.items()}
@@ -134,7 +156,11 @@ class FileChecker:
                 where = f"line {exc.lineno}, column {exc.offset}"
                 report.errors.append(ToolError(path, f"syntax error at {where}: {exc.msg}"))
             except (RecursionError, MemoryError, ValueError):
-                report.errors.append(ToolError(path, "too deeply nested for the parser; file skipped"))
+                report.errors.append(ToolError(path, NESTING_MESSAGE))
+            return report
+        problem = self._too_deep(text, facts)
+        if problem is not None:
+            report.errors.append(ToolError(path, problem))
             return report
         try:
             module = cst.parse_module(text)
@@ -144,7 +170,7 @@ class FileChecker:
             report.errors.append(ToolError(path, f"syntax error at {where}: {first}"))
             return report
         except RecursionError:
-            report.errors.append(ToolError(path, "too deeply nested for the parser; file skipped"))
+            report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
         ctx = RuleContext(self.resolver, text)
         self.resolver.reset()
@@ -176,6 +202,24 @@ class FileChecker:
             tree = facts.tree if facts is not None else None
             report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree)
         return report
+
+    def _too_deep(self, text: str, facts: Facts | None) -> str | None:
+        """Why libcst must not be given this text, or None. Its native parse cannot be interrupted and
+        takes time superlinear in the nesting depth (see DEFAULT_MAX_NESTING), so the depth is measured
+        on the `ast` first (the prefilter's when it has one). A text `ast` rejects for a syntax error goes
+        on to libcst, which reports it."""
+        tree = facts.tree if facts is not None else None
+        if tree is None:
+            try:
+                tree = ast.parse(text)
+            except SyntaxError:
+                return None
+            except (RecursionError, MemoryError, ValueError):
+                return NESTING_MESSAGE
+        depth = nesting_depth(tree, self.max_nesting)
+        if depth > self.max_nesting:
+            return f"skipped: syntax nested more than {self.max_nesting} deep (max-nesting)"
+        return None
 
     def _positions(
         self, module: cst.Module, text: str, flagged: dict[int, list[cst.CSTNode]] | None, tree: ast.Module | None
