@@ -200,7 +200,10 @@ class FileChecker:
             return report
         if ctx.pending:
             tree = facts.tree if facts is not None else None
-            report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree)
+            try:
+                report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree)
+            except RecursionError:  # libcst's position metadata recurses once per nesting level
+                report.errors.append(ToolError(path, NESTING_MESSAGE))
         return report
 
     def _too_deep(self, text: str, facts: Facts | None) -> str | None:
@@ -212,8 +215,9 @@ class FileChecker:
         if tree is None:
             try:
                 tree = ast.parse(text)
-            except SyntaxError:
-                return None
+            except SyntaxError as exc:
+                # CPython's tokenizer stops at 200 open brackets; libcst would parse them, then recurse.
+                return NESTING_MESSAGE if "too many nested parentheses" in str(exc.msg) else None
             except (RecursionError, MemoryError, ValueError):
                 return NESTING_MESSAGE
         depth = nesting_depth(tree, self.max_nesting)

@@ -258,7 +258,7 @@ def open_source(path: Path, column_types: dict[str, pa.DataType] | None = None) 
     display = display_path(path)
     column_types = dict(column_types or {})
     if not path.exists():
-        raise DataError("no such file or directory")
+        raise DataError("broken or looping symlink" if path.is_symlink() else "no such file or directory")
     if not path.is_dir() and not path.is_file():
         raise DataError("not a regular file or directory")
     try:
