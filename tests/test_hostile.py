@@ -319,3 +319,13 @@ def test_values_near_1e300_are_not_a_false_dependency(tmp_path: Path) -> None:
     design = np.column_stack([np.ones(5), b, c])
     expected = np.linalg.cond(design / np.linalg.norm(design, axis=0))
     assert found["MSL605"]["evidence"]["cond_equilibrated"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_warnings_about_user_code_stay_off_stderr(tmp_path: Path) -> None:
+    """Regression: `ast.parse` warns about invalid escapes ("\\d" in a regex): a DeprecationWarning on 3.11,
+    a SyntaxWarning printed by default from 3.12. PYTHONWARNINGS=default shows both on any version."""
+    (tmp_path / "regex.py").write_text('import numpy as np\nimport re\np = re.compile("\\d+")\nx = "a"()\n'
+                                       "y = np.exp(x) - 1\n")
+    out = run_cli("--debug", "check", "regex.py", cwd=tmp_path, env={"PYTHONWARNINGS": "default"})
+    assert out.returncode == 1 and out.stderr == "", out.stderr
+    assert "regex.py:5:5: MSL102" in out.stdout

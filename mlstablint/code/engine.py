@@ -6,6 +6,7 @@ import ast
 import io
 import re
 import tokenize
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -317,10 +318,16 @@ def check_notebook(
 def check_bytes(
     checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
 ) -> Report:
-    if path.endswith(".ipynb"):
-        return check_notebook(checker, data, path, ignored, fingerprint_path)
-    try:
-        text = decode_source(data)
-    except ValueError as exc:
-        return Report(errors=[ToolError(path, str(exc))], files_checked=1)
-    return checker.check_source(text, path, ignored, fingerprint_path)
+    """Check one file's bytes (a notebook by its suffix): the entry point of the runner."""
+    with warnings.catch_warnings():
+        # `ast.parse` warns about the user's code (invalid escape sequences: a SyntaxWarning on stderr from
+        # Python 3.12, for every regex written "\d"); that is not ours to print, and stderr carries our errors.
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if path.endswith(".ipynb"):
+            return check_notebook(checker, data, path, ignored, fingerprint_path)
+        try:
+            text = decode_source(data)
+        except ValueError as exc:
+            return Report(errors=[ToolError(path, str(exc))], files_checked=1)
+        return checker.check_source(text, path, ignored, fingerprint_path)
