@@ -56,13 +56,13 @@ def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> tupl
 
     for given in paths:
         if not given.exists() and not given.is_symlink():
-            errors.append(ToolError(given.as_posix(), "no such file or directory"))
+            errors.append(ToolError(display_path(given, cwd), "no such file or directory"))
             continue
         if given.is_file():
             add(given, given.stat().st_size)
             continue
         if not given.is_dir():
-            errors.append(ToolError(given.as_posix(), "not a regular file or directory (broken symlink?)"))
+            errors.append(ToolError(display_path(given, cwd), "not a regular file or directory (broken symlink?)"))
             continue
         root = given.absolute()
         stack = [root]

@@ -78,7 +78,7 @@ def decode_source(data: bytes) -> str:
     except (UnicodeDecodeError, LookupError) as exc:
         raise ValueError(f"not valid {encoding} ({exc.__class__.__name__} at byte {getattr(exc, 'start', '?')}); "
                          "add a coding cookie or re-encode as UTF-8") from None
-    if text.startswith("\ufeff"):
+    if text.startswith("\ufeff") and encoding != "utf-8-sig":  # one BOM, as Python: a second is an error
         text = text[1:]
     if "\0" in text:
         raise ValueError("source contains NUL bytes")
@@ -159,7 +159,7 @@ class FileChecker:
             except (RecursionError, MemoryError, ValueError):
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
-        problem = self._too_deep(text, facts)
+        problem, python_rejects = self._before_libcst(text, facts)
         if problem is not None:
             report.errors.append(ToolError(path, problem))
             return report
@@ -172,6 +172,9 @@ class FileChecker:
             return report
         except RecursionError:
             report.errors.append(ToolError(path, NESTING_MESSAGE))
+            return report
+        if python_rejects is not None:  # libcst is laxer than CPython (e.g. a second BOM, U+FEFF, at the start)
+            report.errors.append(ToolError(path, python_rejects))
             return report
         ctx = RuleContext(self.resolver, text)
         self.resolver.reset()
@@ -207,24 +210,26 @@ class FileChecker:
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
         return report
 
-    def _too_deep(self, text: str, facts: Facts | None) -> str | None:
-        """Why libcst must not be given this text, or None. Its native parse cannot be interrupted and
-        takes time superlinear in the nesting depth (see DEFAULT_MAX_NESTING), so the depth is measured
-        on the `ast` first (the prefilter's when it has one). A text `ast` rejects for a syntax error goes
-        on to libcst, which reports it."""
+    def _before_libcst(self, text: str, facts: Facts | None) -> tuple[str | None, str | None]:
+        """(Why libcst must not be given this text, CPython's syntax error if it rejects the text).
+        libcst's native parse cannot be interrupted and takes time superlinear in the nesting depth (see
+        DEFAULT_MAX_NESTING), so the depth is measured on the `ast` first (the prefilter's when it has one).
+        A text `ast` rejects for a syntax error goes on to libcst, whose message is the more precise."""
         tree = facts.tree if facts is not None else None
         if tree is None:
             try:
                 tree = ast.parse(text)
             except SyntaxError as exc:
                 # CPython's tokenizer stops at 200 open brackets; libcst would parse them, then recurse.
-                return NESTING_MESSAGE if "too many nested parentheses" in str(exc.msg) else None
+                if "too many nested parentheses" in str(exc.msg):
+                    return NESTING_MESSAGE, None
+                return None, f"syntax error at line {exc.lineno}, column {exc.offset}: {exc.msg}"
             except (RecursionError, MemoryError, ValueError):
-                return NESTING_MESSAGE
+                return NESTING_MESSAGE, None
         depth = nesting_depth(tree, self.max_nesting)
         if depth > self.max_nesting:
-            return f"skipped: syntax nested more than {self.max_nesting} deep (max-nesting)"
-        return None
+            return f"skipped: syntax nested more than {self.max_nesting} deep (max-nesting)", None
+        return None, None
 
     def _positions(
         self, module: cst.Module, text: str, flagged: dict[int, list[cst.CSTNode]] | None, tree: ast.Module | None
