@@ -32,9 +32,19 @@ KNOWN_KEYS = {"select", "ignore", "per-file-ignores", "exclude", "extend-exclude
               # the confirmation micro-sweeps (mlstablint.sweep.confirm): their total time budget in seconds
               "sweep-budget",
               # where the data auditor runs: "local" or "spark" (mlstablint.spark), and the Spark master URL
-              "engine", "spark-master"}
+              "engine", "spark-master",
+              # per-file limits of the code checker (docs/security.md): bytes, and expression nesting depth
+              "max-file-size", "max-nesting"}
 
 ENGINES = ("local", "spark")
+
+# A source file larger than this is skipped with a notification: libcst's parse of generated code that
+# size takes minutes and its tree ~100x the text in memory.
+DEFAULT_MAX_FILE_SIZE = 10_000_000
+# Expressions nested deeper than this are skipped with a notification: libcst's native parser takes
+# time superlinear in the depth (measured: a 1,000-term `a + b + ...` chain 1.1 s, 2,000 terms 12 s, 3,500
+# terms 71 s), and that parse cannot be interrupted. Hand-written code rarely nests beyond ~30.
+DEFAULT_MAX_NESTING = 500
 
 # Directories never descended into when walking (explicitly given paths are still checked).
 DEFAULT_EXCLUDE = (
@@ -63,6 +73,8 @@ class Config:
     sweep_budget: float | None = None  # seconds for all confirmation experiments (None: the default)
     engine: str = "local"  # where tables are audited: "local" or "spark"
     spark_master: str | None = None  # the Spark master URL (None: the active session's, or local[*])
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger source files are skipped with a notification
+    max_nesting: int = DEFAULT_MAX_NESTING  # syntax tree depth; deeper files are skipped with a notification
 
     def enabled_rules(self, known: Iterable[str]) -> set[str]:
         return {rule for rule in known if is_selected(rule, self.select, self.ignore)}
@@ -206,6 +218,12 @@ def load_config(explicit: Path | None, known_rules: Iterable[str], cwd: Path | N
         if not isinstance(table["spark-master"], str) or not table["spark-master"]:
             raise ConfigError(f"{source}: [tool.mlstablint] spark-master must be a master URL string")
         cfg.spark_master = table["spark-master"]
+    for key in ("max-file-size", "max-nesting"):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{source}: [tool.mlstablint] {key} must be a positive integer")
+            setattr(cfg, key.replace("-", "_"), value)
     return cfg
 
 

@@ -43,22 +43,26 @@ def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> tupl
     files: dict[str, SourceFile] = {}
     errors: list[ToolError] = []
 
-    def add(path: Path) -> None:
+    def add(path: Path, size: int) -> None:
         rel = _config_rel(path, config)
         if config.is_excluded(rel):
             return
         display = display_path(path, cwd)
+        if size > config.max_file_size:
+            errors.append(ToolError(display, f"skipped: {size:,} bytes is over max-file-size "
+                                             f"({config.max_file_size:,} bytes)"))
+            return
         files.setdefault(display, SourceFile(path, display, rel))
 
     for given in paths:
         if not given.exists() and not given.is_symlink():
-            errors.append(ToolError(given.as_posix(), "no such file or directory"))
+            errors.append(ToolError(display_path(given, cwd), "no such file or directory"))
             continue
         if given.is_file():
-            add(given)
+            add(given, given.stat().st_size)
             continue
         if not given.is_dir():
-            errors.append(ToolError(given.as_posix(), "not a regular file or directory (broken symlink?)"))
+            errors.append(ToolError(display_path(given, cwd), "not a regular file or directory (broken symlink?)"))
             continue
         root = given.absolute()
         stack = [root]
@@ -85,5 +89,14 @@ def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> tupl
                             continue
                         if not target.is_file() or root.resolve() not in target.parents:
                             continue
-                    add(entry_path)
+                    elif not entry.is_file(follow_symlinks=False):
+                        # A FIFO or socket named like a source file: opening a FIFO blocks until a writer comes.
+                        errors.append(ToolError(display_path(entry_path, cwd), "not a regular file; skipped"))
+                        continue
+                    try:
+                        size = entry.stat().st_size
+                    except OSError as exc:
+                        errors.append(ToolError(display_path(entry_path, cwd), f"cannot read file: {exc.strerror}"))
+                        continue
+                    add(entry_path, size)
     return [files[k] for k in sorted(files)], errors

@@ -6,6 +6,7 @@ import ast
 import io
 import re
 import tokenize
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -21,6 +22,7 @@ from mlstablint.code.rule import CodeRule, RuleContext
 from mlstablint.code.rules import ALL_RULES
 from mlstablint.code.triggers import Facts, triggered
 from mlstablint.code.walk import BatchedWalker
+from mlstablint.config import DEFAULT_MAX_NESTING
 from mlstablint.findings import Finding, Report, ToolError, code_fingerprint
 
 _IMPORT_ROOTS = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)|import[ \t]+([^\n#;]+))", re.M)
@@ -43,6 +45,23 @@ def imported_roots(text: str) -> set[str]:
     return roots
 
 
+NESTING_MESSAGE = "too deeply nested for the parser; file skipped"
+
+
+def nesting_depth(tree: ast.AST, limit: int) -> int:
+    """The depth of the syntax tree, counted up to `limit + 1` (iterative: the tree may be deep)."""
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def decode_source(data: bytes) -> str:
     """Decode as Python does (PEP 263 cookie or BOM, else UTF-8); raises ValueError with a reason."""
     try:
@@ -59,7 +78,7 @@ def decode_source(data: bytes) -> str:
     except (UnicodeDecodeError, LookupError) as exc:
         raise ValueError(f"not valid {encoding} ({exc.__class__.__name__} at byte {getattr(exc, 'start', '?')}); "
                          "add a coding cookie or re-encode as UTF-8") from None
-    if text.startswith("\ufeff"):
+    if text.startswith("\ufeff") and encoding != "utf-8-sig":  # one BOM, as Python: a second is an error
         text = text[1:]
     if "\0" in text:
         raise ValueError("source contains NUL bytes")
@@ -90,9 +109,13 @@ def is_suppressed(rule: str, lines: Sequence[str], start: int, end: int) -> bool
 class FileChecker:
     """Runs a fixed set of rules over files; rule instances are built once and reused."""
 
-    def __init__(self, enabled: set[str], prefilter: bool = True, fast_positions: bool = True) -> None:
+    def __init__(
+        self, enabled: set[str], prefilter: bool = True, fast_positions: bool = True,
+        max_nesting: int = DEFAULT_MAX_NESTING,
+    ) -> None:
         # Both switches exist for the equivalence tests (tests/test_perf_invariants.py).
         self.prefilter = prefilter
+        self.max_nesting = max_nesting
         self.fast_positions = fast_positions
         catalog = load_catalog()
         self.severity = {rule_id: doc.severity for rule_id, doc in catalog.items()}
@@ -134,7 +157,11 @@ class FileChecker:
                 where = f"line {exc.lineno}, column {exc.offset}"
                 report.errors.append(ToolError(path, f"syntax error at {where}: {exc.msg}"))
             except (RecursionError, MemoryError, ValueError):
-                report.errors.append(ToolError(path, "too deeply nested for the parser; file skipped"))
+                report.errors.append(ToolError(path, NESTING_MESSAGE))
+            return report
+        problem, python_rejects = self._before_libcst(text, facts)
+        if problem is not None:
+            report.errors.append(ToolError(path, problem))
             return report
         try:
             module = cst.parse_module(text)
@@ -144,7 +171,10 @@ class FileChecker:
             report.errors.append(ToolError(path, f"syntax error at {where}: {first}"))
             return report
         except RecursionError:
-            report.errors.append(ToolError(path, "too deeply nested for the parser; file skipped"))
+            report.errors.append(ToolError(path, NESTING_MESSAGE))
+            return report
+        if python_rejects is not None:  # libcst is laxer than CPython (e.g. a second BOM, U+FEFF, at the start)
+            report.errors.append(ToolError(path, python_rejects))
             return report
         ctx = RuleContext(self.resolver, text)
         self.resolver.reset()
@@ -174,8 +204,32 @@ class FileChecker:
             return report
         if ctx.pending:
             tree = facts.tree if facts is not None else None
-            report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree)
+            try:
+                report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree)
+            except RecursionError:  # libcst's position metadata recurses once per nesting level
+                report.errors.append(ToolError(path, NESTING_MESSAGE))
         return report
+
+    def _before_libcst(self, text: str, facts: Facts | None) -> tuple[str | None, str | None]:
+        """(Why libcst must not be given this text, CPython's syntax error if it rejects the text).
+        libcst's native parse cannot be interrupted and takes time superlinear in the nesting depth (see
+        DEFAULT_MAX_NESTING), so the depth is measured on the `ast` first (the prefilter's when it has one).
+        A text `ast` rejects for a syntax error goes on to libcst, whose message is the more precise."""
+        tree = facts.tree if facts is not None else None
+        if tree is None:
+            try:
+                tree = ast.parse(text)
+            except SyntaxError as exc:
+                # CPython's tokenizer stops at 200 open brackets; libcst would parse them, then recurse.
+                if "too many nested parentheses" in str(exc.msg):
+                    return NESTING_MESSAGE, None
+                return None, f"syntax error at line {exc.lineno}, column {exc.offset}: {exc.msg}"
+            except (RecursionError, MemoryError, ValueError):
+                return NESTING_MESSAGE, None
+        depth = nesting_depth(tree, self.max_nesting)
+        if depth > self.max_nesting:
+            return f"skipped: syntax nested more than {self.max_nesting} deep (max-nesting)", None
+        return None, None
 
     def _positions(
         self, module: cst.Module, text: str, flagged: dict[int, list[cst.CSTNode]] | None, tree: ast.Module | None
@@ -269,10 +323,16 @@ def check_notebook(
 def check_bytes(
     checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
 ) -> Report:
-    if path.endswith(".ipynb"):
-        return check_notebook(checker, data, path, ignored, fingerprint_path)
-    try:
-        text = decode_source(data)
-    except ValueError as exc:
-        return Report(errors=[ToolError(path, str(exc))], files_checked=1)
-    return checker.check_source(text, path, ignored, fingerprint_path)
+    """Check one file's bytes (a notebook by its suffix): the entry point of the runner."""
+    with warnings.catch_warnings():
+        # `ast.parse` warns about the user's code (invalid escape sequences: a SyntaxWarning on stderr from
+        # Python 3.12, for every regex written "\d"); that is not ours to print, and stderr carries our errors.
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if path.endswith(".ipynb"):
+            return check_notebook(checker, data, path, ignored, fingerprint_path)
+        try:
+            text = decode_source(data)
+        except ValueError as exc:
+            return Report(errors=[ToolError(path, str(exc))], files_checked=1)
+        return checker.check_source(text, path, ignored, fingerprint_path)

@@ -42,11 +42,11 @@ def _quiet_gc() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 50)
 
 
-def _init_worker(enabled: set[str], cache: ResultCache | None) -> None:
+def _init_worker(enabled: set[str], cache: ResultCache | None, max_nesting: int) -> None:
     from mlstablint.code.engine import FileChecker
 
     global _worker_checker, _worker_cache
-    _worker_checker = FileChecker(enabled)
+    _worker_checker = FileChecker(enabled, max_nesting=max_nesting)
     _worker_cache = cache
     _quiet_gc()
 
@@ -60,7 +60,8 @@ def _check_one(checker: FileChecker, cache: ResultCache | None, item: Work) -> R
     except OSError as exc:
         return Report(errors=[ToolError(source.display, f"cannot read file: {exc.strerror or exc}")], files_checked=1)
     report = check_bytes(checker, data, source.display, ignored, source.config_rel)
-    if cache is not None and cacheable:
+    if cache is not None and cacheable and not any(e.message.endswith("(max-nesting)") for e in report.errors):
+        # A file skipped for a limit is not cached: the limit is configuration the cache key does not hold.
         # Keyed by the bytes checked here, so a file edited during the run is never stored under a stale key.
         cache.store(cache.key(data, ignored, source.display), report, checker.fingerprint_inputs)
     return report
@@ -128,14 +129,15 @@ def check_files(
     if jobs == 1:
         from mlstablint.code.engine import FileChecker
 
-        checker = FileChecker(enabled)
+        checker = FileChecker(enabled, max_nesting=config.max_nesting)
         for item in work:
             report.extend(_check_one(checker, cache, item))
         return report.finalize()
     from concurrent.futures import ProcessPoolExecutor
 
     batches = _largest_first(work, jobs * TASKS_PER_JOB)
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(enabled, cache)) as pool:
+    initargs = (enabled, cache, config.max_nesting)
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=initargs) as pool:
         for part in pool.map(_check_batch, batches):
             report.extend(part)
     return report.finalize()

@@ -232,7 +232,8 @@ def duplicates(ctx: Context) -> None:
         evidence["mse_floor"] = sig(mse_floor)
         evidence["target_variance"] = sig(total_var)
         if total_var > 0:
-            evidence["max_r2"] = sig(1 - mse_floor / total_var)
+            # Within-group variance <= total variance: below 0 is rounding, which differs with the batching.
+            evidence["max_r2"] = sig(max(0.0, 1 - mse_floor / total_var))
         floor = (f"no model of these features can reach a training mean squared error below {fmt(mse_floor)} "
                  f"(target variance {fmt(total_var)})")
     ctx.add("MSL602",

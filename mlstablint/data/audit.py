@@ -63,7 +63,10 @@ def audit(sources: list[Path], options: AuditOptions | None = None) -> Report:
     report = Report()
     for path in sources:
         try:
-            report.extend(audit_one(path, options))
+            # NaN, ±inf and overflowing products are properties of the data that the rules report (MSL607,
+            # MSL608, the overflow note): numpy's RuntimeWarnings about them would only litter stderr.
+            with np.errstate(all="ignore"):
+                report.extend(audit_one(path, options))
         except DataError as exc:
             report.errors.append(ToolError(exc.path or display_path(path), str(exc)))
         except MemoryError:

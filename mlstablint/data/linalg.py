@@ -96,6 +96,13 @@ def _rank(s: F64, rows: int, cols: int) -> int:
     return int(np.count_nonzero(s > s[0] * max(rows, cols) * EPS))
 
 
+def column_norms(a: F64) -> Any:
+    """2-norm of each column without overflow: |x| near 1e300 squares to inf (a false dependency followed)."""
+    scale = np.abs(a).max(axis=0) if a.shape[0] else np.zeros(a.shape[1])
+    safe = np.where(scale > 0, scale, 1.0)
+    return np.linalg.norm(a / safe, axis=0) * scale
+
+
 @on_one_blas_thread
 def analyse(full: F64, rows: int, intercept: bool, exact_drops: list[int], *, condition_index: float,
             variance_proportion: float, vif: float, known_exact: int = 0) -> Conditioning:
@@ -112,7 +119,7 @@ def analyse(full: F64, rows: int, intercept: bool, exact_drops: list[int], *, co
     offset = 0 if intercept else 1  # model column k is full column k + offset
     n_cols = model.shape[1]
     s = np.linalg.svd(model, compute_uv=False)
-    norms = np.linalg.norm(model, axis=0)
+    norms = column_norms(model)
     norms[norms == 0] = 1.0
     scaled = model / norms
     s_eq = np.linalg.svd(scaled, compute_uv=False)
@@ -183,7 +190,7 @@ def _vif(full: F64, columns: list[int]) -> list[tuple[int, float]]:
     import scipy.linalg
 
     r = r_factor(full[:, [0, *columns]].copy())[1:, 1:]
-    norms = np.linalg.norm(r, axis=0)
+    norms = column_norms(r)
     ok = norms > 0
     if not ok.all():  # constant columns: no variance to inflate
         r = r_factor(r[:, ok].copy())

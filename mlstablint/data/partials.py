@@ -176,7 +176,7 @@ class Layout:
 
     @property
     def columns(self) -> list[str]:
-        return [*self.features, *([self.target] if self.target else [])]
+        return [*self.features, *([self.target] if self.target is not None else [])]
 
 
 def _shorten(names: list[str], limit: int = 8) -> str:

@@ -216,11 +216,23 @@ def _kind_of_file(path: Path) -> str:
     raise DataError("unsupported data format (expected parquet, CSV, or Arrow IPC/Feather)")
 
 
+def _inside(part: Path, top: Path) -> bool:
+    """A regular file whose real location is under `top`: links out of the directory are not followed,
+    and a FIFO would block the reader until some writer comes."""
+    try:
+        real = part.resolve(strict=True)
+    except (OSError, RuntimeError):  # broken or looping link
+        return False
+    return real.is_file() and top in real.parents
+
+
 def _directory_parts(path: Path) -> tuple[str, list[Path]]:
     parts: list[Path] = []
-    for root, dirs, files in os.walk(path):
+    top = path.resolve()
+    for root, dirs, files in os.walk(path):  # does not descend into linked directories
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         parts.extend(Path(root) / f for f in sorted(files) if not f.startswith((".", "_")))
+    parts = [part for part in parts if _inside(part, top)]
     if not parts:
         raise DataError("no data files in directory")
     kinds = set()
@@ -246,7 +258,9 @@ def open_source(path: Path, column_types: dict[str, pa.DataType] | None = None) 
     display = display_path(path)
     column_types = dict(column_types or {})
     if not path.exists():
-        raise DataError("no such file or directory")
+        raise DataError("broken or looping symlink" if path.is_symlink() else "no such file or directory")
+    if not path.is_dir() and not path.is_file():
+        raise DataError("not a regular file or directory")
     try:
         if path.is_dir():
             kind, parts = _directory_parts(path)

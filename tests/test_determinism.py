@@ -1,0 +1,82 @@
+"""Deterministic output: JSON and SARIF byte-identical across runs, --jobs, batch sizes, and whatever order
+the file system lists files in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlstablint.code.discover import discover
+from mlstablint.config import Config
+from tests.conftest import ROOT, run_cli
+
+SNIPPETS = [
+    "import numpy as np\ny = np.exp(x) - 1\n",
+    "import numpy as np\nw = np.linalg.inv(X.T @ X) @ X.T @ y\n",
+    "import numpy as np\np = np.log(np.sum(np.exp(z)))\n",
+    "import numpy as np\nq = np.log(1 + x)\n",
+    "import numpy as np\ndef f(:\n",  # a tool error in the middle
+    "x = 1\n",
+]
+INCIDENT = ROOT / "fixtures" / "exploding_infinities"
+
+
+def _tree(root: Path, order: list[int]) -> Path:
+    """40 files in 4 folders, created in `order` (so directory listings come in another order)."""
+    for i in order:
+        folder = root / f"pkg{i % 4}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"m{i:02d}.py").write_text(SNIPPETS[i % len(SNIPPETS)])
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_check_is_byte_identical_across_runs_jobs_and_listing_order(tmp_path: Path, fmt: str) -> None:
+    forward = _tree(tmp_path / "a", list(range(40)))
+    backward = _tree(tmp_path / "b", list(reversed(range(40))))
+    outputs = set()
+    for root, runs in ((forward, ("1", "2", "4", "4")), (backward, ("2",))):
+        for jobs in runs:
+            out = run_cli("check", ".", "--format", fmt, "--jobs", jobs, "--no-cache", cwd=root)
+            assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+            outputs.add(out.stdout)
+    assert len(outputs) == 1
+    assert "pkg0/m00.py" in outputs.pop()
+
+
+def test_discovery_does_not_depend_on_scandir_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, list(range(40)))
+    config = Config(root=tmp_path)
+    first, _ = discover([tmp_path], config, cwd=tmp_path)
+    real = os.scandir
+
+    def reversed_scandir(path: str | os.PathLike[str]) -> list[os.DirEntry[str]]:
+        return list(reversed(list(real(path))))
+
+    monkeypatch.setattr(os, "scandir", reversed_scandir)
+    second, _ = discover([tmp_path], config, cwd=tmp_path)
+    assert [f.display for f in first] == [f.display for f in second]
+    assert len(first) == 40
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_audit_is_byte_identical_across_runs_and_batch_sizes(tmp_path: Path, fmt: str) -> None:
+    shutil.copy(INCIDENT / "train.parquet", tmp_path / "train.parquet")
+    outputs = set()
+    for batch in ("65536", "1000", "4096"):
+        out = run_cli("audit", "train.parquet", "--target", "y", "--format", fmt, "--batch-size", batch,
+                      "--no-confirm", cwd=tmp_path)
+        assert out.returncode == 1 and out.stderr == "", out.stderr
+        outputs.add(out.stdout)
+    assert len(outputs) == 1
+
+
+def test_confirmed_report_is_byte_identical_across_runs(tmp_path: Path) -> None:
+    """The micro-sweeps are seeded: the same table gives the same confirmations, figures included."""
+    shutil.copy(INCIDENT / "train.parquet", tmp_path / "train.parquet")
+    runs = [run_cli("audit", "train.parquet", "--target", "y", "--format", "sarif", cwd=tmp_path) for _ in range(2)]
+    assert runs[0].returncode == 1 and runs[0].stdout == runs[1].stdout
+    assert '"confirmed"' in runs[0].stdout
