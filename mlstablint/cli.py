@@ -186,7 +186,8 @@ def audit_data(
         None, "--category", help="SARIF automationDetails.id, the code-scanning category (default: mlstablint/)."),
     select: Optional[str] = typer.Option(None, help="Comma-separated rule ids or prefixes to enable (e.g. MSL601)."),
     ignore: Optional[str] = typer.Option(None, help="Comma-separated rule ids or prefixes to disable."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Rows per record batch (default 65536)."),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", help="Rows read at a time (default 65536); the report does not change."),
     confirm: bool = typer.Option(True, "--confirm/--no-confirm", help="Run the confirmation experiments on a "
                                  "sample of the table (default: on)."),
     sweep_budget: Optional[float] = typer.Option(

@@ -27,8 +27,10 @@ from mlstablint.findings import Report, Severity, ToolError
 DATA_RULES = tuple(f"MSL6{i:02d}" for i in range(1, 14))
 LABEL_RULES = ("MSL602", "MSL611")
 CONDITIONING_RULES = ("MSL603", "MSL604", "MSL605")
-# Cells of one batch's design matrix (float64): bounds the batch memory whatever the column count.
+# Cells of one block's design matrix (float64): bounds the block memory whatever the column count.
 BATCH_CELLS = 1 << 21
+# Rows of one block at most (narrow tables).
+BLOCK_ROWS = 1 << 16
 # Cells of the bottom-k drift sample of one table.
 SAMPLE_CELLS = 8_000_000
 
@@ -96,11 +98,38 @@ class _Progress:
             yield lambda rows: progress.advance(task, rows)
 
 
-def _batch_rows(options: AuditOptions, width: int) -> int:
-    return max(1, min(options.batch_size, BATCH_CELLS // max(1, width)))
+def _blocks(source: Source, columns: list[str], width: int, read_rows: int) -> Iterator[pa.RecordBatch]:
+    """The table in blocks of exactly `block` rows (the last one shorter), however the reader cuts it.
+
+    The statistics are sums over blocks merged in table order, and floating-point addition is not
+    associative: with block boundaries fixed by row offset (from the width alone), every figure in the
+    report is the same bit for bit whatever `--batch-size` reads the file with.
+    """
+    block = max(1, min(BLOCK_ROWS, BATCH_CELLS // max(1, width)))
+    pending: list[pa.RecordBatch] = []
+    have = 0
+    for batch in source.batches(columns, max(1, min(read_rows, block))):
+        start = 0
+        while start < batch.num_rows:
+            take = min(block - have, batch.num_rows - start)
+            pending.append(batch.slice(start, take))
+            have += take
+            start += take
+            if have == block:
+                yield _joined(pending)
+                pending, have = [], 0
+    if have:
+        yield _joined(pending)
 
 
-def _stream(source: Source, layout_for: Callable[[Source], Layout], options: Options, batch_rows: Callable[[int], int],
+def _joined(pieces: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(pieces) == 1:
+        return pieces[0]
+    # Table.combine_chunks unifies dictionary columns too (pa.concat_batches needs pyarrow >= 19).
+    return pa.Table.from_batches(pieces).combine_chunks().to_batches()[0]
+
+
+def _stream(source: Source, layout_for: Callable[[Source], Layout], options: Options, read_rows: int,
             progress: _Progress, label: str, notes: list[str]) -> tuple[Source, Layout, Partial]:
     """Pass 1 over a source; CSV columns that change type mid-file are widened and the pass restarted."""
     for _attempt in range(64):
@@ -108,7 +137,7 @@ def _stream(source: Source, layout_for: Callable[[Source], Layout], options: Opt
         partial = Partial(layout, options)
         try:
             with progress.task(label, source.num_rows) as advance:
-                for batch in source.batches(layout.columns, batch_rows(len(layout.design) + 1)):
+                for batch in _blocks(source, layout.columns, len(layout.design) + 1, read_rows):
                     partial.update(batch)
                     partial.compact()
                     advance(batch.num_rows)
@@ -188,7 +217,7 @@ def analyse_table(path: Path, options: AuditOptions, display: str | None = None,
 
     has_test = options.test_data is not None
     part_options = pass_one_options(options, layout_for(source), hashes=True, has_test=has_test)
-    source, layout, partial = _stream(source, layout_for, part_options, lambda w: _batch_rows(options, w), progress,
+    source, layout, partial = _stream(source, layout_for, part_options, options.batch_size, progress,
                                       f"auditing {source.display}", notes)
     if partial.rows == 0:
         raise DataError("the table has no rows")
@@ -302,7 +331,7 @@ def _tsqr(source: Source, layout: Layout, full_cols: list[int], options: AuditOp
     design_cols = [c - 1 for c in full_cols if c > 0]
     names = [layout.design[j] for j in design_cols]
     with progress.task(f"TSQR {source.display}", source.num_rows) as advance:
-        for batch in source.batches(list(names), _batch_rows(options, len(layout.design) + 1)):
+        for batch in _blocks(source, list(names), len(layout.design) + 1, options.batch_size):
             x, _nulls = design_block(batch, names)
             acc.add(tsqr_block(x))
             advance(batch.num_rows)
@@ -324,7 +353,7 @@ def _test_partial(path: Path, train: Layout, options: AuditOptions, progress: _P
     try:
         source, _layout, partial = _stream(source, layout_for, Options(gram=False, hashes=True,
                                                                           sample_rows=sample_rows),
-                                           lambda w: _batch_rows(options, w), progress, f"auditing {display}", notes)
+                                           options.batch_size, progress, f"auditing {display}", notes)
     except DataError as exc:
         raise DataError(str(exc), path=display) from None
     if partial.rows == 0:
