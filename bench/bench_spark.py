@@ -1,9 +1,11 @@
-"""The Spark engine next to the local engine on the incident table at scale, and its driver memory.
+"""The Spark engine next to the local engine on the benchmark table at scale, and its driver memory.
 
-    python bench/bench_spark.py [--rows 250000 1000000] [--master local[2]] [--partitions 8]
+    python bench/bench_spark.py [--rows 250000 1000000] [--table bench|incident] [--master local[2]] [--partitions 8]
 
-For each row count the incident table (`fixtures/exploding_infinities/make_data.py`, deterministic)
-is written once as parquet, then audited by each engine in a fresh child process: wall time, the
+For each row count the table — `bench/make_table.py`'s 1M-row benchmark table (30 one-hot groups, 60
+numeric columns, 30 % repeated rows) by default, or the incident table
+(`fixtures/exploding_infinities/make_data.py`) — is generated deterministically and written once as
+parquet, then audited by each engine in a fresh child process: wall time, the
 rules found (they must agree), and the peak RSS of the Python driver, where the partials are
 merged (VmHWM of the child's own address space: ru_maxrss would carry over the parent's peak,
 which holds the generated table, across exec); for Spark also the peak RSS of the JVM (driver
@@ -15,6 +17,7 @@ with the rows. Run on demand, never as a test.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -77,14 +80,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[250_000, 1_000_000])
     parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
     parser.add_argument("--partitions", type=int, default=8, help="spark.sql.shuffle.partitions (default 8)")
+    parser.add_argument("--table", choices=["bench", "incident"], default="bench",
+                        help="bench/make_table.py's table (default) or the incident fixture's generator")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "fixtures" / "exploding_infinities"))
-    from make_data import write
+    sys.path.insert(0, str(ROOT / "bench" if args.table == "bench" else ROOT / "fixtures" / "exploding_infinities"))
+    write = importlib.import_module("make_table" if args.table == "bench" else "make_data").write
 
     print(f"{'rows':>9} {'engine':>6} {'audit s':>8} {'start s':>8} {'driver RSS MB':>14} {'JVM RSS MB':>11}  rules")
     with tempfile.TemporaryDirectory() as tmp:
         for rows in args.rows:
-            path = write(Path(tmp) / f"incident_{rows}.parquet", rows=rows, seed=0)
+            path = write(Path(tmp) / f"{args.table}_{rows}.parquet", rows=rows, seed=0)
             results = {engine: run(engine, path, args.master, args.partitions) for engine in ("local", "spark")}
             for engine, r in results.items():
                 jvm = f"{r['jvm_rss_mb']:.0f}" if r["jvm_rss_mb"] is not None else "-"
