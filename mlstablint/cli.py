@@ -121,7 +121,8 @@ def _emit(report: Report, fmt: Format, output: Path | None, category: str | None
 
 @app.command()
 def check(
-    paths: Optional[list[Path]] = typer.Argument(None, help="Files or directories to check (default: .)."),
+    paths: Optional[list[Path]] = typer.Argument(
+        None, readable=False, help="Files or directories to check (default: .)."),
     fmt: Format = typer.Option(Format.text, "--format", help="Output format."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     category: Optional[str] = typer.Option(
@@ -132,11 +133,13 @@ def check(
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: the core count)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write .mlstablint_cache/."),
     config: Optional[Path] = typer.Option(
-        None, "--config", help="Configuration file (default: nearest pyproject.toml)."),
+        None, "--config", readable=False, help="Configuration file (default: nearest pyproject.toml)."),
     data: Optional[list[Path]] = typer.Option(
-        None, "--data", help="Also audit this training table (parquet, CSV, Arrow/Feather); repeatable."),
+        None, "--data", readable=False,
+        help="Also audit this training table (parquet, CSV, Arrow/Feather); repeatable."),
     target: Optional[str] = typer.Option(None, "--target", help="The target column of --data (for label checks)."),
-    test_data: Optional[Path] = typer.Option(None, "--test-data", help="A test table: train/test overlap and drift."),
+    test_data: Optional[Path] = typer.Option(
+        None, "--test-data", readable=False, help="A test table: train/test overlap and drift."),
     features: Optional[str] = typer.Option(None, "--features", help="Comma-separated feature columns of --data."),
     no_intercept: bool = typer.Option(False, "--no-intercept", help="Audit the design without an intercept."),
     confirm: Optional[bool] = typer.Option(
@@ -174,9 +177,11 @@ def check(
 @app.command("audit")
 def audit_data(
     data: Optional[list[Path]] = typer.Argument(
-        None, metavar="DATA...", help="Tables to audit: parquet (file or directory), CSV, Arrow IPC/Feather."),
+        None, metavar="DATA...", readable=False,
+        help="Tables to audit: parquet (file or directory), CSV, Arrow IPC/Feather."),
     target: Optional[str] = typer.Option(None, "--target", help="The target column (label checks need it)."),
-    test_data: Optional[Path] = typer.Option(None, "--test-data", help="A test table: train/test overlap and drift."),
+    test_data: Optional[Path] = typer.Option(
+        None, "--test-data", readable=False, help="A test table: train/test overlap and drift."),
     features: Optional[str] = typer.Option(None, "--features", help="Comma-separated feature columns (default: all "
                                            "but the target)."),
     no_intercept: bool = typer.Option(False, "--no-intercept", help="Audit the design without an intercept column."),
@@ -193,7 +198,7 @@ def audit_data(
     sweep_budget: Optional[float] = typer.Option(
         None, "--sweep-budget", min=0.0, metavar="SECONDS", help="Time budget of all confirmation experiments "
         "(default 30)."),
-    config: Optional[Path] = typer.Option(None, "--config",
+    config: Optional[Path] = typer.Option(None, "--config", readable=False,
                                           help="Configuration file (default: nearest pyproject.toml)."),
     engine: Optional[Engine] = typer.Option(
         None, "--engine", help="Where the tables are audited: local (default) or spark (parquet on Apache Spark; "
@@ -224,8 +229,8 @@ def sweep_lab(
                              help="logistic_regression, linear_regression or softmax_regression."),
     sweep: Optional[str] = typer.Option(None, "--sweep", help="Comma-separated axes to sweep: precision, lr, "
                                         "lambda, scaling, loss (default: precision,lr,lambda,scaling)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Train on this table (default: a built-in badly "
-                                        "scaled table)."),
+    data: Optional[Path] = typer.Option(None, "--data", readable=False,
+                                        help="Train on this table (default: a built-in badly scaled table)."),
     target: Optional[str] = typer.Option(None, "--target", help="The target column of --data (required with it)."),
     epochs: int = typer.Option(300, "--epochs", help="Epochs per run."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Mini-batch size (default: full batch)."),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,10 +25,24 @@ def rules_fired(checker: FileChecker, source: str) -> list[str]:
     return [f.rule for f in report.findings]
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def file_modes_binding() -> list[str]:
+    """A command prefix under which file modes stop reads: root bypasses them through the
+    CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH capabilities, which setpriv drops (CI runs as root)."""
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: file modes do not stop reading")
+    caps = "-dac_override,-dac_read_search"
+    return [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real command line in a subprocess, as a user (or pre-commit) would."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "mlstablint", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        [*(prefix or []), sys.executable, "-m", "mlstablint", *args], cwd=cwd, env=full_env, capture_output=True,
+        text=True,
         timeout=600,
     )

@@ -19,10 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import file_modes_binding, run_cli
 
 GOOD_CODE = "import numpy as np\ny = np.exp(x) - 1\n"  # MSL102 at line 2
-AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0  # root reads files whatever their mode
 
 
 def _deep_parens(tmp: Path) -> str:
@@ -113,15 +112,14 @@ def _expect_one_line(out_stderr: str, arg: str, contains: str) -> None:
 
 @pytest.mark.parametrize("case", sorted(CODE_CASES))
 def test_hostile_source_is_one_line_and_the_run_goes_on(tmp_path: Path, case: str) -> None:
-    if case in NEEDS_PERMISSIONS and AS_ROOT:
-        pytest.skip("running as root: file modes do not stop reading")
+    prefix = file_modes_binding() if case in NEEDS_PERMISSIONS else []
     make, walked_message = CODE_CASES[case]
     (tmp_path / "good.py").write_text(GOOD_CODE)
     arg = make(tmp_path)
     try:
         for walked in (False, True):  # given by name, and found by walking the folder
             args = ["."] if walked else [arg, "good.py"]
-            out = run_cli("--debug", "check", *args, "--format", "json", "--no-cache", cwd=tmp_path)
+            out = run_cli("--debug", "check", *args, "--format", "json", "--no-cache", cwd=tmp_path, prefix=prefix)
             assert out.returncode == 2, (out.returncode, out.stderr)
             contains = walked_message
             if not walked and case in ("symlink loop", "FIFO named .py"):
@@ -158,13 +156,19 @@ def test_hostile_sources_all_at_once_with_jobs(tmp_path: Path) -> None:
     """Every case in one folder, checked by worker processes: each named once, the good file still reported."""
     expected: dict[str, str] = {}
     for case, (make, contains) in CODE_CASES.items():
-        if case in NEEDS_PERMISSIONS or case == "over max-file-size":
-            continue  # the first need a non-root user; the last its own pyproject.toml
+        if case == "over max-file-size":
+            continue  # it needs its own pyproject.toml
         expected[make(tmp_path)] = contains
     (tmp_path / "good.py").write_text(GOOD_CODE)
     for i in range(20):  # enough files for the process pool to start
         (tmp_path / f"ok{i}.py").write_text("import numpy as np\n")
-    out = run_cli("--debug", "check", ".", "--jobs", "2", "--format", "json", "--no-cache", cwd=tmp_path)
+    try:
+        out = run_cli("--debug", "check", ".", "--jobs", "2", "--format", "json", "--no-cache", cwd=tmp_path,
+                      prefix=file_modes_binding())
+    finally:
+        for path in tmp_path.iterdir():  # let pytest remove what the case locked
+            if not path.is_symlink():
+                path.chmod(0o755)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     errors = {e["path"]: e["message"] for e in json.loads(out.stdout)["errors"]}
     assert errors.keys() == expected.keys()
@@ -242,8 +246,7 @@ DATA_CASES: dict[str, tuple[Callable[[Path], str], str]] = {
 
 @pytest.mark.parametrize("command", ["audit", "check"])
 def test_hostile_tables_each_one_line_and_the_good_table_audited(tmp_path: Path, command: str) -> None:
-    expected = {make(tmp_path): contains for case, (make, contains) in DATA_CASES.items()
-                if not (case == "unreadable table" and AS_ROOT)}
+    expected = {make(tmp_path): contains for make, contains in DATA_CASES.values()}
     _good_table(tmp_path)
     tables = [*expected, "good.parquet"]
     if command == "audit":
@@ -252,7 +255,8 @@ def test_hostile_tables_each_one_line_and_the_good_table_audited(tmp_path: Path,
         (tmp_path / "good.py").write_text(GOOD_CODE)
         args = ["check", "good.py", *[a for t in tables for a in ("--data", t)]]
     try:
-        out = run_cli("--debug", *args, "--target", "y", "--no-confirm", "--format", "json", cwd=tmp_path)
+        out = run_cli("--debug", *args, "--target", "y", "--no-confirm", "--format", "json", cwd=tmp_path,
+                      prefix=file_modes_binding())
     finally:
         for path in tmp_path.iterdir():
             if not path.is_symlink():
