@@ -180,9 +180,10 @@ def test_sample_keeps_duplicate_groups_whole(tmp_path: Path) -> None:
 def test_sample_does_not_depend_on_batching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _duplicated_table(tmp_path / "t.parquet", rows=20000, distinct=5000)
     whole = sample_design(tmp_path / "t.parquet", "y", max_rows=700)
+    import mlstablint.data.partials as partials_module
     import mlstablint.data.sample as sample_module
 
-    monkeypatch.setattr(sample_module, "_BATCH_CELLS", 97 * 4)  # 97-row batches: many compactions
+    monkeypatch.setattr(partials_module, "BLOCK_CELLS", 97 * 4)  # 97-row batches: many compactions
     batched = sample_design(tmp_path / "t.parquet", "y", max_rows=700)
     assert np.array_equal(whole.X, batched.X) and np.array_equal(whole.keys, batched.keys)
     assert whole.table_rows == batched.table_rows == 20000

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from mlstablint.data import analyze, linalg, onehot
-from mlstablint.data.partials import Layout, Options, Partial, RFactor, design_block, make_layout
+from mlstablint.data.partials import Layout, Options, Partial, RFactor, block_rows, design_block, make_layout
 from mlstablint.data.read import ColumnRetype, DataError, Source, display_path, open_source
 from mlstablint.data.thresholds import Thresholds
 from mlstablint.findings import Report, Severity, ToolError
@@ -27,10 +27,6 @@ from mlstablint.findings import Report, Severity, ToolError
 DATA_RULES = tuple(f"MSL6{i:02d}" for i in range(1, 14))
 LABEL_RULES = ("MSL602", "MSL611")
 CONDITIONING_RULES = ("MSL603", "MSL604", "MSL605")
-# Cells of one block's design matrix (float64): bounds the block memory whatever the column count.
-BATCH_CELLS = 1 << 21
-# Rows of one block at most (narrow tables).
-BLOCK_ROWS = 1 << 16
 # Cells of the bottom-k drift sample of one table.
 SAMPLE_CELLS = 8_000_000
 
@@ -105,7 +101,7 @@ def _blocks(source: Source, columns: list[str], width: int, read_rows: int) -> I
     associative: with block boundaries fixed by row offset (from the width alone), every figure in the
     report is the same bit for bit whatever `--batch-size` reads the file with.
     """
-    block = max(1, min(BLOCK_ROWS, BATCH_CELLS // max(1, width)))
+    block = block_rows(width)
     pending: list[pa.RecordBatch] = []
     have = 0
     for batch in source.batches(columns, max(1, min(read_rows, block))):

@@ -47,6 +47,10 @@ EXP_LIMIT_F32 = float(np.log(np.float64(np.finfo(np.float32).max)))  # 88.722839
 DISTINCT_CAP = 64  # numeric columns: distinct values tracked up to this many
 TEXT_DISTINCT_CAP = 1000  # left-out columns: cardinality tracked up to this many
 SAMPLE_SEED = np.uint64(0x5EED_0F_D41A_A0D1)
+# Cells of one block's design matrix (float64: 16 MB), which bounds a block's memory whatever the
+# column count, and rows of one block at most (narrow tables).
+BLOCK_CELLS = 1 << 21
+BLOCK_ROWS = 1 << 16
 
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
 _C2 = np.uint64(0x94D049BB133111EB)
@@ -244,6 +248,12 @@ def design_into(batch: pa.RecordBatch, names: tuple[str, ...] | list[str], out: 
             raise DataError(f"column {name!r} cannot be read as numbers: {exc}") from None
         out[:, j] = values.to_numpy(zero_copy_only=False)
     return nulls
+
+
+
+def block_rows(width: int) -> int:
+    """Rows of one block of a table whose design matrix has `width` columns (intercept included)."""
+    return max(1, min(BLOCK_ROWS, BLOCK_CELLS // max(1, width)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from mlstablint.data.partials import Layout, design_block, make_layout, mix64, row_hashes
+from mlstablint.data.partials import Layout, block_rows, design_block, make_layout, mix64, row_hashes
 from mlstablint.data.read import ColumnRetype, DataError, Source, open_source
 
 F64 = NDArray[np.float64]
@@ -33,7 +33,6 @@ MAX_ROWS = 20_000
 # Cells (rows x design columns) of the sample: 8M float64 cells are 64 MB.
 MAX_CELLS = 8_000_000
 _SEED_SALT = np.uint64(0xC0F1_4A7E_5A3B_1E00)
-_BATCH_CELLS = 1 << 21
 
 
 class SampleTimeout(Exception):
@@ -129,8 +128,7 @@ def _sample(source: Source, layout: Layout, intercept: bool, max_rows: int, seed
     kept = 0
     cutoff: np.uint64 | None = None  # keep keys strictly below (None: keep everything so far)
     rows = 0
-    batch_rows = max(1, min(1 << 16, _BATCH_CELLS // (p + 1)))
-    for batch in source.batches(layout.columns, batch_rows):
+    for batch in source.batches(layout.columns, block_rows(p + 1)):
         if deadline is not None and time.monotonic() > deadline:
             raise SampleTimeout()
         rows += batch.num_rows
