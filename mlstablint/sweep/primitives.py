@@ -20,6 +20,7 @@ stable forms stay finite, and the tests show both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -123,9 +124,14 @@ def binary_log_loss_from_logits(y: ArrayLike, z: ArrayLike) -> FloatArray:
 
 def softmax_cross_entropy(y: ArrayLike, z: ArrayLike) -> FloatArray:
     """Mean multiclass cross-entropy of class indices y given logits z (rows × classes), via log_softmax."""
+    return _cross_entropy(y, z, log_softmax)
+
+
+def _cross_entropy(y: ArrayLike, z: ArrayLike, log_probabilities: Callable[..., FloatArray]) -> FloatArray:
+    """-mean of the true classes' log-probabilities, computed from logits by `log_probabilities`."""
     zz = as_float(z)
     idx = np.asarray(y, dtype=np.intp)
-    picked = np.take_along_axis(log_softmax(zz, axis=1), idx[:, None], axis=1)[:, 0]
+    picked = np.take_along_axis(log_probabilities(zz, axis=1), idx[:, None], axis=1)[:, 0]
     return _mean(-picked, zz.dtype)
 
 
@@ -198,7 +204,4 @@ def naive_binary_log_loss_from_logits(y: ArrayLike, z: ArrayLike) -> FloatArray:
 
 def naive_softmax_cross_entropy(y: ArrayLike, z: ArrayLike) -> FloatArray:
     """-mean(log(naive_softmax(z))[y]): inf when the true class's probability underflows, NaN after overflow."""
-    zz = as_float(z)
-    idx = np.asarray(y, dtype=np.intp)
-    picked = np.take_along_axis(naive_log_softmax(zz, axis=1), idx[:, None], axis=1)[:, 0]
-    return _mean(-picked, zz.dtype)
+    return _cross_entropy(y, z, naive_log_softmax)
