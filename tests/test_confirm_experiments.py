@@ -196,7 +196,7 @@ def test_sample_does_not_depend_on_batching(tmp_path: Path, monkeypatch: pytest.
     keys = []
     for batch in source.batches(layout.columns, 1 << 16):
         x, _ = sample_module.design_block(batch, layout.design)
-        keys.append(mix64(row_hashes(layout, batch, x) ^ sample_module._seed_key(0)))
+        keys.append(mix64(row_hashes(layout, batch, x) ^ sample_module.seed_key(0)))
     every = np.concatenate(keys)
     assert np.count_nonzero(every <= whole.keys.max()) == whole.rows
 

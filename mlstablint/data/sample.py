@@ -111,7 +111,12 @@ def sample_design(path: Path, target: str | None = None, features: list[str] | N
     raise DataError("too many columns change type within the file")
 
 
-def _seed_key(seed: int) -> U64:
+def sample_size(max_rows: int, design_columns: int) -> int:
+    """Rows a sample keeps at most: `max_rows`, lowered for wide tables to hold at most MAX_CELLS values."""
+    return max(1, min(max_rows, max(500, MAX_CELLS // max(1, design_columns))))
+
+
+def seed_key(seed: int) -> U64:
     """The seed's salt, a 1-element array (xor-ed into every row hash)."""
     return mix64(np.array([_SEED_SALT ^ np.uint64(seed & 0xFFFF_FFFF_FFFF_FFFF)], dtype=np.uint64))
 
@@ -119,8 +124,8 @@ def _seed_key(seed: int) -> U64:
 def _sample(source: Source, layout: Layout, intercept: bool, max_rows: int, seed: int,
             deadline: float | None) -> Sample:
     p = len(layout.design)
-    k = max(1, min(max_rows, max(500, MAX_CELLS // max(1, p))))
-    salt = _seed_key(seed)
+    k = sample_size(max_rows, p)
+    salt = seed_key(seed)
     keys: list[U64] = []
     xs: list[F64] = []
     fhs: list[U64] = []
@@ -152,13 +157,20 @@ def _sample(source: Source, layout: Layout, intercept: bool, max_rows: int, seed
     X = np.concatenate(xs) if xs else np.empty((0, p))
     hashes = np.concatenate(fhs) if fhs else np.empty(0, dtype=np.uint64)
     all_keys = np.concatenate(keys) if keys else np.empty(0, dtype=np.uint64)
+    column = pa.chunked_array(targets).combine_chunks() if targets else None
+    return assemble(source.display, layout, intercept, X, hashes, all_keys, rows, column)
+
+
+def assemble(display: str, layout: Layout, intercept: bool, X: F64, hashes: U64, keys: U64, table_rows: int,
+             target: pa.Array | None) -> Sample:
+    """The `Sample` of the kept rows (design values, feature-row hashes, sampling keys and target values),
+    with the duplicate groups numbered from the hashes."""
     _, groups = np.unique(hashes, return_inverse=True)
-    sample = Sample(dataset=source.display, X=np.ascontiguousarray(X), columns=layout.design, intercept=intercept,
-                    hashes=hashes, keys=all_keys, groups=groups.astype(np.int64).reshape(-1), table_rows=rows,
+    sample = Sample(dataset=display, X=np.ascontiguousarray(X), columns=layout.design, intercept=intercept,
+                    hashes=hashes, keys=keys, groups=groups.astype(np.int64).reshape(-1), table_rows=table_rows,
                     target=layout.target, target_discrete=layout.target_discrete)
     if layout.target is not None:
-        column = pa.chunked_array(targets).combine_chunks() if targets else None
-        _fill_target(sample, layout, column)
+        _fill_target(sample, layout, target)
     return sample
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from mlstablint.data.partials import Layout, design_block, make_layout, mix64, row_hashes
-from mlstablint.data.sample import MAX_CELLS, Sample, _fill_target, _seed_key
+from mlstablint.data.sample import Sample, assemble, sample_size, seed_key
 from mlstablint.spark.engine import BLOB, arrow_schema, reduce_blobs
 from mlstablint.spark.hashes import columns, renamed
 
@@ -62,7 +62,7 @@ def _partition_sample(layout: Layout, k: int, seed: int, batches: Iterator[pa.Re
 
     context = TaskContext.get()
     partition = context.partitionId() if context is not None else 0
-    salt = _seed_key(seed)
+    salt = seed_key(seed)
     kept: pa.Table | None = None
     cutoff, rows = int(_NO_CUTOFF), 0
     for batch in renamed(batches, layout.columns):
@@ -104,7 +104,7 @@ def spark_sample(df: DataFrame, display: str, target: str | None, features: list
     """What `mlstablint.data.sample.sample_design` returns for the same table, computed by Spark."""
     layout = make_layout(arrow_schema(df), target, features)
     p = len(layout.design)
-    k = max(1, min(max_rows, max(500, MAX_CELLS // max(1, p))))
+    k = sample_size(max_rows, p)
     blobs = columns(df, layout.columns).mapInArrow(functools.partial(_partition_sample, layout, k, seed), BLOB)
     kept, _cutoff, rows = _merge(k, (_from_blob(blob) for blob in
                                      reduce_blobs(blobs, functools.partial(_merge_samples, k))))
@@ -116,11 +116,5 @@ def spark_sample(df: DataFrame, display: str, target: str | None, features: list
         X[:, j] = kept.column(f"x{j}").to_numpy() if kept is not None else []
     hashes = kept.column("hash").to_numpy() if kept is not None else np.empty(0, dtype=np.uint64)
     keys = kept.column("key").to_numpy() if kept is not None else np.empty(0, dtype=np.uint64)
-    _, groups = np.unique(hashes, return_inverse=True)
-    sample = Sample(dataset=display, X=X, columns=layout.design, intercept=intercept, hashes=hashes, keys=keys,
-                    groups=groups.astype(np.int64).reshape(-1), table_rows=rows, target=layout.target,
-                    target_discrete=layout.target_discrete)
-    if layout.target is not None:
-        column = kept.column("target").combine_chunks() if kept is not None else None
-        _fill_target(sample, layout, column)
-    return sample
+    column = kept.column("target").combine_chunks() if kept is not None and layout.target is not None else None
+    return assemble(display, layout, intercept, X, hashes, keys, rows, column)
