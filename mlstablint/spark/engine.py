@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -60,16 +61,6 @@ def _partition_partial(layout: Layout, options: Options, batches: Iterator[pa.Re
         yield pa.RecordBatch.from_pydict({"blob": [codec.encode_partial(partial)]})
 
 
-def _merge_partials(layout: Layout, options: Options, batches: Iterator[pa.RecordBatch]
-                    ) -> Iterator[pa.RecordBatch]:
-    merged = Partial(layout, options)
-    for batch in batches:
-        for blob in batch.column(0).to_pylist():
-            merged.merge(codec.decode_partial(blob, layout, options))
-    if merged.rows:
-        yield pa.RecordBatch.from_pydict({"blob": [codec.encode_partial(merged)]})
-
-
 def _partition_rfactor(names: list[str], batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     acc = RFactor(len(names) + 1)
     for batch in hashes.renamed(batches, names):
@@ -79,13 +70,44 @@ def _partition_rfactor(names: list[str], batches: Iterator[pa.RecordBatch]) -> I
         yield pa.RecordBatch.from_pydict({"blob": [codec.encode_rfactor(acc)]})
 
 
-def _merge_rfactors(columns: int, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    acc = RFactor(columns)
-    for batch in batches:
-        for blob in batch.column(0).to_pylist():
-            acc.merge(codec.decode_rfactor(blob, columns))
+class _Mergeable(Protocol):
+    rows: int
+
+    def merge(self, other: Any) -> object: ...
+
+
+A = TypeVar("A", bound=_Mergeable)
+
+
+@dataclass(frozen=True)
+class _Blobs(Generic[A]):
+    """How one kind of accumulator (a Partial, an RFactor) is made empty, sent as bytes and read back."""
+
+    empty: Callable[[], A]
+    encode: Callable[[A], bytes]
+    decode: Callable[[bytes], A]
+
+    def merged(self, blobs: Iterator[bytes]) -> A:
+        acc = self.empty()
+        for blob in blobs:
+            acc.merge(self.decode(blob))
+        return acc
+
+
+def _merge_blobs(kind: _Blobs[A], batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    acc = kind.merged(blob for batch in batches for blob in batch.column(0).to_pylist())
     if acc.rows:
-        yield pa.RecordBatch.from_pydict({"blob": [codec.encode_rfactor(acc)]})
+        yield pa.RecordBatch.from_pydict({"blob": [kind.encode(acc)]})
+
+
+def _partials(layout: Layout, options: Options) -> _Blobs[Partial]:
+    return _Blobs(functools.partial(Partial, layout, options), codec.encode_partial,
+                  functools.partial(codec.decode_partial, layout=layout, options=options))
+
+
+def _rfactors(columns: int) -> _Blobs[RFactor]:
+    return _Blobs(functools.partial(RFactor, columns), codec.encode_rfactor,
+                  functools.partial(codec.decode_rfactor, columns=columns))
 
 
 # ---- the driver
@@ -101,19 +123,16 @@ def reduce_blobs(blobs: DataFrame, merge: Callable[[Iterator[pa.RecordBatch]], I
 
 def merged_partial(df: DataFrame, layout: Layout, options: Options) -> Partial:
     blobs = hashes.columns(df, layout.columns).mapInArrow(functools.partial(_partition_partial, layout, options), BLOB)
-    total = Partial(layout, options)
-    for blob in reduce_blobs(blobs, functools.partial(_merge_partials, layout, options)):
-        total.merge(codec.decode_partial(blob, layout, options))
-    return total
+    kind = _partials(layout, options)
+    return kind.merged(reduce_blobs(blobs, functools.partial(_merge_blobs, kind)))
 
 
 def r_factor(df: DataFrame, layout: Layout, full_cols: list[int]) -> tuple[np.ndarray, int]:
     """TSQR of the complete rows of [1 | X][:, full_cols] (column 0 is the intercept)."""
     names = [layout.design[c - 1] for c in full_cols if c > 0]
     blobs = hashes.columns(df, names).mapInArrow(functools.partial(_partition_rfactor, names), BLOB)
-    acc = RFactor(len(full_cols))
-    for blob in reduce_blobs(blobs, functools.partial(_merge_rfactors, len(full_cols))):
-        acc.merge(codec.decode_rfactor(blob, len(full_cols)))
+    kind = _rfactors(len(full_cols))
+    acc = kind.merged(reduce_blobs(blobs, functools.partial(_merge_blobs, kind)))
     return acc.result(), acc.rows
 
 
