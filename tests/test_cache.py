@@ -164,3 +164,17 @@ def test_unwritable_cache_directory_is_only_slower(tmp_path: Path) -> None:
     root = _project(tmp_path)
     (root / CACHE_DIR).write_text("not a directory")
     assert [f.rule for f in _run(root).findings] == ["MSL101", "MSL101", "MSL102"]
+
+
+def test_a_file_skipped_for_max_nesting_is_checked_once_the_limit_is_raised(tmp_path: Path) -> None:
+    """The limit is part of the cache key: a skip cached under one limit is not served under another."""
+    root = _project(tmp_path, "[tool.mlstablint]\nmax-nesting = 100\n")
+    (root / "src" / "unary.py").write_text("import numpy as np\ny = " + "-" * 250 + "(np.exp(x) - 1)\n")
+    for _ in range(2):  # a cold run, then a warm one: the same skip
+        skipped = _run(root)
+        assert [e.message for e in skipped.errors if e.path.endswith("unary.py")] == [
+            "skipped: syntax nested more than 100 deep (max-nesting)"]
+    (root / "pyproject.toml").write_text("[tool.mlstablint]\nmax-nesting = 500\n")
+    checked = _run(root)
+    assert not checked.errors
+    assert [(f.rule, f.line) for f in checked.findings if f.path.endswith("unary.py")] == [("MSL102", 2)]

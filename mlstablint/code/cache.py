@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,9 @@ class ResultCache:
         return self.root / CACHE_DIR
 
     @classmethod
-    def open(cls, root: Path, enabled: set[str]) -> ResultCache | None:
-        """The cache of a project root, or None if its directory cannot be created."""
+    def open(cls, root: Path, enabled: set[str], limits: Iterable[str] = ()) -> ResultCache | None:
+        """The cache of a project root, or None if its directory cannot be created. `limits` (e.g.
+        "max-nesting=500") are settings that change a file's result: they are part of every key."""
         root = root.resolve()
         folder = root / CACHE_DIR
         try:
@@ -69,7 +71,7 @@ class ResultCache:
         except OSError:
             return None
         h = hashlib.sha256()
-        for part in (str(FORMAT), __version__, _build_digest(), *sorted(enabled)):
+        for part in (str(FORMAT), __version__, _build_digest(), *sorted(enabled), *limits):
             h.update(part.encode())
             h.update(b"\0")
         return cls(root, h.hexdigest())

@@ -60,8 +60,7 @@ def _check_one(checker: FileChecker, cache: ResultCache | None, item: Work) -> R
     except OSError as exc:
         return Report(errors=[ToolError(source.display, f"cannot read file: {exc.strerror or exc}")], files_checked=1)
     report = check_bytes(checker, data, source.display, ignored, source.config_rel)
-    if cache is not None and cacheable and not any(e.message.endswith("(max-nesting)") for e in report.errors):
-        # A file skipped for a limit is not cached: the limit is configuration the cache key does not hold.
+    if cache is not None and cacheable:
         # Keyed by the bytes checked here, so a file edited during the run is never stored under a stale key.
         cache.store(cache.key(data, ignored, source.display), report, checker.fingerprint_inputs)
     return report
@@ -106,7 +105,8 @@ def check_files(
     files: list[SourceFile], config: Config, enabled: set[str], jobs: int | None = None, use_cache: bool = True
 ) -> Report:
     report = Report()
-    cache = ResultCache.open(config.root, enabled) if use_cache and files else None
+    limits = (f"max-nesting={config.max_nesting}",)  # max-file-size acts before a file is read (discover)
+    cache = ResultCache.open(config.root, enabled, limits) if use_cache and files else None
     work: list[Work] = []
     for source in files:
         ignored = config.ignored_for(source.config_rel)
