@@ -22,15 +22,18 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "audit"]
 
 
+def _is_dataframe(obj: Any, package: str) -> bool:
+    """A DataFrame class of `package` (or a subclass) — "pyspark.sql" covers classic and Spark Connect —
+    recognised without importing the package."""
+    return any(cls.__name__ == "DataFrame" and cls.__module__.startswith(package) for cls in type(obj).__mro__)
+
+
 def _is_spark_dataframe(obj: Any) -> bool:
-    """A pyspark DataFrame (classic or Spark Connect), recognised without importing pyspark."""
-    return any(cls.__name__ == "DataFrame" and cls.__module__.startswith("pyspark.sql")
-               for cls in type(obj).__mro__)
+    return _is_dataframe(obj, "pyspark.sql")
 
 
 def _is_pandas_dataframe(obj: Any) -> bool:
-    return any(cls.__name__ == "DataFrame" and cls.__module__.startswith("pandas")
-               for cls in type(obj).__mro__)
+    return _is_dataframe(obj, "pandas")
 
 
 def audit(data: Any, target: str | None = None, *, test: Any = None, features: list[str] | None = None,
