@@ -19,7 +19,16 @@ import numpy as np
 import pyarrow as pa
 
 from mlstablint.data import analyze, linalg, onehot
-from mlstablint.data.partials import Layout, Options, Partial, RFactor, block_rows, design_block, make_layout
+from mlstablint.data.partials import (
+    TEXT_DISTINCT_CAP,
+    Layout,
+    Options,
+    Partial,
+    RFactor,
+    block_rows,
+    design_block,
+    make_layout,
+)
 from mlstablint.data.read import ColumnRetype, DataError, Source, display_path, open_source
 from mlstablint.data.thresholds import Thresholds
 from mlstablint.findings import Report, Severity, ToolError
@@ -242,7 +251,7 @@ def conclude(ctx: analyze.Context, options: AuditOptions, notes: list[str], seco
     if layout.other:
         described = []
         for name, dtype, distinct in zip(layout.other, layout.other_types, partial.other_distinct, strict=True):
-            card = f"{len(distinct)} distinct" if distinct is not None else f"over {1000} distinct"
+            card = f"{len(distinct)} distinct" if distinct is not None else f"over {TEXT_DISTINCT_CAP} distinct"
             described.append(f"{name!r} ({dtype}, {card})")
         shown = ", ".join(described[:10]) + (f", and {len(described) - 10} more" if len(described) > 10 else "")
         notes.append(f"{display}: left out of the design (not numeric or boolean): {shown}")
@@ -327,7 +336,7 @@ def _tsqr(source: Source, layout: Layout, full_cols: list[int], options: AuditOp
     design_cols = [c - 1 for c in full_cols if c > 0]
     names = [layout.design[j] for j in design_cols]
     with progress.task(f"TSQR {source.display}", source.num_rows) as advance:
-        for batch in _blocks(source, list(names), len(layout.design) + 1, options.batch_size):
+        for batch in _blocks(source, names, len(layout.design) + 1, options.batch_size):
             x, _nulls = design_block(batch, names)
             acc.add(tsqr_block(x))
             advance(batch.num_rows)
