@@ -48,6 +48,11 @@ def imported_roots(text: str) -> set[str]:
 NESTING_MESSAGE = "too deeply nested for the parser; file skipped"
 
 
+def python_syntax_error(exc: SyntaxError) -> str:
+    """CPython's syntax error as a one-line report message."""
+    return f"syntax error at line {exc.lineno}, column {exc.offset}: {exc.msg}"
+
+
 def nesting_depth(tree: ast.AST, limit: int) -> int:
     """The depth of the syntax tree, counted up to `limit + 1` (iterative: the tree may be deep)."""
     deepest = 0
@@ -154,8 +159,7 @@ class FileChecker:
             try:
                 ast.parse(text, filename=path)
             except SyntaxError as exc:
-                where = f"line {exc.lineno}, column {exc.offset}"
-                report.errors.append(ToolError(path, f"syntax error at {where}: {exc.msg}"))
+                report.errors.append(ToolError(path, python_syntax_error(exc)))
             except (RecursionError, MemoryError, ValueError):
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
@@ -223,7 +227,7 @@ class FileChecker:
                 # CPython's tokenizer stops at 200 open brackets; libcst would parse them, then recurse.
                 if "too many nested parentheses" in str(exc.msg):
                     return NESTING_MESSAGE, None
-                return None, f"syntax error at line {exc.lineno}, column {exc.offset}: {exc.msg}"
+                return None, python_syntax_error(exc)
             except (RecursionError, MemoryError, ValueError):
                 return NESTING_MESSAGE, None
         depth = nesting_depth(tree, self.max_nesting)
