@@ -58,13 +58,9 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def mix64(x: U64) -> U64:
-    """splitmix64's finaliser, element-wise (uint64 arithmetic wraps)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _C1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _C2
-    out: U64 = x ^ (x >> np.uint64(31))
-    return out
+    """splitmix64's finaliser, element-wise (uint64 arithmetic wraps), into a new array."""
+    out: U64 = np.array(x, dtype=np.uint64)
+    return mix64_inplace(out, np.empty_like(out))
 
 
 class _Scratch(threading.local):
