@@ -61,7 +61,8 @@ def _suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when empty), at most 300 characters."""
     text = str(exc).strip().splitlines()
     line = text[0].strip() if text else exc.__class__.__name__
     return line[:300]
@@ -115,9 +116,9 @@ class Source:
             retype = self._retype_for(exc)
             if retype is not None:
                 raise retype from None
-            raise DataError(f"cannot read {self.kind}: {_first_line(exc)}") from None
+            raise DataError(f"cannot read {self.kind}: {first_line(exc)}") from None
         except (pa.ArrowException, OSError, ValueError) as exc:
-            raise DataError(f"cannot read {self.kind}: {_first_line(exc)}") from None
+            raise DataError(f"cannot read {self.kind}: {first_line(exc)}") from None
 
     def _raw_batches(self, columns: list[str], batch_size: int) -> Iterator[pa.RecordBatch]:
         if self.kind == "parquet":
@@ -288,7 +289,7 @@ def open_source(path: Path, column_types: dict[str, pa.DataType] | None = None) 
     except DataError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataError(f"cannot read {kind if 'kind' in locals() else 'data'}: {_first_line(exc)}") from None
+        raise DataError(f"cannot read {kind if 'kind' in locals() else 'data'}: {first_line(exc)}") from None
 
 
 def _parquet_source(path: Path, display: str, parts: list[Path]) -> Source:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from mlstablint.config import ConfigError
 from mlstablint.data.audit import AuditOptions, report_of
-from mlstablint.data.read import DataError, display_path, open_source
+from mlstablint.data.read import DataError, display_path, first_line, open_source
 from mlstablint.findings import Report, ToolError
 from mlstablint.spark.session import SparkUnavailable, get_session
 
@@ -34,11 +34,6 @@ def read_parquet(spark: SparkSession, path: Path) -> tuple[DataFrame, str]:
     return _spark_call(lambda: spark.read.parquet(*files)), source.display
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else exc.__class__.__name__
-
-
 def _from_spark(exc: BaseException) -> bool:
     """pyspark's own errors and the JVM's (through py4j): reported in one line, not as internal errors."""
     return any(cls.__module__.startswith(("pyspark", "py4j")) for cls in type(exc).__mro__)
@@ -50,7 +45,7 @@ def _spark_call(call: Callable[[], DataFrame]) -> DataFrame:
     except Exception as exc:  # pyspark's AnalysisException and the JVM's errors: one line for the user
         if not _from_spark(exc):
             raise
-        raise DataError(f"Spark cannot read the table: {_first_line(exc)}") from None
+        raise DataError(f"Spark cannot read the table: {first_line(exc)}") from None
 
 
 class SparkAuditor:
@@ -81,7 +76,7 @@ class SparkAuditor:
                 except Exception as exc:  # a failed Spark job (an executor without mlstablint, say): one line
                     if not _from_spark(exc):
                         raise
-                    raise DataError(f"the Spark job failed: {_first_line(exc)}") from None
+                    raise DataError(f"the Spark job failed: {first_line(exc)}") from None
                 report.extend(report_of(ctx, options))
             except DataError as exc:
                 report.errors.append(ToolError(exc.path or display_path(path), str(exc)))
@@ -100,7 +95,7 @@ class SparkAuditor:
             except Exception as exc:  # a Spark job that failed: the experiments skip with this reason
                 if not _from_spark(exc):
                     raise
-                raise DataError(f"Spark could not sample the table: {_first_line(exc)}") from None
+                raise DataError(f"Spark could not sample the table: {first_line(exc)}") from None
 
         return sample
 
