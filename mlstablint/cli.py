@@ -19,7 +19,6 @@ from mlstablint import __version__
 if TYPE_CHECKING:
     from mlstablint.config import Config
     from mlstablint.findings import Report
-    from mlstablint.sweep.confirm import Table
 
 app = typer.Typer(
     add_completion=False,
@@ -76,17 +75,6 @@ def _write_output(text: str, output: Path | None) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-
-
-def _confirm(report: Report, wanted: bool, budget: float | None, configured: float | None, tables: list[Table]) -> None:
-    """The confirmation micro-sweeps, after both halves produced their findings and before rendering.
-    Imported only when they run: numpy (and, for data experiments, scipy/scikit-learn) load only then."""
-    if not wanted or not report.findings:
-        return
-    from mlstablint.sweep.confirm import DEFAULT_BUDGET_S, confirm
-
-    seconds = budget if budget is not None else configured if configured is not None else DEFAULT_BUDGET_S
-    confirm(report, tables, seconds)
 
 
 def _configure(config: Path | None, select: str | None, ignore: str | None) -> tuple[Config, list[str]]:
@@ -150,27 +138,17 @@ def check(
         "(default 30)."),
 ) -> None:
     """Check Python files for numerically unstable patterns (and, with --data, audit a training table)."""
-    from mlstablint.code.discover import discover
-    from mlstablint.code.runner import check_files
+    from mlstablint.commands.check import run_check
+    from mlstablint.commands.data import DataArgs
     from mlstablint.config import ConfigError
 
     cfg, known = _configure(config, select, ignore)
-    enabled = cfg.enabled_rules(known)
-    files, errors = discover(list(paths or [Path(".")]), cfg)
-    report = check_files(files, cfg, enabled, jobs, use_cache=not no_cache)
-    tables: list[Table] = []  # the audited tables, for the confirmation experiments
-    if data or cfg.data:  # the data half: imported only when there is data to audit
-        from mlstablint.data.command import DataArgs, run_data
-
-        try:
-            report.extend(run_data(cfg, DataArgs(data, target, test_data, features, no_intercept), enabled,
-                                   [(f.display, f.path) for f in files], tables=tables))
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
-    report.errors.extend(errors)
-    report.finalize()
-    _confirm(report, confirm if confirm is not None else bool(data or cfg.data), sweep_budget, cfg.sweep_budget,
-             tables)
+    try:
+        report = run_check(list(paths or [Path(".")]), cfg, known,
+                           DataArgs(data, target, test_data, features, no_intercept), jobs, not no_cache, confirm,
+                           sweep_budget)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
     _emit(report, fmt, output, category)
 
 
@@ -208,18 +186,17 @@ def audit_data(
         "session's, spark-submit's, or local[*])."),
 ) -> None:
     """Audit training tables for what breaks fitting: duplicates, one-hot traps, conditioning, overflow..."""
+    from mlstablint.commands.check import run_audit
+    from mlstablint.commands.data import DataArgs
     from mlstablint.config import ConfigError
-    from mlstablint.data.command import DataArgs, run_data
 
     cfg, known = _configure(config, select, ignore)
     try:
-        tables: list[Table] = []
         args = DataArgs(data, target, test_data, features, no_intercept, batch_size,
                         engine=engine.value if engine is not None else None, spark_master=spark_master)
-        report = run_data(cfg, args, cfg.enabled_rules(known), tables=tables)
+        report = run_audit(cfg, known, args, confirm, sweep_budget)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    _confirm(report, confirm, sweep_budget, cfg.sweep_budget, tables)
     _emit(report, fmt, output, category)
 
 
@@ -245,7 +222,7 @@ def sweep_lab(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the loss curves (needs matplotlib)."),
 ) -> None:
     """The stability lab: train small models over a grid of dtype, lr, L2 and scaling; name each failure."""
-    from mlstablint.sweep.command import SweepArgs, SweepUsageError, run
+    from mlstablint.commands.sweep import SweepArgs, SweepUsageError, run
 
     try:
         text, _ = run(SweepArgs(task, sweep, data, target, epochs, batch_size, seed, precision, lr, lam, scaling, loss,

@@ -229,7 +229,7 @@ def load_config(explicit: Path | None, known_rules: Iterable[str], cwd: Path | N
 
 def _load_data_settings(cfg: Config, table: dict[str, Any], source: Path) -> None:
     """`data`, `target`, `test-data`, `features`, `intercept` and the `thresholds` table, validated."""
-    from mlstablint.data.thresholds import ThresholdError, Thresholds  # pure Python, no heavy import
+    from mlstablint.thresholds import ThresholdError, Thresholds  # pure Python, no heavy import
 
     root = source.parent
     cfg.data = [root / p for p in _str_list(table.get("data", []), "data", source)]

@@ -282,8 +282,8 @@ def test_spark_submit_as_in_the_readme(spark: Any, tmp_path: Path) -> None:
 
 
 def test_spark_engine_refuses_csv(spark: Any, tmp_path: Path) -> None:
+    from mlstablint.commands.spark import read_parquet
     from mlstablint.data.read import DataError
-    from mlstablint.spark.command import read_parquet
 
     path = tmp_path / "t.csv"
     nan_table(rows=200).to_csv(path, index=False)

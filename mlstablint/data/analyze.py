@@ -15,8 +15,8 @@ import numpy as np
 
 from mlstablint.data.linalg import Conditioning
 from mlstablint.data.partials import EXP_LIMIT_F32, EXP_LIMIT_F64, Partial
-from mlstablint.data.thresholds import Thresholds
 from mlstablint.findings import Finding, Severity, data_fingerprint
+from mlstablint.thresholds import Thresholds
 
 MAX_LISTED = 20  # columns / directions listed in one finding's evidence
 

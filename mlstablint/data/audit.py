@@ -30,8 +30,8 @@ from mlstablint.data.partials import (
     make_layout,
 )
 from mlstablint.data.read import ColumnRetype, DataError, Source, display_path, open_source
-from mlstablint.data.thresholds import Thresholds
 from mlstablint.findings import Report, Severity, ToolError
+from mlstablint.thresholds import Thresholds
 
 DATA_RULES = tuple(f"MSL6{i:02d}" for i in range(1, 14))
 LABEL_RULES = ("MSL602", "MSL611")

@@ -24,7 +24,7 @@ The registry (`EXPERIMENTS`) maps a rule id to the function that confirms it; th
 the `confirm_*.py` modules next to this one and are imported only when a finding needs them, so
 the pattern experiments cost a numpy import and nothing else.
 
-When it runs (mlstablint/cli.py): `check --data` and `audit` confirm by default; `check` on code alone
+When it runs (mlstablint/commands/check.py): `check --data` and `audit` confirm by default; `check` on code alone
 does not (pre-commit stays free of numpy), unless `--confirm` is given; `--no-confirm` turns it off
 (every confirmation stays null); `--sweep-budget SECONDS` or `sweep-budget` in [tool.mlstablint] sets
 the global budget (DEFAULT_BUDGET_S).

@@ -1,4 +1,4 @@
-"""The data half of the command line: `mlstablint audit` and `check --data` (imported lazily by cli.py).
+"""The data half of the commands: `mlstablint audit` and `check --data` (imported lazily).
 
 Flags override `[tool.mlstablint]` (`data`, `target`, `test-data`, `features`, `intercept`,
 `[tool.mlstablint.thresholds]`). Errors in how the tool was called raise ConfigError (one line,
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from mlstablint.config import Config, ConfigError
 from mlstablint.findings import Finding, Report
-from mlstablint.sweep.confirm import Table
 
 if TYPE_CHECKING:
     from mlstablint.data.sample import Sample
+    from mlstablint.sweep.confirm import Table
 
 
 @dataclass
@@ -46,7 +46,8 @@ def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tu
     (for the confirmation experiments)."""
     from mlstablint.data.audit import AuditOptions, audit
     from mlstablint.data.read import display_path
-    from mlstablint.data.thresholds import ThresholdError, Thresholds
+    from mlstablint.sweep.confirm import Table
+    from mlstablint.thresholds import ThresholdError, Thresholds
 
     sources = list(args.data) if args.data else list(cfg.data)
     if not sources:
@@ -79,7 +80,7 @@ def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tu
     auditor: Callable[[list[Path], AuditOptions | None], Report] = audit
     sampler_for: Callable[[Path, AuditOptions], Callable[[int, int], Sample]] | None = None
     if (args.engine or cfg.engine) == "spark":
-        from mlstablint.spark.command import spark_auditor
+        from mlstablint.commands.spark import spark_auditor
 
         engine = spark_auditor(args.spark_master or cfg.spark_master)
         auditor, sampler_for = engine.audit, engine.sampler
@@ -100,7 +101,7 @@ def run_data(cfg: Config, args: DataArgs, enabled: set[str], code_files: list[tu
 
 def relocate(findings: list[Finding], code_files: list[tuple[str, Path]]) -> None:
     """Move each data finding from its table (line 1) to the code line that loads the table, when found."""
-    from mlstablint.data.locate import Location, find_load
+    from mlstablint.commands.locate import Location, find_load
 
     cache: dict[str, Location | None] = {}
     for f in findings:
