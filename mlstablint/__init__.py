@@ -22,17 +22,24 @@ __all__ = ["__version__", "audit"]
 
 def audit(data: Any, target: str | None = None, *, test: Any = None, features: list[str] | None = None,
           intercept: bool = True, select: list[str] | None = None, thresholds: dict[str, Any] | None = None,
-          name: str | None = None, test_name: str | None = None) -> Report:
-    """Audit one training table and return the report (findings with their figures, and notes).
+          name: str | None = None, test_name: str | None = None, confirm: bool = True,
+          sweep_budget: float | None = None, as_of: str | int | None = None, engine: str | None = None) -> Report:
+    """Audit one training table, confirm its findings as the command line does, and return the report.
 
-    `data` is a Spark DataFrame (audited on its Spark session), a pandas DataFrame, or the path of a
-    parquet, CSV or Arrow table (audited locally). `test` is the test table, of the same kind (a Spark
-    DataFrame also accepts a pandas DataFrame or a parquet path as its test table). `select` lists the
-    data rules to report (default: all); `thresholds` overrides `[tool.mlstablint.thresholds]` keys;
-    `name` and `test_name` are how findings name the tables. A table that cannot be audited raises
+    `data` is a Spark DataFrame (audited on its Spark session), a pandas DataFrame, a path or URI of a
+    parquet, CSV, Arrow or Delta table (audited locally; `s3://...` and the like as given), or a catalog
+    table name (`"main.ml.train"`, read with `spark.read.table` when a Spark session is active or
+    `engine="spark"`). `test` is the test table, of the same kinds (a Spark training table also accepts a
+    pandas DataFrame or a path as its test table). `as_of` reads a Delta table at a version or timestamp.
+    `confirm` runs the confirmation experiments within `sweep_budget` seconds (default 30). `select` lists
+    the data rules to report (default: all); `thresholds` overrides `[tool.mlstablint.thresholds]` keys;
+    `name` and `test_name` are how findings name the tables. `engine="spark"` reads paths and URIs with
+    Spark too. The report renders with `mlstablint.report.render(report, "text" | "json" | "sarif")`, and
+    `report.dataset` names what was audited. A table that cannot be audited raises
     `mlstablint.data.read.DataError` with a one-line message.
     """
     from mlstablint.commands.api import audit_table
 
     return audit_table(data, target, test=test, features=features, intercept=intercept, select=select,
-                       thresholds=thresholds, name=name, test_name=test_name)
+                       thresholds=thresholds, name=name, test_name=test_name, confirm=confirm,
+                       sweep_budget=sweep_budget, as_of=as_of, engine=engine)

@@ -122,12 +122,15 @@ def check(
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write .mlstablint_cache/."),
     config: Optional[Path] = typer.Option(
         None, "--config", readable=False, help="Configuration file (default: nearest pyproject.toml)."),
-    data: Optional[list[Path]] = typer.Option(
-        None, "--data", readable=False,
-        help="Also audit this training table (parquet, CSV, Arrow/Feather); repeatable."),
+    data: Optional[list[str]] = typer.Option(
+        None, "--data", metavar="PATH_OR_URI",
+        help="Also audit this training table (parquet, CSV, Arrow/Feather, Delta; a path or a URI); repeatable."),
     target: Optional[str] = typer.Option(None, "--target", help="The target column of --data (for label checks)."),
-    test_data: Optional[Path] = typer.Option(
-        None, "--test-data", readable=False, help="A test table: train/test overlap and drift."),
+    test_data: Optional[str] = typer.Option(
+        None, "--test-data", metavar="PATH_OR_URI", help="A test table: train/test overlap and drift."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", metavar="VERSION_OR_TIMESTAMP", help="Read the Delta tables of --data at this version "
+        "(0, 1, ...) or ISO-8601 timestamp."),
     features: Optional[str] = typer.Option(None, "--features", help="Comma-separated feature columns of --data."),
     no_intercept: bool = typer.Option(False, "--no-intercept", help="Audit the design without an intercept."),
     confirm: Optional[bool] = typer.Option(
@@ -145,7 +148,8 @@ def check(
     cfg, known = _configure(config, select, ignore)
     try:
         report = run_check(list(paths or [Path(".")]), cfg, known,
-                           DataArgs(data, target, test_data, features, no_intercept), jobs, not no_cache, confirm,
+                           DataArgs(data, target, test_data, features, no_intercept, as_of=as_of), jobs,
+                           not no_cache, confirm,
                            sweep_budget)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
@@ -154,12 +158,18 @@ def check(
 
 @app.command("audit")
 def audit_data(
-    data: Optional[list[Path]] = typer.Argument(
-        None, metavar="DATA...", readable=False,
-        help="Tables to audit: parquet (file or directory), CSV, Arrow IPC/Feather."),
+    data: Optional[list[str]] = typer.Argument(
+        None, metavar="DATA...",
+        help="Tables to audit: parquet (file or directory), CSV, Arrow IPC/Feather, Delta; local paths or URIs "
+        "(s3://, gs://, abfss://, dbfs:/, hdfs://, file://), kept as typed."),
+    table: Optional[list[str]] = typer.Option(
+        None, "--table", metavar="CATALOG.SCHEMA.TABLE", help="A catalog table to audit (Spark engine); repeatable."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", metavar="VERSION_OR_TIMESTAMP", help="Read Delta tables at this version (0, 1, ...) or "
+        "ISO-8601 timestamp (time travel); reported in the output."),
     target: Optional[str] = typer.Option(None, "--target", help="The target column (label checks need it)."),
-    test_data: Optional[Path] = typer.Option(
-        None, "--test-data", readable=False, help="A test table: train/test overlap and drift."),
+    test_data: Optional[str] = typer.Option(
+        None, "--test-data", metavar="PATH_OR_URI", help="A test table: train/test overlap and drift."),
     features: Optional[str] = typer.Option(None, "--features", help="Comma-separated feature columns (default: all "
                                            "but the target)."),
     no_intercept: bool = typer.Option(False, "--no-intercept", help="Audit the design without an intercept column."),
@@ -179,8 +189,8 @@ def audit_data(
     config: Optional[Path] = typer.Option(None, "--config", readable=False,
                                           help="Configuration file (default: nearest pyproject.toml)."),
     engine: Optional[Engine] = typer.Option(
-        None, "--engine", help="Where the tables are audited: local (default) or spark (parquet on Apache Spark; "
-        "needs pip install 'mlstablint[spark]' and Java 17+)."),
+        None, "--engine", help="Where the tables are audited: local (default) or spark (Apache Spark; "
+        "needs pip install 'mlstablint[spark]' and Java 17+; reads parquet, Delta and catalog tables)."),
     spark_master: Optional[str] = typer.Option(
         None, "--spark-master", metavar="URL", help="Spark master URL for --engine spark (default: the active "
         "session's, spark-submit's, or local[*])."),
@@ -193,7 +203,8 @@ def audit_data(
     cfg, known = _configure(config, select, ignore)
     try:
         args = DataArgs(data, target, test_data, features, no_intercept, batch_size,
-                        engine=engine.value if engine is not None else None, spark_master=spark_master)
+                        engine=engine.value if engine is not None else None, spark_master=spark_master,
+                        tables=table, as_of=as_of)
         report = run_audit(cfg, known, args, confirm, sweep_budget)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlstablint.commands.data import DataArgs
+from mlstablint.commands.data import DataArgs, wants_data
 
 if TYPE_CHECKING:
     from mlstablint.config import Config
@@ -40,14 +40,14 @@ def run_check(paths: list[Path], cfg: Config, known: list[str], data: DataArgs, 
     files, errors = discover(paths, cfg)
     report = check_files(files, cfg, enabled, jobs, use_cache=use_cache)
     tables: list[Table] = []  # the audited tables, for the confirmation experiments
-    wants_data = bool(data.data or cfg.data)
-    if wants_data:  # the data half: imported only when there is data to audit
+    data_given = wants_data(cfg, data)
+    if data_given:  # the data half: imported only when there is data to audit
         from mlstablint.commands.data import run_data
 
         report.extend(run_data(cfg, data, enabled, [(f.display, f.path) for f in files], tables=tables))
     report.errors.extend(errors)
     report.finalize()
-    confirm_findings(report, confirm if confirm is not None else wants_data, sweep_budget, cfg.sweep_budget, tables)
+    confirm_findings(report, confirm if confirm is not None else data_given, sweep_budget, cfg.sweep_budget, tables)
     return report
 
 

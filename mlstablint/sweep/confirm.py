@@ -45,6 +45,7 @@ from mlstablint.findings import Confirmation, Finding, Report
 
 if TYPE_CHECKING:
     from mlstablint.data.sample import Sample
+    from mlstablint.sources import DataSource
 
 DEFAULT_BUDGET_S = 30.0
 # No single experiment may take more than this, whatever the global budget.
@@ -58,7 +59,7 @@ Status = Literal["confirmed", "not-confirmed", "skipped"]
 class Table:
     """One audited table as the experiments need it (built by the data half of the command line)."""
 
-    path: Path  # the table as given (file or folder)
+    path: Path | DataSource  # the table as given (a file or folder, a URI, a catalog table)
     display: str  # its display path (what data findings name before they are relocated)
     target: str | None = None
     features: list[str] | None = None

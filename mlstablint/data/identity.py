@@ -1,0 +1,49 @@
+"""The content hash of what the audit computed about a table: the statistics part of its fingerprint.
+
+Hashed: the design and other columns' names and types, the row count, and per design column the
+counts (values, missing, NaN, ±inf, zeros), minimum, maximum, mean and sum of squared deviations,
+plus the target's class counts. Means and squared deviations are rounded to 12 significant digits:
+engines merge the same partials in different orders (the Spark engine per partition), which moves the
+last bits of a float64 sum but not its 12th digit. Any changed value moves at least one of these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from mlstablint.data.partials import Partial
+
+
+def _numbers(values: Any, digits: int | None = None) -> str:
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if digits is None:
+        return ",".join(repr(float(v)) for v in array)
+    return ",".join(f"{float(v):.{digits}g}" for v in array)
+
+
+def statistics_digest(partial: Partial) -> str:
+    """Hex SHA-256 of the table's merged statistics (see the module's docstring)."""
+    layout = partial.layout
+    h = hashlib.sha256()
+
+    def add(part: str) -> None:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+
+    add(f"rows={partial.rows}")
+    for name in (*layout.design, "|", *layout.other, "|", layout.target or ""):
+        add(name)
+    add(",".join(str(t) for t in layout.other_types))
+    for counts in (partial.count, partial.nulls, partial.nans, partial.posinf, partial.neginf, partial.zeros):
+        add(",".join(str(int(c)) for c in counts))
+    add(_numbers(partial.min))
+    add(_numbers(partial.max))
+    add(_numbers(partial.mean, 12))
+    add(_numbers(partial.m2, 12))
+    add(",".join(str(int(n)) for n in partial.other_nulls))
+    if partial.class_counts is not None:
+        add(",".join(f"{key!r}:{int(n)}" for key, n in sorted(partial.class_counts.items(), key=repr)))
+    return h.hexdigest()
