@@ -334,3 +334,22 @@ def test_delta_as_of_timestamp(delta_table: tuple[Path, pd.DataFrame, pd.DataFra
     assert (at_first.version, at_first.num_rows) == (0, len(v0))
     later = open_source(DataSource(str(path), "path", as_of=iso(history[1] + 60_000)))
     assert (later.version, later.num_rows) == (1, len(v1))
+
+
+def test_configured_data_keeps_uris_and_anchors_paths(tmp_path: Path) -> None:
+    from mlstablint.config import load_config
+
+    frame = _table(10, 100, 5)
+    (tmp_path / "sub").mkdir()
+    frame.to_parquet(tmp_path / "sub" / "train.parquet")
+    uri = (tmp_path / "sub" / "train.parquet").as_uri()
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.mlstablint]\ndata = ["sub/train.parquet", "{uri}"]\ntest-data = "s3://bucket/test"\n')
+    cfg = load_config(None, [], cwd=tmp_path)
+    assert [s.kind for s in cfg.data] == ["path", "uri"]
+    assert cfg.data[0].local_path == tmp_path / "sub" / "train.parquet" and cfg.data[1].text == uri
+    assert cfg.test_data == DataSource("s3://bucket/test", "uri", "s3")
+    (tmp_path / "pyproject.toml").write_text(f'[tool.mlstablint]\ndata = ["sub/train.parquet", "{uri}"]\n')
+    document = json.loads(_cli("audit", "--no-confirm", "--format", "json", cwd=tmp_path).stdout)
+    assert [t["source"] for t in document["dataset"]["tables"]] == ["sub/train.parquet", uri]
+    assert len({t["fingerprint"] for t in document["dataset"]["tables"]}) == 1
