@@ -353,3 +353,11 @@ def test_configured_data_keeps_uris_and_anchors_paths(tmp_path: Path) -> None:
     document = json.loads(_cli("audit", "--no-confirm", "--format", "json", cwd=tmp_path).stdout)
     assert [t["source"] for t in document["dataset"]["tables"]] == ["sub/train.parquet", uri]
     assert len({t["fingerprint"] for t in document["dataset"]["tables"]}) == 1
+
+
+def test_api_refuses_as_of_for_a_dataframe_and_unknown_engines() -> None:
+    frame = _table(11, 20, 0)
+    with pytest.raises(ValueError, match="as_of reads a Delta table"):
+        mlstablint.audit(frame, target="y", as_of=1)
+    with pytest.raises(ValueError, match="engine must be 'local' or 'spark'"):
+        mlstablint.audit(frame, target="y", engine="dask")

@@ -1,5 +1,6 @@
-"""`mlstablint.audit(...)` from Python (a notebook): a Spark DataFrame on its Spark session, a pandas
-DataFrame or a path on the local engine."""
+"""`mlstablint.audit(...)` from Python (a notebook): a Spark DataFrame or a catalog table on Spark, a pandas
+DataFrame, a path or a URI on the local engine (or on Spark with `engine="spark"`); then the confirmations,
+as the command line runs them."""
 
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def audit_table(data: Any, target: str | None = None, *, test: Any = None, featu
                            enabled=set(select) if select is not None else None, progress=False)
     when = None if as_of is None else str(as_of)
     ref = _named(data, when, engine)
+    if when is not None and ref is None:
+        raise ValueError("as_of reads a Delta table named by its path, URI or catalog name, not a DataFrame")
     tables: list[Table] = []
 
     def confirmed(report: Report) -> Report:
@@ -101,6 +104,9 @@ def _audit_spark(data: Any, ref: DataSource | None, test: Any, options: AuditOpt
         spark = get_session(None)
         table = read_table(spark, ref)
         table.display = name or table.display
+    elif _is_pandas_dataframe(data):  # engine="spark" asked for a pandas DataFrame
+        spark = get_session(None)
+        table = dataframe_table(spark.createDataFrame(data), name or "<pandas DataFrame>")
     else:
         spark = data.sparkSession
         table = dataframe_table(data, name or "<Spark DataFrame>")
