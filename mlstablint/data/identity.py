@@ -2,9 +2,12 @@
 
 Hashed: the design and other columns' names and types, the row count, and per design column the
 counts (values, missing, NaN, ±inf, zeros), minimum, maximum, mean and sum of squared deviations,
-plus the target's class counts. Means and squared deviations are rounded to 12 significant digits:
+plus the target's class counts. Means and squared deviations are rounded to 10 significant digits:
 engines merge the same partials in different orders (the Spark engine per partition), which moves the
-last bits of a float64 sum but not its 12th digit. Any changed value moves at least one of these.
+last bits of a float64 sum (and, through cancellation, a sum of squared deviations by up to ~1e-13
+relative) but not, except at a rounding boundary, its 10th digit. The same engine gives the same bits
+whatever the batch size. A change of one value moves a count, the minimum or maximum, or the mean by
+its change / rows: seen unless that is below ~1e-10 of the mean.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from mlstablint.data.partials import Partial
+
+DIGITS = 10  # significant digits of the hashed means and squared deviations
 
 
 def _numbers(values: Any, digits: int | None = None) -> str:
@@ -41,8 +46,8 @@ def statistics_digest(partial: Partial) -> str:
         add(",".join(str(int(c)) for c in counts))
     add(_numbers(partial.min))
     add(_numbers(partial.max))
-    add(_numbers(partial.mean, 12))
-    add(_numbers(partial.m2, 12))
+    add(_numbers(partial.mean, DIGITS))
+    add(_numbers(partial.m2, DIGITS))
     add(",".join(str(int(n)) for n in partial.other_nulls))
     if partial.class_counts is not None:
         add(",".join(f"{key!r}:{int(n)}" for key, n in sorted(partial.class_counts.items(), key=repr)))
