@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from mlstablint.data.sample import Sample
 
+
 def read_parquet(spark: SparkSession, path: Path) -> tuple[DataFrame, Source]:
     """A local parquet table (a file or a directory of parts) as a DataFrame, with its source."""
     source = open_source(path)
@@ -113,7 +114,7 @@ def _time_travel(reader: Any, when: int | str | None) -> Any:
 def _has_delta_log(spark: SparkSession, uri: str) -> bool:
     """Whether the folder behind a URI holds a `_delta_log/` (Spark lists it when the reader is made)."""
     try:
-        spark.read.format("text").load(uri.rstrip("/") + "/_delta_log")
+        _ = spark.read.format("text").load(uri.rstrip("/") + "/_delta_log").schema  # Spark Connect analyses lazily
     except Exception as exc:  # PATH_NOT_FOUND (an AnalysisException), or any listing error: not Delta
         if not _from_spark(exc):
             raise
@@ -128,7 +129,9 @@ def _from_spark(exc: BaseException) -> bool:
 
 def _spark_call(call: Callable[[], DataFrame], delta: bool = False) -> DataFrame:
     try:
-        return call()
+        df = call()
+        _ = df.schema  # Spark Connect analyses lazily: a missing table or source fails here, not later
+        return df
     except Exception as exc:  # pyspark's AnalysisException and the JVM's errors: one line for the user
         if not _from_spark(exc):
             raise

@@ -1,6 +1,6 @@
 """The content hash of what the audit computed about a table: the statistics part of its fingerprint.
 
-Hashed: the design and other columns' names and types, the row count, and per design column the
+Hashed: the design and other columns' names, the row count, and per design column the
 counts (values, missing, NaN, ±inf, zeros), minimum, maximum, mean and sum of squared deviations,
 plus the target's class counts. Means and squared deviations are rounded to 10 significant digits:
 engines merge the same partials in different orders (the Spark engine per partition), which moves the
@@ -41,7 +41,7 @@ def statistics_digest(partial: Partial) -> str:
     add(f"rows={partial.rows}")
     for name in (*layout.design, "|", *layout.other, "|", layout.target or ""):
         add(name)
-    add(",".join(str(t) for t in layout.other_types))
+    # Not the other columns' Arrow types: a text column is `string` from Spark and `large_string` from parquet.
     for counts in (partial.count, partial.nulls, partial.nans, partial.posinf, partial.neginf, partial.zeros):
         add(",".join(str(int(c)) for c in counts))
     add(_numbers(partial.min))
