@@ -361,3 +361,19 @@ def test_api_refuses_as_of_for_a_dataframe_and_unknown_engines() -> None:
         mlstablint.audit(frame, target="y", as_of=1)
     with pytest.raises(ValueError, match="engine must be 'local' or 'spark'"):
         mlstablint.audit(frame, target="y", engine="dask")
+
+
+def test_py4j_errors_are_reported_by_the_jvm_line() -> None:
+    """py4j's first line names only the JVM call; the line after it says what failed."""
+    from mlstablint.commands.spark import spark_message
+
+    class Py4JJavaError(Exception):  # stands for py4j.protocol.Py4JJavaError without a JVM
+        pass
+
+    Py4JJavaError.__module__ = "py4j.protocol"
+    error = Py4JJavaError("An error occurred while calling o1078.load.\n"
+                          ": org.apache.spark.SparkClassNotFoundException: [DATA_SOURCE_NOT_FOUND] Failed to find "
+                          "the data source: delta.\n\tat org.apache.spark.sql.errors...")
+    assert spark_message(error) == ("org.apache.spark.SparkClassNotFoundException: [DATA_SOURCE_NOT_FOUND] Failed "
+                                    "to find the data source: delta.")
+    assert spark_message(ValueError("one line\nsecond")) == "one line"

@@ -127,6 +127,15 @@ def _from_spark(exc: BaseException) -> bool:
     return any(cls.__module__.startswith(("pyspark", "py4j")) for cls in type(exc).__mro__)
 
 
+def spark_message(exc: BaseException) -> str:
+    """The one line that says what went wrong: py4j's first line only names the JVM call
+    ("An error occurred while calling o1078.load."), the JVM's exception follows it."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("An error occurred while calling"):
+        return lines[1].lstrip(": ").strip()[:300]
+    return first_line(exc)
+
+
 def _spark_call(call: Callable[[], DataFrame], delta: bool = False) -> DataFrame:
     try:
         df = call()
@@ -135,7 +144,7 @@ def _spark_call(call: Callable[[], DataFrame], delta: bool = False) -> DataFrame
     except Exception as exc:  # pyspark's AnalysisException and the JVM's errors: one line for the user
         if not _from_spark(exc):
             raise
-        line, full = first_line(exc), str(exc)  # py4j's first line names the call; the JVM's error follows
+        line, full = spark_message(exc), str(exc)
         if delta and ("DATA_SOURCE_NOT_FOUND" in full or "Failed to find the data source: delta" in full):
             raise DataError("reading a Delta table on Spark needs the Delta Lake connector (built into Databricks; "
                             "elsewhere the delta-spark package and its jars), or audit it with --engine local "
@@ -169,7 +178,7 @@ class SparkAuditor:
                 except Exception as exc:  # a failed Spark job (an executor without mlstablint, say): one line
                     if not _from_spark(exc):
                         raise
-                    raise DataError(f"the Spark job failed: {first_line(exc)}") from None
+                    raise DataError(f"the Spark job failed: {spark_message(exc)}") from None
                 report.extend(report_of(ctx, options))
             except DataError as exc:
                 report.errors.append(ToolError(exc.path or display_path(path), str(exc)))
@@ -194,7 +203,7 @@ def sampler_of(table: SparkTable | Callable[[], SparkTable], options: AuditOptio
         except Exception as exc:  # a Spark job that failed: the experiments skip with this reason
             if not _from_spark(exc):
                 raise
-            raise DataError(f"Spark could not sample the table: {first_line(exc)}") from None
+            raise DataError(f"Spark could not sample the table: {spark_message(exc)}") from None
 
     return sample
 
