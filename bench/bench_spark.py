@@ -38,7 +38,7 @@ def hwm(pid):
 t0 = time.perf_counter()
 jvm_mb = None
 if engine == "local":
-    report = mlstablint.audit(path, target="y")
+    report = mlstablint.audit(path, target="y", confirm=False)
     t1 = t0
 else:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -49,7 +49,7 @@ else:
              .config("spark.sql.files.maxPartitionBytes", str(1 << 24)).getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     t1 = time.perf_counter()
-    report = mlstablint.audit(spark.read.parquet(path), target="y")
+    report = mlstablint.audit(spark.read.parquet(path), target="y", confirm=False)
     children = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():

@@ -10,11 +10,9 @@ imported when it is called, so that `import mlstablint` (and the code-only `mlst
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlstablint.data.audit import AuditOptions
     from mlstablint.findings import Report
 
 __version__ = "0.1.0"
@@ -22,77 +20,26 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "audit"]
 
 
-def _is_dataframe(obj: Any, package: str) -> bool:
-    """A DataFrame class of `package` (or a subclass) — "pyspark.sql" covers classic and Spark Connect —
-    recognised without importing the package."""
-    return any(cls.__name__ == "DataFrame" and cls.__module__.startswith(package) for cls in type(obj).__mro__)
-
-
-def _is_spark_dataframe(obj: Any) -> bool:
-    return _is_dataframe(obj, "pyspark.sql")
-
-
-def _is_pandas_dataframe(obj: Any) -> bool:
-    return _is_dataframe(obj, "pandas")
-
-
 def audit(data: Any, target: str | None = None, *, test: Any = None, features: list[str] | None = None,
           intercept: bool = True, select: list[str] | None = None, thresholds: dict[str, Any] | None = None,
-          name: str | None = None, test_name: str | None = None) -> Report:
-    """Audit one training table and return the report (findings with their figures, and notes).
+          name: str | None = None, test_name: str | None = None, confirm: bool = True,
+          sweep_budget: float | None = None, as_of: str | int | None = None, engine: str | None = None) -> Report:
+    """Audit one training table, confirm its findings as the command line does, and return the report.
 
-    `data` is a Spark DataFrame (audited on its Spark session), a pandas DataFrame, or the path of a
-    parquet, CSV or Arrow table (audited locally). `test` is the test table, of the same kind (a Spark
-    DataFrame also accepts a pandas DataFrame or a parquet path as its test table). `select` lists the
-    data rules to report (default: all); `thresholds` overrides `[tool.mlstablint.thresholds]` keys;
-    `name` and `test_name` are how findings name the tables. A table that cannot be audited raises
+    `data` is a Spark DataFrame (audited on its Spark session), a pandas DataFrame, a path or URI of a
+    parquet, CSV, Arrow or Delta table (audited locally; `s3://...` and the like as given), or a catalog
+    table name (`"main.ml.train"`, read with `spark.read.table` when a Spark session is active or
+    `engine="spark"`). `test` is the test table, of the same kinds (a Spark training table also accepts a
+    pandas DataFrame or a path as its test table). `as_of` reads a Delta table at a version or timestamp.
+    `confirm` runs the confirmation experiments within `sweep_budget` seconds (default 30). `select` lists
+    the data rules to report (default: all); `thresholds` overrides `[tool.mlstablint.thresholds]` keys;
+    `name` and `test_name` are how findings name the tables. `engine="spark"` reads paths and URIs with
+    Spark too. The report renders with `mlstablint.report.render(report, "text" | "json" | "sarif")`, and
+    `report.dataset` names what was audited. A table that cannot be audited raises
     `mlstablint.data.read.DataError` with a one-line message.
     """
-    from mlstablint.data.audit import AuditOptions, report_of
-    from mlstablint.data.thresholds import Thresholds
+    from mlstablint.commands.api import audit_table
 
-    options = AuditOptions(target=target, features=features, intercept=intercept,
-                           thresholds=Thresholds().with_overrides(thresholds or {}, "thresholds"),
-                           enabled=set(select) if select is not None else None, progress=False)
-    if _is_spark_dataframe(data):
-        return report_of(_audit_spark(data, test, options, name or "<Spark DataFrame>",
-                                      test_name or "<Spark test DataFrame>"), options)
-    if _is_spark_dataframe(test):
-        raise TypeError("a Spark test DataFrame needs a Spark training DataFrame")
-    return _audit_local(data, test, options, name, test_name)
-
-
-def _audit_spark(df: Any, test: Any, options: AuditOptions, display: str, test_display: str) -> Any:
-    from mlstablint.spark.command import read_parquet
-    from mlstablint.spark.engine import analyse_dataframe
-
-    if test is not None and not _is_spark_dataframe(test):
-        if _is_pandas_dataframe(test):
-            test = df.sparkSession.createDataFrame(test)
-        else:
-            test, test_display = read_parquet(df.sparkSession, Path(test))
-    return analyse_dataframe(df, display, options, test, test_display)
-
-
-def _audit_local(data: Any, test: Any, options: AuditOptions, name: str | None, test_name: str | None) -> Report:
-    import tempfile
-
-    from mlstablint.data.audit import analyse_table, report_of
-
-    with tempfile.TemporaryDirectory(prefix="mlstablint-") as tmp:
-        path, display = _as_path(data, Path(tmp) / "train.parquet", name, "<pandas DataFrame>")
-        if test is not None:
-            options.test_data, test_name = _as_path(test, Path(tmp) / "test.parquet", test_name,
-                                                    "<pandas test DataFrame>")
-        return report_of(analyse_table(path, options, display, test_name), options)
-
-
-def _as_path(table: Any, scratch: Path, name: str | None, default: str) -> tuple[Path, str | None]:
-    """A pandas DataFrame written to `scratch` (parquet, without its index), or the path as it is."""
-    if not _is_pandas_dataframe(table):
-        return Path(table), name
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), scratch)
-    return scratch, name or default
+    return audit_table(data, target, test=test, features=features, intercept=intercept, select=select,
+                       thresholds=thresholds, name=name, test_name=test_name, confirm=confirm,
+                       sweep_budget=sweep_budget, as_of=as_of, engine=engine)

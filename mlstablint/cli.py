@@ -19,7 +19,6 @@ from mlstablint import __version__
 if TYPE_CHECKING:
     from mlstablint.config import Config
     from mlstablint.findings import Report
-    from mlstablint.sweep.confirm import Table
 
 app = typer.Typer(
     add_completion=False,
@@ -78,17 +77,6 @@ def _write_output(text: str, output: Path | None) -> None:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-def _confirm(report: Report, wanted: bool, budget: float | None, configured: float | None, tables: list[Table]) -> None:
-    """The confirmation micro-sweeps, after both halves produced their findings and before rendering.
-    Imported only when they run: numpy (and, for data experiments, scipy/scikit-learn) load only then."""
-    if not wanted or not report.findings:
-        return
-    from mlstablint.sweep.confirm import DEFAULT_BUDGET_S, confirm
-
-    seconds = budget if budget is not None else configured if configured is not None else DEFAULT_BUDGET_S
-    confirm(report, tables, seconds)
-
-
 def _configure(config: Path | None, select: str | None, ignore: str | None) -> tuple[Config, list[str]]:
     """The configuration file's settings with --select/--ignore applied (they replace the configured lists)."""
     from mlstablint.catalog import load_catalog
@@ -134,12 +122,15 @@ def check(
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write .mlstablint_cache/."),
     config: Optional[Path] = typer.Option(
         None, "--config", readable=False, help="Configuration file (default: nearest pyproject.toml)."),
-    data: Optional[list[Path]] = typer.Option(
-        None, "--data", readable=False,
-        help="Also audit this training table (parquet, CSV, Arrow/Feather); repeatable."),
+    data: Optional[list[str]] = typer.Option(
+        None, "--data", metavar="PATH_OR_URI",
+        help="Also audit this training table (parquet, CSV, Arrow/Feather, Delta; a path or a URI); repeatable."),
     target: Optional[str] = typer.Option(None, "--target", help="The target column of --data (for label checks)."),
-    test_data: Optional[Path] = typer.Option(
-        None, "--test-data", readable=False, help="A test table: train/test overlap and drift."),
+    test_data: Optional[str] = typer.Option(
+        None, "--test-data", metavar="PATH_OR_URI", help="A test table: train/test overlap and drift."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", metavar="VERSION_OR_TIMESTAMP", help="Read the Delta tables of --data at this version "
+        "(0, 1, ...) or ISO-8601 timestamp."),
     features: Optional[str] = typer.Option(None, "--features", help="Comma-separated feature columns of --data."),
     no_intercept: bool = typer.Option(False, "--no-intercept", help="Audit the design without an intercept."),
     confirm: Optional[bool] = typer.Option(
@@ -150,38 +141,35 @@ def check(
         "(default 30)."),
 ) -> None:
     """Check Python files for numerically unstable patterns (and, with --data, audit a training table)."""
-    from mlstablint.code.discover import discover
-    from mlstablint.code.runner import check_files
+    from mlstablint.commands.check import run_check
+    from mlstablint.commands.data import DataArgs
     from mlstablint.config import ConfigError
 
     cfg, known = _configure(config, select, ignore)
-    enabled = cfg.enabled_rules(known)
-    files, errors = discover(list(paths or [Path(".")]), cfg)
-    report = check_files(files, cfg, enabled, jobs, use_cache=not no_cache)
-    tables: list[Table] = []  # the audited tables, for the confirmation experiments
-    if data or cfg.data:  # the data half: imported only when there is data to audit
-        from mlstablint.data.command import DataArgs, run_data
-
-        try:
-            report.extend(run_data(cfg, DataArgs(data, target, test_data, features, no_intercept), enabled,
-                                   [(f.display, f.path) for f in files], tables=tables))
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
-    report.errors.extend(errors)
-    report.finalize()
-    _confirm(report, confirm if confirm is not None else bool(data or cfg.data), sweep_budget, cfg.sweep_budget,
-             tables)
+    try:
+        report = run_check(list(paths or [Path(".")]), cfg, known,
+                           DataArgs(data, target, test_data, features, no_intercept, as_of=as_of), jobs,
+                           not no_cache, confirm,
+                           sweep_budget)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
     _emit(report, fmt, output, category)
 
 
 @app.command("audit")
 def audit_data(
-    data: Optional[list[Path]] = typer.Argument(
-        None, metavar="DATA...", readable=False,
-        help="Tables to audit: parquet (file or directory), CSV, Arrow IPC/Feather."),
+    data: Optional[list[str]] = typer.Argument(
+        None, metavar="DATA...",
+        help="Tables to audit: parquet (file or directory), CSV, Arrow IPC/Feather, Delta; local paths or URIs "
+        "(s3://, gs://, abfss://, dbfs:/, hdfs://, file://), kept as typed."),
+    table: Optional[list[str]] = typer.Option(
+        None, "--table", metavar="CATALOG.SCHEMA.TABLE", help="A catalog table to audit (Spark engine); repeatable."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", metavar="VERSION_OR_TIMESTAMP", help="Read Delta tables at this version (0, 1, ...) or "
+        "ISO-8601 timestamp (time travel); reported in the output."),
     target: Optional[str] = typer.Option(None, "--target", help="The target column (label checks need it)."),
-    test_data: Optional[Path] = typer.Option(
-        None, "--test-data", readable=False, help="A test table: train/test overlap and drift."),
+    test_data: Optional[str] = typer.Option(
+        None, "--test-data", metavar="PATH_OR_URI", help="A test table: train/test overlap and drift."),
     features: Optional[str] = typer.Option(None, "--features", help="Comma-separated feature columns (default: all "
                                            "but the target)."),
     no_intercept: bool = typer.Option(False, "--no-intercept", help="Audit the design without an intercept column."),
@@ -201,25 +189,25 @@ def audit_data(
     config: Optional[Path] = typer.Option(None, "--config", readable=False,
                                           help="Configuration file (default: nearest pyproject.toml)."),
     engine: Optional[Engine] = typer.Option(
-        None, "--engine", help="Where the tables are audited: local (default) or spark (parquet on Apache Spark; "
-        "needs pip install 'mlstablint[spark]' and Java 17+)."),
+        None, "--engine", help="Where the tables are audited: local (default) or spark (Apache Spark; "
+        "needs pip install 'mlstablint[spark]' and Java 17+; reads parquet, Delta and catalog tables)."),
     spark_master: Optional[str] = typer.Option(
         None, "--spark-master", metavar="URL", help="Spark master URL for --engine spark (default: the active "
         "session's, spark-submit's, or local[*])."),
 ) -> None:
     """Audit training tables for what breaks fitting: duplicates, one-hot traps, conditioning, overflow..."""
+    from mlstablint.commands.check import run_audit
+    from mlstablint.commands.data import DataArgs
     from mlstablint.config import ConfigError
-    from mlstablint.data.command import DataArgs, run_data
 
     cfg, known = _configure(config, select, ignore)
     try:
-        tables: list[Table] = []
         args = DataArgs(data, target, test_data, features, no_intercept, batch_size,
-                        engine=engine.value if engine is not None else None, spark_master=spark_master)
-        report = run_data(cfg, args, cfg.enabled_rules(known), tables=tables)
+                        engine=engine.value if engine is not None else None, spark_master=spark_master,
+                        tables=table, as_of=as_of)
+        report = run_audit(cfg, known, args, confirm, sweep_budget)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    _confirm(report, confirm, sweep_budget, cfg.sweep_budget, tables)
     _emit(report, fmt, output, category)
 
 
@@ -245,7 +233,7 @@ def sweep_lab(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the loss curves (needs matplotlib)."),
 ) -> None:
     """The stability lab: train small models over a grid of dtype, lr, L2 and scaling; name each failure."""
-    from mlstablint.sweep.command import SweepArgs, SweepUsageError, run
+    from mlstablint.commands.sweep import SweepArgs, SweepUsageError, run
 
     try:
         text, _ = run(SweepArgs(task, sweep, data, target, epochs, batch_size, seed, precision, lr, lam, scaling, loss,

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from mlstablint.sources import DataSource, parse_source
+from mlstablint.thresholds import ThresholdError, Thresholds
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -63,10 +66,10 @@ class Config:
     # Directory that relative patterns (exclude, per-file-ignores) are anchored at.
     root: Path = field(default_factory=Path.cwd)
     source: Path | None = None
-    # Data auditor settings (paths resolved against the configuration's folder).
-    data: list[Path] = field(default_factory=list)
+    # Data auditor settings (paths resolved against the configuration's folder; URIs kept as written).
+    data: list[DataSource] = field(default_factory=list)
     target: str | None = None
-    test_data: Path | None = None
+    test_data: DataSource | None = None
     features: list[str] | None = None
     intercept: bool = True
     thresholds: dict[str, Any] = field(default_factory=dict)
@@ -229,15 +232,18 @@ def load_config(explicit: Path | None, known_rules: Iterable[str], cwd: Path | N
 
 def _load_data_settings(cfg: Config, table: dict[str, Any], source: Path) -> None:
     """`data`, `target`, `test-data`, `features`, `intercept` and the `thresholds` table, validated."""
-    from mlstablint.data.thresholds import ThresholdError, Thresholds  # pure Python, no heavy import
-
     root = source.parent
-    cfg.data = [root / p for p in _str_list(table.get("data", []), "data", source)]
+
+    def resolved(text: str) -> DataSource:
+        named = parse_source(text)
+        return parse_source(root / text) if named.kind == "path" else named
+
+    cfg.data = [resolved(p) for p in _str_list(table.get("data", []), "data", source)]
     for key in ("target", "test-data"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{source}: [tool.mlstablint] {key} must be a string")
     cfg.target = table.get("target")
-    cfg.test_data = root / table["test-data"] if "test-data" in table else None
+    cfg.test_data = resolved(table["test-data"]) if "test-data" in table else None
     if "features" in table:
         cfg.features = _str_list(table["features"], "features", source)
     if "intercept" in table:

@@ -9,6 +9,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mlstablint.dataset import Dataset
+
 Severity = Literal["error", "warning", "note"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
 
@@ -98,12 +100,18 @@ class Report:
     files_checked: int = 0
     # Free-form notes for people (e.g. "no target given: label checks skipped").
     notes: list[str] = field(default_factory=list)
+    # The tables audited (source, size, fingerprint); None when no table was.
+    dataset: Dataset | None = None
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
         self.errors.extend(other.errors)
         self.files_checked += other.files_checked
         self.notes.extend(other.notes)
+        if other.dataset is not None:
+            if self.dataset is None:
+                self.dataset = Dataset()
+            self.dataset.extend(other.dataset)
 
     def finalize(self) -> Report:
         self.findings.sort(key=Finding.sort_key)

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 
 from mlstablint.data.analyze import Context
 from mlstablint.data.audit import AuditOptions, analyse_table, audit
-from mlstablint.data.thresholds import Thresholds
 from mlstablint.findings import Report
+from mlstablint.thresholds import Thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 NIST = ROOT / "tests" / "data" / "nist"  # NIST StRD, kept in the repository (see its README)

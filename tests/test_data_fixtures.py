@@ -91,7 +91,7 @@ def test_check_with_data_puts_data_findings_on_the_loading_line() -> None:
                   "--target", "y", "--format", "json", cwd=ROOT)
     assert out.returncode == 1, out.stderr
     doc = json.loads(out.stdout)
-    assert set(doc) == {"version", "findings", "errors"} and doc["errors"] == []
+    assert set(doc) == {"version", "findings", "errors", "dataset"} and doc["errors"] == []
     keys = ["rule", "severity", "message", "path", "line", "column", "end_line", "end_column", "evidence",
             "confirmation", "fingerprint"]
     assert all(list(f) == keys for f in doc["findings"])

@@ -2,7 +2,8 @@
 statistics, merge them and turn them into MSL6xx findings.
 
 Layout: `read` (sources → record batches), `partials` (the mergeable statistics), `onehot` and
-`linalg` (one-hot groups, rank, conditioning), `analyze` (statistics → findings), `locate`
-(which code line loads a dataset), `audit` (orchestration). This module imports nothing heavy,
-so that `mlstablint.data.thresholds` can be used by the configuration at start-up.
+`linalg` (one-hot groups, rank, conditioning), `analyze` (statistics → findings), `audit`
+(orchestration). It imports neither the other engines nor the commands (`mlstablint.commands` places
+findings on the code line that loads a table, and runs the confirmations); its thresholds live
+below it, in `mlstablint.thresholds`, with the configuration.
 """

@@ -15,8 +15,9 @@ import numpy as np
 
 from mlstablint.data.linalg import Conditioning
 from mlstablint.data.partials import EXP_LIMIT_F32, EXP_LIMIT_F64, Partial
-from mlstablint.data.thresholds import Thresholds
+from mlstablint.dataset import TableIdentity
 from mlstablint.findings import Finding, Severity, data_fingerprint
+from mlstablint.thresholds import Thresholds
 
 MAX_LISTED = 20  # columns / directions listed in one finding's evidence
 
@@ -69,6 +70,8 @@ class Context:
     overlap_counts: OverlapCounts | None = None
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What was audited: the training table and the test table (set by the engine that read them).
+    identity: list[TableIdentity] = field(default_factory=list)
 
     @property
     def design(self) -> tuple[str, ...]:

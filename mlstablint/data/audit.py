@@ -13,12 +13,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from mlstablint.data import analyze, linalg, onehot
+from mlstablint.data.identity import statistics_digest
 from mlstablint.data.partials import (
     TEXT_DISTINCT_CAP,
     Layout,
@@ -29,9 +29,10 @@ from mlstablint.data.partials import (
     design_block,
     make_layout,
 )
-from mlstablint.data.read import ColumnRetype, DataError, Source, display_path, open_source
-from mlstablint.data.thresholds import Thresholds
+from mlstablint.data.read import ColumnRetype, DataError, Source, TableRef, display_path, open_source
+from mlstablint.dataset import Dataset, Role, TableIdentity
 from mlstablint.findings import Report, Severity, ToolError
+from mlstablint.thresholds import Thresholds
 
 DATA_RULES = tuple(f"MSL6{i:02d}" for i in range(1, 14))
 LABEL_RULES = ("MSL602", "MSL611")
@@ -45,7 +46,7 @@ class AuditOptions:
     target: str | None = None
     features: list[str] | None = None
     intercept: bool = True
-    test_data: Path | None = None
+    test_data: TableRef | None = None
     batch_size: int = 1 << 16
     thresholds: Thresholds = field(default_factory=Thresholds)
     enabled: set[str] | None = None  # rules to report (None: all data rules)
@@ -64,7 +65,7 @@ def severity_lookup() -> Callable[[str], Severity]:
     return severity
 
 
-def audit(sources: list[Path], options: AuditOptions | None = None) -> Report:
+def audit(sources: list[TableRef], options: AuditOptions | None = None) -> Report:
     """Audit each table; a table that cannot be read becomes a one-line `ToolError`."""
     options = options or AuditOptions()
     report = Report()
@@ -154,7 +155,7 @@ def _stream(source: Source, layout_for: Callable[[Source], Layout], options: Opt
     raise DataError("too many columns change type within the file")
 
 
-def audit_one(path: Path, options: AuditOptions) -> Report:
+def audit_one(path: TableRef, options: AuditOptions) -> Report:
     """Findings, notes and errors of one table (and its test table)."""
     return report_of(analyse_table(path, options), options)
 
@@ -162,7 +163,16 @@ def audit_one(path: Path, options: AuditOptions) -> Report:
 def report_of(ctx: analyze.Context, options: AuditOptions) -> Report:
     """The report of one analysed table: the enabled rules' findings and the notes."""
     enabled = enabled_rules(options)
-    return Report(findings=[f for f in ctx.findings if f.rule in enabled], files_checked=1, notes=ctx.notes)
+    return Report(findings=[f for f in ctx.findings if f.rule in enabled], files_checked=1, notes=ctx.notes,
+                  dataset=Dataset(list(ctx.identity)) if ctx.identity else None)
+
+
+def identity_of(role: Role, source: Source, partial: Partial) -> TableIdentity:
+    """A table's identity once its statistics are merged (see mlstablint.dataset)."""
+    as_of = source.as_of
+    return TableIdentity(role=role, source=source.display, format=source.kind, rows=partial.rows,
+                         columns=len(source.schema), structure=source.structure,
+                         statistics=statistics_digest(partial), version=source.version, as_of=as_of)
 
 
 def enabled_rules(options: AuditOptions) -> set[str]:
@@ -207,7 +217,7 @@ SecondPass = Callable[[list[int]], tuple[np.ndarray, int]]
 TestPass = Callable[[Layout], tuple[Partial, str]]
 
 
-def analyse_table(path: Path, options: AuditOptions, display: str | None = None,
+def analyse_table(path: TableRef, options: AuditOptions, display: str | None = None,
                   test_display: str | None = None) -> analyze.Context:
     """The whole analysis of one table: merged partials, conditioning, findings (unfiltered) and notes.
     `display` and `test_display` name the tables in findings instead of their paths (e.g. a DataFrame's
@@ -228,13 +238,14 @@ def analyse_table(path: Path, options: AuditOptions, display: str | None = None,
         raise DataError("the table has no rows")
     ctx = analyze.Context(dataset=source.display, partial=partial, thresholds=options.thresholds,
                           intercept=options.intercept, severity=severity_lookup())
+    ctx.identity.append(identity_of("train", source, partial))
 
     def second_pass(full_cols: list[int]) -> tuple[np.ndarray, int]:
         return _tsqr(source, layout, full_cols, options, progress)
 
     def test_pass(train: Layout) -> tuple[Partial, str]:
         assert options.test_data is not None
-        return _test_partial(options.test_data, train, options, progress, notes, test_display)
+        return _test_partial(options.test_data, train, options, progress, notes, test_display, ctx.identity)
 
     return conclude(ctx, options, notes, second_pass, test_pass if has_test else None)
 
@@ -343,8 +354,8 @@ def _tsqr(source: Source, layout: Layout, full_cols: list[int], options: AuditOp
     return acc.result(), acc.rows
 
 
-def _test_partial(path: Path, train: Layout, options: AuditOptions, progress: _Progress, notes: list[str],
-                  display: str | None = None) -> tuple[Partial, str]:
+def _test_partial(path: TableRef, train: Layout, options: AuditOptions, progress: _Progress, notes: list[str],
+                  display: str | None = None, identity: list[TableIdentity] | None = None) -> tuple[Partial, str]:
     try:
         source = open_source(path)
     except DataError as exc:
@@ -363,5 +374,7 @@ def _test_partial(path: Path, train: Layout, options: AuditOptions, progress: _P
         raise DataError(str(exc), path=display) from None
     if partial.rows == 0:
         raise DataError("the test table has no rows", path=display)
+    if identity is not None:
+        identity.append(identity_of("test", source, partial))
     # The training table's sample size may be smaller (wide tables): both are bounded the same way.
     return partial, display

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from mlstablint.data.partials import Layout, block_rows, design_block, make_layout, mix64, row_hashes
-from mlstablint.data.read import ColumnRetype, DataError, Source, open_source
+from mlstablint.data.read import ColumnRetype, DataError, Source, TableRef, open_source
 
 F64 = NDArray[np.float64]
 U64 = NDArray[np.uint64]
@@ -92,7 +91,7 @@ class Sample:
         return self.target_discrete and self.labels is not None and 2 <= len(self.classes) <= max_classes
 
 
-def sample_design(path: Path, target: str | None = None, features: list[str] | None = None,
+def sample_design(path: TableRef, target: str | None = None, features: list[str] | None = None,
                   intercept: bool = True, max_rows: int = MAX_ROWS, seed: int = 0,
                   deadline: float | None = None) -> Sample:
     """Stream the table once and keep a bottom-k sample of its rows by seeded feature-row hash.

@@ -9,9 +9,11 @@ from mlstablint.findings import Report
 
 
 def render_json(report: Report) -> str:
-    document = {
+    document: dict[str, object] = {
         "version": __version__,
         "findings": [f.to_json() for f in report.findings],
         "errors": [e.to_json() for e in report.errors],
     }
+    if report.dataset is not None:  # what was audited, when a table was
+        document["dataset"] = report.dataset.to_json()
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -248,6 +248,8 @@ def build_log(report: Report, *, category: str | None = None, cwd: Path | None =
             tool_execution_notifications=notifications or None,
         )],
         results=results,
+        # What the run audited (source, rows, columns, fingerprint of each table): run-level properties.
+        properties={"dataset": report.dataset.to_json()} if report.dataset is not None else None,
     )
     return SarifLog(schema_uri=SCHEMA_URI, version=SARIF_VERSION, runs=[run])
 

@@ -29,6 +29,8 @@ def render_text(report: Report, *, color: bool = False) -> str:
             lines.append(f"    {f.confirmation.status}: {f.confirmation.summary}")
     for note in report.notes:
         lines.append(f"note: {note}")
+    for table in report.dataset.tables if report.dataset is not None else []:
+        lines.append(f"{'dataset' if table.role == 'train' else 'test dataset'}: {table.describe()}")
     if report.findings:
         counts = Counter(f.severity for f in report.findings)
         detail = ", ".join(_plural(counts[s], s) for s in ("error", "warning", "note") if counts[s])

@@ -25,7 +25,7 @@ The registry (`EXPERIMENTS`) maps a rule id to the function that confirms it; th
 the `confirm_*.py` modules next to this one and are imported only when a finding needs them, so
 the pattern experiments cost a numpy import and nothing else.
 
-When it runs (mlstablint/cli.py): `check --data` and `audit` confirm by default; `check` on code alone
+When it runs (mlstablint/commands/check.py): `check --data` and `audit` confirm by default; `check` on code alone
 does not (pre-commit stays free of numpy), unless `--confirm` is given; `--no-confirm` turns it off
 (every confirmation stays null); `--sweep-budget SECONDS` or `sweep-budget` in [tool.mlstablint] sets
 the global budget (DEFAULT_BUDGET_S).
@@ -46,6 +46,7 @@ from mlstablint.findings import Confirmation, Finding, Report
 
 if TYPE_CHECKING:
     from mlstablint.data.sample import Sample
+    from mlstablint.sources import DataSource
 
 DEFAULT_BUDGET_S = 30.0
 # A single experiment's time box: half the global budget, and at least this (the default budget gives 15 s).
@@ -59,7 +60,7 @@ Status = Literal["confirmed", "not-confirmed", "skipped"]
 class Table:
     """One audited table as the experiments need it (built by the data half of the command line)."""
 
-    path: Path  # the table as given (file or folder)
+    path: Path | DataSource  # the table as given (a file or folder, a URI, a catalog table)
     display: str  # its display path (what data findings name before they are relocated)
     target: str | None = None
     features: list[str] | None = None

@@ -1,5 +1,5 @@
 """Thresholds of the data rules, their defaults (from the literature where there is one) and their
-validation. Pure Python: the configuration imports this at start-up."""
+validation. Pure Python, below every engine: the configuration imports this at start-up."""
 
 from __future__ import annotations
 
