@@ -98,12 +98,16 @@ class Report:
     files_checked: int = 0
     # Free-form notes for people (e.g. "no target given: label checks skipped").
     notes: list[str] = field(default_factory=list)
+    # One per audited table: the figures behind its findings as plain data (spectra, column statistics,
+    # duplicate group sizes, drift tests) for charts. Not part of the JSON/SARIF documents.
+    profiles: list[dict[str, Any]] = field(default_factory=list)
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
         self.errors.extend(other.errors)
         self.files_checked += other.files_checked
         self.notes.extend(other.notes)
+        self.profiles.extend(other.profiles)
 
     def finalize(self) -> Report:
         self.findings.sort(key=Finding.sort_key)

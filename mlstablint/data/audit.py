@@ -162,7 +162,8 @@ def audit_one(path: Path, options: AuditOptions) -> Report:
 def report_of(ctx: analyze.Context, options: AuditOptions) -> Report:
     """The report of one analysed table: the enabled rules' findings and the notes."""
     enabled = enabled_rules(options)
-    return Report(findings=[f for f in ctx.findings if f.rule in enabled], files_checked=1, notes=ctx.notes)
+    return Report(findings=[f for f in ctx.findings if f.rule in enabled], files_checked=1, notes=ctx.notes,
+                  profiles=[ctx.profile] if ctx.profile else [])
 
 
 def enabled_rules(options: AuditOptions) -> set[str]:
