@@ -421,7 +421,7 @@ def lab_curves(runs: list[dict[str, Any]], facets: Sequence[str], series: Sequen
 
     def paint(fig: Any) -> None:
         axes = fig.subplots(nrows, cols, squeeze=False)
-        for ax, (key, members) in zip(axes.flat, sorted(panels.items()), strict=False):
+        for ax, (key, members) in zip(axes.flat, panels.items(), strict=False):  # in the grid's order
             for i, r in enumerate(members):
                 ys = [positive(v) for v in r["history"]["loss"]]
                 xs = list(range(1, len(ys) + 1))

@@ -17,7 +17,7 @@ from mlstablint import __version__
 from mlstablint.findings import SEVERITIES, Finding, Report
 from mlstablint.report.html import charts
 from mlstablint.report.html.charts import Chart, num
-from mlstablint.report.html.svg import SCHEME
+from mlstablint.report.html.svg import SCHEME, scope_ids
 
 CONTEXT_LINES = 2  # source lines shown around a code finding
 MAX_SOURCE_BYTES = 4 << 20
@@ -253,6 +253,9 @@ def render_page(title: str, sections: list[Section], summary: dict[str, Any], co
                              keep_trailing_newline=True)
     template = env.from_string(templates.joinpath("report.html.j2").read_text(encoding="utf-8"))
     css = templates.joinpath("report.css").read_text(encoding="utf-8")
+    for section in sections:  # ids unique across the page: each chart's SVG ids scoped by the chart's id
+        for chart in [*section.charts, *(b["chart"] for b in section.blocks if b.get("chart"))]:
+            chart.svg = scope_ids(chart.svg, chart.id)
     shown = shlex.join(command) if command else None
     return template.render(title=title, sections=sections, summary=summary, css=css, version=__version__,
                            command=shown, lab=lab).lstrip()

@@ -134,3 +134,14 @@ def external_references(html: str) -> list[str]:
     parser.feed(html)
     parser.close()
     return parser.found
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+_ID_REF = re.compile(r'(url\(#|xlink:href="#|href="#)([^)"]+)')
+
+
+def scope_ids(svg: str, prefix: str) -> str:
+    """Prefix every id of an inline SVG and the references to them: matplotlib numbers its ids per figure
+    (`figure_1`, `axes_1`…), which would repeat between the charts of one page."""
+    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
+    return _ID_REF.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", svg)
