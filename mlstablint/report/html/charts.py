@@ -95,10 +95,14 @@ def spectrum(cond: dict[str, Any]) -> Chart | None:
             ax.axhline(eq[0] / threshold, color=PALETTE[2], linestyle="-.", linewidth=1.2,
                        label=f"σ₁ / {num(threshold)} (cond threshold, scaled)")
         ax.set_yscale("log")
+        # The rank cut-off sits far below the spectrum when the design has full rank: keep it in view.
+        drawn = [v for v in (*raw, *eq, tol) if positive(v)]
+        if drawn:
+            ax.set_ylim(min(drawn) / 10, max(drawn) * 10)
         ax.set_xlabel("k (singular values, largest first)")
         ax.set_ylabel("σₖ")
         ax.grid(True, which="major")
-        ax.legend(fontsize=7, loc="lower left")
+        ax.legend(fontsize=7, loc="upper right")
 
     rows = [[str(k + 1), num(raw[k]), num(eq[k]) if k < len(eq) else "—",
              "yes" if k < len(eq) and positive(tol) is not None and eq[k] <= tol else "no"]
@@ -149,7 +153,7 @@ def belsley(cond: dict[str, Any]) -> Chart | None:
         ax.set_xticks(range(len(order)), [f"{indices[i]:.3g}" for i in order], rotation=60, fontsize=7)
         ax.set_yticks(range(len(shown)), [columns[j] for j in shown], fontsize=7)
         ax.set_xlabel("condition index")
-        fig.colorbar(image, ax=ax, label="variance-decomposition proportion", shrink=0.8)
+        fig.colorbar(image, ax=ax, label="proportion", shrink=0.8)
 
     rows = [[columns[j], *[f"{props[i][j]:.3f}" + (" ▲" if props[i][j] > high else "") for i in order]]
             for j in involved]
