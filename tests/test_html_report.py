@@ -204,3 +204,25 @@ def test_missing_charting_dependency_is_one_line_and_writes_nothing(tmp_path: Pa
     assert result.stderr.strip().splitlines() == [
         "mlstablint: error: --format html needs matplotlib: pip install 'mlstablint[html]'"]
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_drift_chart_and_hostile_column_names(tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from tests.data_support import run_audit, write_table
+
+    rng = np.random.default_rng(0)
+    odd = ["<script>alert(1)</script>", "price $\\alpha$ usd", "plain"]
+    train = pd.DataFrame({odd[0]: rng.normal(0, 1, 300), odd[1]: rng.normal(0, 1e6, 300), odd[2]: rng.normal(0, 1, 300)})
+    test = pd.DataFrame({odd[0]: rng.normal(1, 1, 200), odd[1]: rng.normal(0, 1e6, 200), odd[2]: rng.normal(0, 1, 200)})
+    report = run_audit(train, tmp_path, test_data=write_table(test, tmp_path / "test.parquet"))
+    html = render_html(report)
+    o = outline(html)
+    assert "chart-drift-1" in o.figures and "chart-scales-1" in o.figures
+    assert o.scripts == 0 and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "price $\\alpha$ usd" in html  # drawn as text, not TeX
+    drift = report.profiles[0]["drift"]["tests"]
+    for t in drift:  # the chart's table carries every tested column's KS statistic
+        assert f"{t['ks']:.4f}" in html
+    assert external_references(html) == []

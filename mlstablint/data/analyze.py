@@ -629,7 +629,8 @@ def profile(ctx: Context) -> dict[str, Any]:
     Belsley proportions, duplicate group sizes and the drift tests (only what was computed)."""
     p = ctx.partial
     out: dict[str, Any] = {"dataset": ctx.dataset, "rows": p.rows, "design_columns": len(ctx.design),
-                           "target": p.layout.target, "intercept": ctx.intercept, "columns": _columns_profile(ctx)}
+                           "target": p.layout.target, "intercept": ctx.intercept, "columns": _columns_profile(ctx),
+                           "rare_k": ctx.thresholds.rare_k}
     conditioning_figures = _conditioning_profile(ctx)
     if conditioning_figures is not None:
         out["conditioning"] = conditioning_figures

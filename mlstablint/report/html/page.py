@@ -130,6 +130,12 @@ def _column_tables(profile: dict[str, Any], suffix: str) -> list[dict[str, Any]]
         tables.append({"id": f"table-overflow{suffix}", "title": "Columns past exp's limits (88.72 in float32,"
                        " 709.78 in float64)", "headers": ["column", "values > 88.72", "values > 709.78", "max"],
                        "rows": overflow})
+    rare_k = profile.get("rare_k")
+    rare = [[c["name"], num(c["ones"])] for c in cols
+            if c["kind"] == "binary" and rare_k is not None and 0 < (c["ones"] or 0) <= rare_k]
+    if rare:
+        tables.append({"id": f"table-rare{suffix}", "title": f"Rare indicators (1 on at most {rare_k} rows)",
+                       "headers": ["column", "rows with 1"], "rows": sorted(rare, key=lambda r: r[0])})
     return tables
 
 

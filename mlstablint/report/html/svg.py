@@ -23,6 +23,7 @@ GRID = "#020304"  # grid lines → var(--grid)
 _RC: dict[str, Any] = {
     "svg.fonttype": "none",  # text as <text>, not glyph paths: smaller, selectable, styled by the page
     "svg.hashsalt": "mlstablint",  # deterministic ids
+    "text.parse_math": False,  # column names are text: a `$` in one is not TeX
     "font.family": "sans-serif",
     "font.size": 9.0,
     "text.color": INK,
