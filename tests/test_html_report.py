@@ -96,6 +96,7 @@ def test_incident_report_structure(incident_html: Path) -> None:
     assert len(o.ids) == len(set(o.ids)), "ids are unique"
     assert set(o.links) <= set(o.ids), "every internal link has its target"
     assert o.scripts == 0
+    assert "mathdefault" not in html  # log-axis tick labels typeset, not printed as TeX source
     for experiment in GOLDEN_CONFIRMATION_EXPERIMENTS:
         assert f"<h3>{experiment}</h3>" in html
 
@@ -222,6 +223,7 @@ def test_drift_chart_and_hostile_column_names(tmp_path: Path) -> None:
     assert "chart-drift-1" in o.figures and "chart-scales-1" in o.figures
     assert o.scripts == 0 and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "price $\\alpha$ usd" in html  # drawn as text, not TeX
+    assert "mathdefault" not in html  # tick labels typeset, not TeX source
     drift = report.profiles[0]["drift"]["tests"]
     for t in drift:  # the chart's table carries every tested column's KS statistic
         assert f"{t['ks']:.4f}" in html

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlstablint.report.html.svg import HATCHES, INK, MARKERS, PALETTE, new_figure, rc_params, to_svg
+from mlstablint.report.html.svg import HATCHES, INK, MARKERS, PALETTE, new_figure, plain, rc_params, to_svg
 
 MAX_HEATMAP_COLUMNS = 40  # Belsley heatmap rows (design columns) drawn; the table lists them all
 MAX_HEATMAP_INDICES = 30
@@ -151,7 +151,7 @@ def belsley(cond: dict[str, Any]) -> Chart | None:
                     ax.text(c, r, f"{grid[r, c]:.2f}", ha="center", va="center", fontsize=6,
                             color="black" if grid[r, c] > 0.6 else "white", fontweight="bold")
         ax.set_xticks(range(len(order)), [f"{indices[i]:.3g}" for i in order], rotation=60, fontsize=7)
-        ax.set_yticks(range(len(shown)), [columns[j] for j in shown], fontsize=7)
+        ax.set_yticks(range(len(shown)), [plain(columns[j]) for j in shown], fontsize=7)
         ax.set_xlabel("condition index")
         fig.colorbar(image, ax=ax, label="proportion", shrink=0.8)
 
@@ -220,7 +220,7 @@ def column_scales(columns: list[dict[str, Any]]) -> Chart | None:
                                                                *range(n - MAX_LABELLED_COLUMNS, n)]
         for k in ends:  # the extreme columns named, staggered so that neighbours do not overprint
             name, v = stds[k]
-            ax.annotate(name[:24], (k + 1, v), textcoords="offset points", fontsize=6,
+            ax.annotate(plain(name[:24]), (k + 1, v), textcoords="offset points", fontsize=6,
                         xytext=(6 + 34 * (k % 3), 6 if k < n / 2 else -9))
         ax.set_yscale("log")
         ax.set_xlabel("columns, largest standard deviation first")
@@ -272,7 +272,7 @@ def drift(data: dict[str, Any]) -> Chart | None:
             ax.text(t["ks"], k, "  drifted" if t["drifted"] else "", va="center", fontsize=6)
         ax.axvline(float(data.get("ks_threshold") or 0), color=PALETTE[0], linestyle=":",
                    label=f"KS threshold {num(data.get('ks_threshold'))}")
-        ax.set_yticks(range(len(shown)), [t["column"][:24] for t in shown], fontsize=7)
+        ax.set_yticks(range(len(shown)), [plain(t["column"][:24]) for t in shown], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlim(0, 1.15)
         ax.set_xlabel("Kolmogorov-Smirnov statistic (train vs test)")
@@ -316,7 +316,7 @@ def conditioning_arms(chart_id: str, figures: dict[str, Any]) -> Chart | None:
             over = arm.get("exp_overflow_rows")
             right.barh(k, over or 0, **style)
             right.text(over or 0, k, f" {num(over)}", va="center", fontsize=6)
-        left.set_yticks(range(len(arms)), [n + ("  ✗" if a.get("fails") else "") for n, a in arms], fontsize=7)
+        left.set_yticks(range(len(arms)), [plain(n) + ("  ✗" if a.get("fails") else "") for n, a in arms], fontsize=7)
         left.invert_yaxis()
         left.set_xscale("log")
         left.set_xlabel("max |w| (log)")
@@ -351,9 +351,9 @@ def grouped_scores(chart_id: str, figures: dict[str, Any]) -> Chart | None:
                    label=label)
             for x, v in zip(xs, values, strict=True):
                 ax.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(range(len(names)), names, fontsize=7)
+        ax.set_xticks(range(len(names)), [plain(n) for n in names], fontsize=7)
         ax.set_ylabel(metric)
-        ax.legend(fontsize=7, loc="lower right")
+        fig.legend(fontsize=7, loc="outside upper center", ncols=2)
         ax.grid(True, axis="y")
 
     rows = [[n, num(m.get("random_kfold")), num(m.get("grouped_kfold")), num(m.get("optimism"))]
@@ -383,7 +383,7 @@ def raw_vs_standardised(chart_id: str, figures: dict[str, Any]) -> Chart | None:
             for x, v in enumerate(values):
                 ax.text(x, v, num(v), ha="center", va="bottom", fontsize=7)
             ax.set_xticks([0, 1], ["raw", "standardised"], fontsize=7)
-            ax.set_title(key.replace("_", " "), fontsize=8)
+            ax.set_title(plain(key.replace("_", " ")), fontsize=8)
 
     rows = [[k, num(raw[k]), num(std[k])] for k in keys]
     return Chart(chart_id, "Raw vs standardised features", "The same estimator fitted on raw and on standardised"
@@ -431,7 +431,7 @@ def lab_curves(runs: list[dict[str, Any]], facets: Sequence[str], series: Sequen
                 xs = list(range(1, len(ys) + 1))
                 ax.plot(xs, [math.nan if v is None else v for v in ys], linewidth=1,
                         linestyle=("-", "--", ":", "-.")[i % 4], color=PALETTE[i % len(PALETTE)],
-                        label=f"{label(r)}: {r.get('status')}")
+                        label=plain(f"{label(r)}: {r.get('status')}"))
                 if r.get("status") != "converged":
                     finite = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
                     epoch = int(r.get("epoch") or 0)
@@ -439,10 +439,10 @@ def lab_curves(runs: list[dict[str, Any]], facets: Sequence[str], series: Sequen
                     if at:
                         ax.plot(*at[-1], marker=status_marker[str(r.get("status"))], markersize=7,
                                 color=PALETTE[i % len(PALETTE)], markeredgecolor=INK)
-                        ax.annotate(str(r.get("status")), at[-1], textcoords="offset points", xytext=(3, 3),
+                        ax.annotate(plain(r.get("status")), at[-1], textcoords="offset points", xytext=(3, 3),
                                     fontsize=6)
             ax.set_yscale("log")
-            ax.set_title(" · ".join(key) or "all runs", fontsize=8)
+            ax.set_title(plain(" · ".join(key)) or "all runs", fontsize=8)
             ax.set_xlabel("epoch", fontsize=7)
             ax.set_ylabel("loss", fontsize=7)
             ax.grid(True, which="major")
@@ -481,7 +481,7 @@ def exp_overflow(chart_id: str, figures: dict[str, Any]) -> Chart | None:
                     edgecolor=INK, label=label)
             for y, v in zip(ys, values, strict=True):
                 ax.text(v, y, f" {v:.0f}", va="center", fontsize=6)
-        ax.set_yticks(range(len(entries)), [e[0] for e in entries], fontsize=7)
+        ax.set_yticks(range(len(entries)), [plain(e[0]) for e in entries], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel(f"values that overflow to inf (of {num(figures.get('rows'))} rows)")
         ax.legend(fontsize=7, loc="lower right")

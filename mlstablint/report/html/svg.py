@@ -23,7 +23,6 @@ GRID = "#020304"  # grid lines → var(--grid)
 _RC: dict[str, Any] = {
     "svg.fonttype": "none",  # text as <text>, not glyph paths: smaller, selectable, styled by the page
     "svg.hashsalt": "mlstablint",  # deterministic ids
-    "text.parse_math": False,  # column names are text: a `$` in one is not TeX
     "font.family": "sans-serif",
     "font.size": 9.0,
     "text.color": INK,
@@ -52,6 +51,11 @@ _DOCTYPE = re.compile(r"<!DOCTYPE[^>]*>\s*", re.S)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
 _SIZE = re.compile(r'(<svg\b[^>]*?)\s(width|height)="[^"]*"')
+
+
+def plain(text: object) -> str:
+    """A label from the data (a column name, an arm) drawn as written: a `$` in it does not start TeX."""
+    return str(text).replace("$", r"\$")
 
 
 def rc_params() -> dict[str, Any]:
