@@ -115,6 +115,7 @@ def test_incident_report_shows_the_audits_figures(incident_html: Path) -> None:
     assert "6000 of 20000 rows" in html
     assert "30 one-hot groups sum to 1 on every row" in html
     assert "8.679e+08" in html
+    assert 'id="table-conflicts-1"' in html and "3\u202f456" in html  # 3456 groups with different labels
     assert '<mark>np.linalg.inv(X.T @ X)</mark>' in html  # the flagged span of the source line
 
 

@@ -139,6 +139,21 @@ def _column_tables(profile: dict[str, Any], suffix: str) -> list[dict[str, Any]]
     return tables
 
 
+FLOOR_KEYS = ("best_achievable_accuracy", "label_noise_floor", "mse_floor", "max_r2", "target_variance")
+
+
+def _conflicts_table(dup: dict[str, Any], findings: list[Finding], suffix: str) -> dict[str, Any]:
+    """Duplicate groups whose labels disagree, with the noise floor MSL602 reported for them."""
+    rows = [["groups with different labels", num(dup["conflicting_groups"])],
+            ["rows in those groups", num(dup["conflicting_rows"])]]
+    for f in findings:
+        if f.rule == "MSL602":
+            rows.extend([k.replace("_", " "), num(f.evidence[k])] for k in FLOOR_KEYS if k in f.evidence)
+            break
+    return {"id": f"table-conflicts{suffix}", "title": "Conflicting labels and the noise floor",
+            "headers": ["figure", "value"], "rows": rows}
+
+
 def _dataset_identity(report: Report) -> list[list[tuple[str, str]]]:
     """The dataset identity the report may carry (source, fingerprint, rows, columns, version), whatever its
     shape: a dataclass, a mapping, or a list of either; looked up by name so reports without one still render."""
@@ -229,6 +244,8 @@ def build_sections(report: Report) -> tuple[list[Section], dict[str, Any]]:
         dup = profile.get("duplicates")
         if dup:
             add(rows, charts.duplicate_sizes(dup))
+            if dup.get("conflicting_groups"):
+                rows.tables.append(_conflicts_table(dup, findings, suffix))
         if profile.get("drift"):
             add(rows, charts.drift(profile["drift"]))
         overlap = profile.get("overlap")
