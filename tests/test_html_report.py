@@ -229,3 +229,4 @@ def test_drift_chart_and_hostile_column_names(tmp_path: Path) -> None:
     for t in drift:  # the chart's table carries every tested column's KS statistic
         assert f"{t['ks']:.4f}" in html
     assert external_references(html) == []
+    assert render_html(report) == html  # deterministic: same report, same bytes (SVG ids included)

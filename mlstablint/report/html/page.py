@@ -208,7 +208,8 @@ def build_sections(report: Report) -> tuple[list[Section], dict[str, Any]]:
     summary = {
         "severities": [(s, severities[s]) for s in SEVERITIES],
         "rules": sorted(by_rule.items()),
-        "confirmations": [(s, statuses[s]) for s in ("confirmed", "not-confirmed", "skipped") if statuses[s]],
+        "confirmations": [(s, statuses[s]) for s in ("confirmed", "not-confirmed", "skipped")
+                          if statuses and (statuses[s] or s != "skipped")],
         "unconfirmed": sum(1 for f in findings if f.confirmation is None),
         "tables": [(p.get("dataset"), num(p.get("rows")), num(p.get("design_columns")), p.get("target"))
                    for p in report.profiles],
