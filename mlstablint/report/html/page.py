@@ -10,6 +10,7 @@ import re
 import shlex
 from collections import Counter
 from dataclasses import asdict, dataclass, field, is_dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,23 @@ class Section:
     blocks: list[dict[str, Any]] = field(default_factory=list)  # confirmation entries, catalogue pages
 
 
+@lru_cache(maxsize=256)
+def _source_lines(path: Path) -> tuple[str, ...]:
+    """A Python file's lines, read once per page however many findings it has (empty when unreadable)."""
+    try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            return ()
+        return tuple(path.read_text(encoding="utf-8", errors="replace").splitlines())
+    except OSError:
+        return ()
+
+
 def _source_excerpt(f: Finding) -> list[dict[str, Any]]:
     """The flagged lines and a few around them, the flagged span marked (Python files only)."""
     path = Path(f.path)
     if path.suffix != ".py" or f.cell is not None:
         return []
-    try:
-        if path.stat().st_size > MAX_SOURCE_BYTES:
-            return []
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
+    lines = _source_lines(path)
     first, last = max(1, f.line - CONTEXT_LINES), min(len(lines), f.end_line + CONTEXT_LINES)
     out = []
     for n in range(first, last + 1):
@@ -199,6 +206,7 @@ def _catalogue(rules: list[str]) -> list[dict[str, Any]]:
 
 
 def build_sections(report: Report) -> tuple[list[Section], dict[str, Any]]:
+    _source_lines.cache_clear()  # the files as they are now, not as an earlier page in this process saw them
     findings = report.findings
     confirmations, confirmation_ids = _confirmations(findings)
     items = [_finding(f, i, confirmation_ids) for i, f in enumerate(findings)]
