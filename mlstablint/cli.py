@@ -39,6 +39,7 @@ class Format(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+    html = "html"
 
 
 class UsageError(Exception):
@@ -95,6 +96,22 @@ def _configure(config: Path | None, select: str | None, ignore: str | None) -> t
     return cfg, known
 
 
+def _command_line() -> list[str]:
+    """The invocation as the HTML report shows it (the program by its name, not its install path)."""
+    return ["mlstablint", *sys.argv[1:]]
+
+
+def _require_format(fmt: str) -> None:
+    """Fail before any work when the format's optional dependencies are missing (exit 2, nothing written)."""
+    if fmt == "html":
+        from mlstablint.report.html import HtmlUnavailable, require
+
+        try:
+            require()
+        except HtmlUnavailable as exc:
+            raise UsageError(str(exc)) from None
+
+
 def _emit(report: Report, fmt: Format, output: Path | None, category: str | None) -> NoReturn:
     """Tool errors on stderr (one line each), the report on stdout or --output, and the exit code:
     2 when an input could not be checked, else 1 with findings, else 0."""
@@ -103,7 +120,7 @@ def _emit(report: Report, fmt: Format, output: Path | None, category: str | None
     for error in report.errors:
         _err(f"{error.path}: {error.message}")
     color = output is None and fmt is Format.text and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _write_output(render(report, fmt.value, color=color, category=category), output)
+    _write_output(render(report, fmt.value, color=color, category=category, command=_command_line()), output)
     raise typer.Exit(2 if report.errors else 1 if report.findings else 0)
 
 
@@ -145,6 +162,7 @@ def check(
     from mlstablint.commands.data import DataArgs
     from mlstablint.config import ConfigError
 
+    _require_format(fmt.value)
     cfg, known = _configure(config, select, ignore)
     try:
         report = run_check(list(paths or [Path(".")]), cfg, known,
@@ -200,6 +218,7 @@ def audit_data(
     from mlstablint.commands.data import DataArgs
     from mlstablint.config import ConfigError
 
+    _require_format(fmt.value)
     cfg, known = _configure(config, select, ignore)
     try:
         args = DataArgs(data, target, test_data, features, no_intercept, batch_size,
@@ -228,18 +247,26 @@ def sweep_lab(
     lam: Optional[str] = typer.Option(None, "--lambda", help="L2 strengths, e.g. 0,0.01."),
     scaling: Optional[str] = typer.Option(None, "--scaling", help="raw and/or standard."),
     loss: Optional[str] = typer.Option(None, "--loss", help="stable and/or naive loss formulas."),
-    fmt: str = typer.Option("text", "--format", help="Output format: text or json."),
+    fmt: str = typer.Option("text", "--format", help="Output format: text, json or html."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the loss curves (needs matplotlib)."),
 ) -> None:
     """The stability lab: train small models over a grid of dtype, lr, L2 and scaling; name each failure."""
     from mlstablint.commands.sweep import SweepArgs, SweepUsageError, run
 
+    html = fmt.strip().lower() == "html"
+    _require_format("html" if html else fmt)
     try:
         text, _ = run(SweepArgs(task, sweep, data, target, epochs, batch_size, seed, precision, lr, lam, scaling, loss,
-                                fmt, plot))
+                                "json" if html else fmt, plot))
     except SweepUsageError as exc:
         raise UsageError(str(exc)) from None
+    if html:  # the page is drawn from the lab's JSON document, its stable data model
+        import json
+
+        from mlstablint.report.html import render_lab_html
+
+        text = render_lab_html(json.loads(text), command=_command_line())
     _write_output(text, output)
     raise typer.Exit(0)
 

@@ -102,6 +102,9 @@ class Report:
     notes: list[str] = field(default_factory=list)
     # The tables audited (source, size, fingerprint); None when no table was.
     dataset: Dataset | None = None
+    # One per audited table: the figures behind its findings as plain data (spectra, column statistics,
+    # duplicate group sizes, drift tests) for charts. Not part of the JSON/SARIF documents.
+    profiles: list[dict[str, Any]] = field(default_factory=list)
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
@@ -112,6 +115,7 @@ class Report:
             if self.dataset is None:
                 self.dataset = Dataset()
             self.dataset.extend(other.dataset)
+        self.profiles.extend(other.profiles)
 
     def finalize(self) -> Report:
         self.findings.sort(key=Finding.sort_key)

@@ -46,3 +46,18 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         text=True,
         timeout=600,
     )
+
+
+@pytest.fixture(scope="session")
+def incident_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HTML report of the incident fixture (code and data, with confirmation), written once per session by
+    the real command line (tests/test_html_*.py; skipped when the html extra is not installed)."""
+    for module in ("jinja2", "matplotlib", "markdown_it"):
+        pytest.importorskip(module, reason="the html extra is not installed")
+    out = tmp_path_factory.mktemp("html") / "incident.html"
+    incident = ROOT / "fixtures" / "exploding_infinities"
+    result = run_cli("check", str(incident), "--data", str(incident / "train.parquet"), "--target", "y",
+                     "--format", "html", "--output", str(out), "--no-cache", cwd=ROOT)
+    assert result.returncode == 1, result.stderr
+    assert out.is_file() and result.stdout == ""
+    return out

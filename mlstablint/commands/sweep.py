@@ -96,7 +96,7 @@ def run(args: SweepArgs) -> tuple[str, Any]:
     axes = _axes(args.sweep)
     values = values_of(args, axes)
     if args.fmt not in ("text", "json"):
-        raise SweepUsageError(f"unknown format {args.fmt!r} (choose from text, json)")
+        raise SweepUsageError(f"unknown format {args.fmt!r} (choose from text, json, html)")
     if not 1 <= args.epochs <= MAX_EPOCHS:
         raise SweepUsageError(f"--epochs must be between 1 and {MAX_EPOCHS}")
     if args.batch_size is not None and args.batch_size < 1:

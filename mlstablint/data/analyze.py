@@ -72,6 +72,10 @@ class Context:
     notes: list[str] = field(default_factory=list)
     # What was audited: the training table and the test table (set by the engine that read them).
     identity: list[TableIdentity] = field(default_factory=list)
+    # Every column's two-sample KS test against the test table, recorded by `drift` (for `profile`).
+    drift_tests: list[dict[str, Any]] = field(default_factory=list)
+    # The figures behind the findings as plain data (for charts), filled by `profile` after the rules ran.
+    profile: dict[str, Any] = field(default_factory=dict)
 
     @property
     def design(self) -> tuple[str, ...]:
@@ -135,6 +139,8 @@ class RowCounts:
     ss_within: float = float("nan")  # numeric target: sum of squared deviations from the group means
     within_dof: float = 0.0  # sum over groups with >= 2 finite targets of (count - 1)
     finite_targets: int = 0
+    # (group size, number of duplicate groups of that size), sizes >= 2 ascending; empty when not computed.
+    group_sizes: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,8 +158,10 @@ def row_counts(p: Partial) -> RowCounts:
     n = int(fh.size)
     uniq, inverse, counts = np.unique(fh, return_inverse=True, return_counts=True)
     duplicated = n - int(uniq.size)
+    sizes, groups_of_size = np.unique(counts[counts > 1], return_counts=True)
     base = RowCounts(rows=n, distinct=int(uniq.size), duplicate_groups=int(np.count_nonzero(counts > 1)),
-                     largest_group=int(counts.max()) if n else 0)
+                     largest_group=int(counts.max()) if n else 0,
+                     group_sizes=tuple((int(s), int(c)) for s, c in zip(sizes, groups_of_size, strict=True)))
     if p.layout.target is None or not duplicated:
         return base
     tk = p.targets()
@@ -183,7 +191,7 @@ def row_counts(p: Partial) -> RowCounts:
     return RowCounts(rows=n, distinct=base.distinct, duplicate_groups=base.duplicate_groups,
                      largest_group=base.largest_group, conflicting_groups=int(np.count_nonzero(conflicting)),
                      conflicting_rows=int(counts[conflicting].sum()), best_correct=best, ss_within=ss_within,
-                     within_dof=dof, finite_targets=n_finite)
+                     within_dof=dof, finite_targets=n_finite, group_sizes=base.group_sizes)
 
 
 def overlap_counts(train: Partial, test: Partial) -> OverlapCounts:
@@ -198,6 +206,7 @@ def duplicates(ctx: Context) -> None:
     """MSL601 duplicated feature rows; MSL602 duplicates whose labels disagree."""
     p = ctx.partial
     rc = ctx.row_counts if ctx.row_counts is not None else row_counts(p)
+    ctx.row_counts = rc  # kept for `profile`
     n = rc.rows
     if n == 0:
         return
@@ -482,6 +491,7 @@ def overlap(ctx: Context) -> None:
     if test is None:
         return
     oc = ctx.overlap_counts if ctx.overlap_counts is not None else overlap_counts(ctx.partial, test)
+    ctx.overlap_counts = oc  # kept for `profile`
     count = oc.overlapping_rows
     if not count:
         return
@@ -525,6 +535,9 @@ def drift(ctx: Context) -> None:
     adjusted = stats.false_discovery_control(np.array(pvals), method="bh")
     hits = [i for i in range(len(names))
             if adjusted[i] < t.drift_alpha and (ks[i] >= t.drift_ks or abs(smd[i]) >= t.drift_smd)]
+    drifted = set(hits)
+    ctx.drift_tests = [{"column": names[i], "ks": ks[i], "p_value": pvals[i], "p_adjusted": float(adjusted[i]),
+                        "smd": smd[i], "drifted": i in drifted} for i in range(len(names))]
     if not hits:
         return
     hits.sort(key=lambda i: (-ks[i], names[i]))
@@ -549,4 +562,90 @@ RULES = (duplicates, one_hot, rank, conditioning, scales, overflow, non_finite, 
 def analyse(ctx: Context) -> Context:
     for rule in RULES:
         rule(ctx)
+    ctx.profile = profile(ctx)
     return ctx
+
+
+# ----------------------------------------------------------------------------------------------
+# The figures behind the findings, as plain data (lists, dicts, floats) for the HTML report's charts.
+# Nothing is recomputed here: it reads the merged partial, the conditioning and what the rules recorded.
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _columns_profile(ctx: Context) -> list[dict[str, Any]]:
+    p = ctx.partial
+    kinds = column_kinds(p)
+    kind_of = {j: kind for kind, js in kinds.items() for j in js}
+    out = []
+    for j, name in enumerate(ctx.design):
+        std = float(np.sqrt(p.variance[j])) if p.count[j] else float("nan")
+        out.append({
+            "name": name, "kind": kind_of.get(j, "numeric"), "count": int(p.count[j]),
+            "std": _finite_or_none(std), "min": _finite_or_none(float(p.min[j])) if p.count[j] else None,
+            "max": _finite_or_none(float(p.max[j])) if p.count[j] else None,
+            "null": int(p.nulls[j]), "nan": int(p.nans[j]), "posinf": int(p.posinf[j]), "neginf": int(p.neginf[j]),
+            "above_float32": int(p.above_f32[j]), "above_float64": int(p.above_f64[j]),
+            "ones": int(p.count[j] - p.zeros[j]) if kind_of.get(j) == "binary" else None,
+        })
+    return out
+
+
+def _conditioning_profile(ctx: Context) -> dict[str, Any] | None:
+    cond = ctx.conditioning
+    if cond is None:
+        return None
+    t = ctx.thresholds
+    cols = ctx.model_columns
+    kept = [cols[k] for k in cond.kept]
+    design = ctx.design
+    return {
+        "columns": cond.columns, "rows_used": cond.rows, "rank": cond.rank,
+        "cond": cond.cond, "cond_equilibrated": cond.cond_equilibrated,
+        "cond_reduced": cond.cond_reduced, "cond_reduced_equilibrated": cond.cond_reduced_equilibrated,
+        "cond_threshold": t.cond, "condition_index_threshold": t.condition_index,
+        "variance_proportion_threshold": t.variance_proportion,
+        "singular_values": cond.singular_values, "singular_values_equilibrated": cond.singular_values_equilibrated,
+        "rank_tolerance": cond.rank_tolerance,
+        "condition_indices": cond.all_condition_indices,
+        "variance_decomposition": {"columns": kept, "indices": [eta for eta, _pi in cond.variance_proportions],
+                                   "proportions": [pi for _eta, pi in cond.variance_proportions]},
+        "one_hot_groups": [[design[j] for j in g] for g in ctx.groups],
+        "dropped": {why: [design[j] for j in js] for why, js in ctx.exact_drops.items()},
+        "null_directions": [[cols[c] for c in d.columns] for d in cond.null_directions],
+    }
+
+
+def _rows_profile(ctx: Context) -> dict[str, Any] | None:
+    rc = ctx.row_counts
+    if rc is None:
+        return None
+    return {"rows": rc.rows, "distinct": rc.distinct, "duplicate_groups": rc.duplicate_groups,
+            "largest_group": rc.largest_group, "group_sizes": [list(gs) for gs in rc.group_sizes],
+            "conflicting_groups": rc.conflicting_groups, "conflicting_rows": rc.conflicting_rows}
+
+
+def profile(ctx: Context) -> dict[str, Any]:
+    """The audit's figures as plain data: table shape, per-column statistics, conditioning spectra and
+    Belsley proportions, duplicate group sizes and the drift tests (only what was computed)."""
+    p = ctx.partial
+    out: dict[str, Any] = {"dataset": ctx.dataset, "rows": p.rows, "design_columns": len(ctx.design),
+                           "target": p.layout.target, "intercept": ctx.intercept, "columns": _columns_profile(ctx),
+                           "rare_k": ctx.thresholds.rare_k}
+    conditioning_figures = _conditioning_profile(ctx)
+    if conditioning_figures is not None:
+        out["conditioning"] = conditioning_figures
+    rows = _rows_profile(ctx)
+    if rows is not None:
+        out["duplicates"] = rows
+    if ctx.drift_tests:
+        t = ctx.thresholds
+        out["drift"] = {"test_dataset": ctx.test_dataset, "alpha": t.drift_alpha, "ks_threshold": t.drift_ks,
+                        "smd_threshold": t.drift_smd, "tests": ctx.drift_tests}
+    if ctx.test is not None and ctx.overlap_counts is not None:
+        oc = ctx.overlap_counts
+        out["overlap"] = {"test_dataset": ctx.test_dataset, "test_rows": oc.test_rows,
+                          "overlapping_rows": oc.overlapping_rows, "distinct_overlapping": oc.distinct_overlapping}
+    return out

@@ -164,7 +164,8 @@ def report_of(ctx: analyze.Context, options: AuditOptions) -> Report:
     """The report of one analysed table: the enabled rules' findings and the notes."""
     enabled = enabled_rules(options)
     return Report(findings=[f for f in ctx.findings if f.rule in enabled], files_checked=1, notes=ctx.notes,
-                  dataset=Dataset(list(ctx.identity)) if ctx.identity else None)
+                  dataset=Dataset(list(ctx.identity)) if ctx.identity else None,
+                  profiles=[ctx.profile] if ctx.profile else [])
 
 
 def identity_of(role: Role, source: Source, partial: Partial) -> TableIdentity:

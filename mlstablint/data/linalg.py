@@ -88,12 +88,28 @@ class Conditioning:
     condition_indices: list[ConditionIndex] = field(default_factory=list)
     vif: list[tuple[int, float]] = field(default_factory=list)  # (model column, VIF) above the threshold
     max_vif: float = float("nan")
+    # The spectra behind the figures above, for charts (descending): the model design's singular values
+    # raw and column-equilibrated, and the numerical-rank cut-off on the equilibrated ones.
+    singular_values: list[float] = field(default_factory=list)
+    singular_values_equilibrated: list[float] = field(default_factory=list)
+    rank_tolerance: float = float("nan")
+    # Every Belsley condition index of the reduced equilibrated design (ascending, 1 first), and the full
+    # variance-decomposition proportions of those above the threshold, as (index, proportions) with
+    # proportions[j] column kept[j]'s share of its variance carried by that index (`condition_indices`
+    # keeps only the columns above `variance_proportion`).
+    all_condition_indices: list[float] = field(default_factory=list)
+    variance_proportions: list[tuple[float, list[float]]] = field(default_factory=list)
+
+
+def _tolerance(s: F64, rows: int, cols: int) -> float:
+    """`numpy.linalg.matrix_rank`'s cut-off: σmax · max(M, N) · eps."""
+    return float(s[0] * max(rows, cols) * EPS) if s.size else 0.0
 
 
 def _rank(s: F64, rows: int, cols: int) -> int:
     if s.size == 0 or s[0] == 0:
         return 0
-    return int(np.count_nonzero(s > s[0] * max(rows, cols) * EPS))
+    return int(np.count_nonzero(s > _tolerance(s, rows, cols)))
 
 
 def column_norms(a: F64) -> Any:
@@ -124,7 +140,9 @@ def analyse(full: F64, rows: int, intercept: bool, exact_drops: list[int], *, co
     scaled = model / norms
     s_eq = np.linalg.svd(scaled, compute_uv=False)
     out = Conditioning(columns=n_cols + known_exact, rows=rows, cond=cond_of(s), cond_equilibrated=cond_of(s_eq),
-                       rank=_rank(s_eq, rows, n_cols))
+                       rank=_rank(s_eq, rows, n_cols), singular_values=[float(v) for v in s],
+                       singular_values_equilibrated=[float(v) for v in s_eq],
+                       rank_tolerance=_tolerance(s_eq, rows, n_cols))
     if known_exact or exact_drops:
         out.cond = out.cond_equilibrated = float("inf")
 
@@ -147,10 +165,12 @@ def analyse(full: F64, rows: int, intercept: bool, exact_drops: list[int], *, co
     if sr[-1] > 0:
         phi = (vt.T / sr) ** 2  # phi[j, k] = v_jk² / σ_k²
         pi = phi / phi.sum(axis=1, keepdims=True)
+        out.all_condition_indices = [float(sr[0] / v) for v in sr]
         for k in range(len(sr)):
             eta = float(sr[0] / sr[k])
             if eta <= condition_index:
                 continue
+            out.variance_proportions.append((eta, [float(v) for v in pi[:, k]]))
             order = np.argsort(-pi[:, k], kind="stable")
             high = [int(j) for j in order if pi[j, k] > variance_proportion]
             if len(high) < 2:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from mlstablint.findings import Report
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "html")
 
 
-def render(report: Report, fmt: str, *, color: bool = False, category: str | None = None) -> str:
-    """`category` is the SARIF `automationDetails.id` (other formats ignore it)."""
+def render(report: Report, fmt: str, *, color: bool = False, category: str | None = None,
+           command: list[str] | None = None) -> str:
+    """`category` is the SARIF `automationDetails.id`, `command` the command line the HTML page shows (other
+    formats ignore them)."""
+    if fmt == "html":
+        from mlstablint.report.html import render_html
+
+        return render_html(report, command=command)
     if fmt == "json":
         from mlstablint.report.json_report import render_json
 
