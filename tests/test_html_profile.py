@@ -129,4 +129,4 @@ def test_drift_ks_statistics_and_bh_verdicts_match_scipy(tmp_path: Path) -> None
 def test_profiles_stay_out_of_the_json_document(tmp_path: Path) -> None:
     report = run_audit(_collinear_table(), tmp_path, target="y")
     assert report.profiles
-    assert set(json.loads(render_json(report))) == {"version", "findings", "errors"}
+    assert set(json.loads(render_json(report))) == {"version", "findings", "errors", "dataset"}
