@@ -35,7 +35,7 @@ def _no_constants(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def default_text() -> str:
-    out = run_cli("sweep")
+    out = run_cli("sweep", "--lr", "0.2,1", *FAST)
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
     return out.stdout
@@ -44,14 +44,18 @@ def default_text() -> str:
 def test_default_sweep_text_shape(default_text: str) -> None:
     lines = default_text.splitlines()
     runs = [line for line in lines if line.startswith("Run ")]
-    assert len(runs) == 36
-    assert runs[0].startswith("Run float16 lr=0.01 lambda=0 scaling=raw: ")
+    assert len(runs) == 4 * 2 * 2 * 2
+    assert runs[0].startswith("Run float16 lr=0.2 lambda=0 scaling=raw: ")
     statuses = {line.split(": ", 1)[1].split(" ", 1)[0] for line in runs}
     assert {"overflow", "diverged", "stagnated", "converged"} <= statuses
+    assert not any(line.startswith("Control: ") for line in lines)  # scaling was swept: no control needed
     assert any(line.startswith("Condition number(X^T X): 1e15") for line in lines)
     rec = [line for line in lines if line.startswith("Recommendation: ")]
-    assert rec == ["Recommendation: scale features + raise lr (≥ 1) + add L2 (lambda ≥ 0.01)"]
+    assert len(rec) == 1 and rec[0].startswith("Recommendation: scale features + ")
+    assert "add L2 (lambda ≥ 0.01)" in rec[0]
     assert any(line.startswith("Run float64 lr=1 lambda=0.01 scaling=standard: converged (epoch ") for line in runs)
+    assert any(line.startswith("Precision policies at lr=1 lambda=0.01 scaling=standard") for line in lines)
+    assert any(line.startswith("Learning-rate edge") for line in lines)
 
 
 def test_json_is_valid_stable_and_byte_deterministic(tmp_path: Path) -> None:
@@ -61,10 +65,12 @@ def test_json_is_valid_stable_and_byte_deterministic(tmp_path: Path) -> None:
     assert first.stdout == second.stdout
     doc = json.loads(first.stdout, parse_constant=_no_constants)
     assert list(doc) == ["version", "task", "data", "settings", "condition_number_xtx",
-                         "condition_number_xtx_scaled", "rank", "runs", "recommendation", "notes"]
+                         "condition_number_xtx_scaled", "rank", "runs", "recommendation", "notes",
+                         "controls", "control_reason", "lr_bound", "lr_bound_scaled", "lr_edges", "policies",
+                         "divergence_onsets"]
     assert doc["task"] == "linear_regression" and doc["data"] == "synthetic"
     run_keys = ["dtype", "lr", "lambda", "scaling", "loss_form", "status", "epoch", "loss", "reason", "fp_warnings",
-                "history"]
+                "history", "control", "precision", "phases", "layers"]
     assert all(list(run) == run_keys for run in doc["runs"])
     assert all(list(run["history"]) == ["loss", "grad_norm", "update_norm"] for run in doc["runs"])
     assert all(len(run["history"]["loss"]) == run["epoch"] for run in doc["runs"])
@@ -80,7 +86,7 @@ def test_recommendation_differs_between_raw_and_standardised_tables(tmp_path: Pa
     raw, std = _write_tables(tmp_path)
     docs = {}
     for path in (raw, std):
-        out = run_cli("sweep", "--data", str(path), "--target", "y", "--format", "json")
+        out = run_cli("sweep", "--data", str(path), "--target", "y", "--format", "json", "--lr", "0.2,1", *FAST)
         assert out.returncode == 0, out.stderr
         docs[path.name] = json.loads(out.stdout)
     raw_rec, std_rec = docs["raw.parquet"]["recommendation"], docs["std.parquet"]["recommendation"]

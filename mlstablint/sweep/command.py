@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlstablint.sweep.lab import AXES, DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_SWEEP, DTYPES, LOSS_FORMS, SCALINGS, TASKS
+from mlstablint.sweep.lab import AXES, DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_SWEEP, LOSS_FORMS, SCALINGS, TASKS
+from mlstablint.sweep.precision import POLICIES
 
 MAX_EPOCHS = 100_000
 
@@ -72,7 +73,7 @@ def _choices(option: str, text: str, allowed: tuple[str, ...]) -> tuple[str, ...
 def values_of(args: SweepArgs, axes: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
     given: dict[str, tuple[Any, ...]] = {}
     if args.precision is not None:
-        given["precision"] = _choices("--precision", args.precision, DTYPES)
+        given["precision"] = _choices("--precision", args.precision, tuple(POLICIES))
     if args.lr is not None:
         given["lr"] = _numbers("--lr", args.lr, 1e-30, 1e6)
     if args.lam is not None:

@@ -18,16 +18,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mlstablint.sweep.lab import SweepResult, fmt_hyper
-from mlstablint.sweep.signatures import fmt
-
-
-def _num(x: float) -> float | str:
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return float(f"{x:.6g}")
+from mlstablint.sweep.lab import LrEdge, SweepResult, fmt_hyper
+from mlstablint.sweep.precision_report import PolicyOutcome
+from mlstablint.sweep.signatures import FAILURES, fmt
+from mlstablint.sweep.signatures import json_number as _num
 
 
 def to_json(result: SweepResult) -> dict[str, Any]:
@@ -47,6 +41,10 @@ def to_json(result: SweepResult) -> dict[str, Any]:
             "reason": run.verdict.reason,
             "fp_warnings": dict(run.warnings),
             "history": {key: [_num(v) for v in run.history[key]] for key in ("loss", "grad_norm", "update_norm")},
+            "control": run.control,
+            "precision": run.precision.to_json() if run.precision is not None else None,
+            "phases": run.phases.to_json() if run.phases is not None else None,
+            "layers": run.layers.to_json() if run.layers is not None else None,
         })
     return {
         "version": __version__,
@@ -61,6 +59,13 @@ def to_json(result: SweepResult) -> dict[str, Any]:
         "runs": runs,
         "recommendation": result.recommendation.to_json(),
         "notes": list(result.notes),
+        "controls": list(result.controls),
+        "control_reason": result.control_reason,
+        "lr_bound": _num(result.lr_bound),
+        "lr_bound_scaled": _num(result.lr_bound_scaled),
+        "lr_edges": [edge.to_json() for edge in result.lr_edges],
+        "policies": result.policies.to_json() if result.policies is not None else None,
+        "divergence_onsets": result.phase_summary.to_json() if result.phase_summary is not None else None,
     }
 
 
@@ -73,21 +78,67 @@ def render_text(result: SweepResult) -> str:
     fixed = ""
     if result.runs:  # the settings that the Run lines do not show: scaling and loss form when not swept
         arm = result.runs[0].arm
-        shown = [f"{axis}={arm.value(axis)}" for axis in ("scaling", "loss") if axis not in result.axes]
+        shown = [f"{axis}={arm.value(axis)}" for axis in ("scaling", "loss") if axis not in result.compared]
         fixed = f"; {', '.join(shown)}" if shown else ""
     lines = [f"Stability lab: {result.task} on {result.source} ({result.rows} rows × {result.features} features, "
              f"{batch}, {result.epochs} epochs, seed {result.seed}{fixed})"]
     lines.extend(f"Note: {note}" for note in result.notes)
+    if result.control_reason:
+        lines.append(f"Control: {result.control_reason}")
     for run in result.runs:
-        lines.append(f"Run {run.arm.label(result.axes)}: {run.verdict.status} ({run.verdict.reason})")
+        mark = " [control]" if run.control else ""
+        lines.append(f"Run {run.arm.label(result.compared)}{mark}: {run.verdict.status} ({run.verdict.reason})")
+        if run.phases is not None and (run.phases.onset is not None or run.verdict.status in FAILURES):
+            lines.append(f"  phases: {run.phases.text()}")
+        if run.layers is not None and run.layers.diagnosis:
+            lines.append(f"  layers: {run.layers.diagnosis}")
     cond = f"Condition number(X^T X): {fmt(result.condition_number)}"
     if result.rank < result.features + 1:
         cond += f", rank {result.rank} of {result.features + 1} columns with the intercept"
     cond += f" (standardised: {fmt(result.condition_number_scaled)})"
     lines.append(cond)
+    if math.isfinite(result.lr_bound):
+        lines.append(f"Curvature bound on a stable lr (2/L at the start): {fmt(result.lr_bound)} "
+                     f"(standardised: {fmt(result.lr_bound_scaled)})")
+    if result.lr_edges:
+        lines.append("Learning-rate edge (the largest stable lr below the first unstable one):")
+        lines.extend(f"  {_edge_text(edge)}" for edge in result.lr_edges)
+    if result.phase_summary is not None and result.phase_summary.text():
+        lines.append(result.phase_summary.text())
+    if result.policies is not None:
+        pol = result.policies
+        lines.append(f"Precision policies at {pol.reference} (float64 final loss {fmt(pol.reference_loss)}, "
+                     f"tolerance {fmt(100 * pol.tolerance)} %):")
+        lines.extend(f"  {_policy_text(o)}" for o in pol.outcomes)
     lines.append(f"Recommendation: {result.recommendation.text}")
     lines.extend(f"  because {why}" for why in result.recommendation.because)
     return "\n".join(lines) + "\n"
+
+
+def _edge_text(edge: LrEdge) -> str:
+    where = f"{edge.dtype} {edge.settings}" + (" [control]" if edge.control else "")
+    first = edge.unstable[0] if edge.unstable else None
+    failed = f"lr={fmt_hyper(first[0])} {first[1]} at epoch {first[2]}" if first else ""
+    if edge.probes:
+        lo = f"stable up to lr={fmt(edge.edge)}" if edge.edge is not None else "no stable lr found"
+        hi = f"unstable from lr={fmt(edge.first_unstable)}" if edge.first_unstable is not None else \
+            "no unstable lr found"
+        return f"{where}: {lo}, {hi} ({len(edge.probes)} probe runs); in the grid: {failed or 'all stable'}"
+    if edge.edge is None:
+        return f"{where}: no stable lr in the grid ({failed})"
+    if first is None:
+        return f"{where}: stable for every lr tried (up to {fmt_hyper(edge.edge)})"
+    return f"{where}: stable up to lr={fmt_hyper(edge.edge)}; {failed}"
+
+
+def _policy_text(o: PolicyOutcome) -> str:
+    verdict = f"{o.status} at epoch {o.epoch}"
+    gap = f"final loss {'+' if o.relative_gap >= 0 else ''}{fmt(100 * o.relative_gap)} % vs float64"
+    extra = f", underflowed gradients {fmt(100 * o.underflow_fraction)} %, lost updates " \
+            f"{fmt(100 * o.lost_update_fraction)} %"
+    if o.skipped_steps:
+        extra += f", {o.skipped_steps} skipped steps"
+    return f"{o.policy}: {verdict}, {gap}{extra}{' — matches' if o.matches else ''}"
 
 
 class PlotError(Exception):
