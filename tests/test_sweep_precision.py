@@ -14,18 +14,23 @@ from mlstablint.sweep.precision_report import evaluate_policies
 
 
 def test_float16_accumulation_rounds_every_partial_sum_and_acc32_rounds_once() -> None:
-    # 1 + 2000 × 2^-12 : each addend is below half an ulp of 1 in float16 (2^-11), so a float16 running sum never
-    # moves, while a float32 sum is exact (1.48828125) and rounds once to float16.
-    A = np.concatenate([[1.0], np.full(2000, 2.0**-12)]).astype(np.float16)[None, :]
-    ones = np.ones(2001, dtype=np.float16)
+    # 40000 + 40000 - 40000 - 40000: the partial sum 80000 overflows float16 (max 65504), so a float16 tree sum
+    # ends in inf - inf = NaN; summed in float32 it is exactly 0.
+    values = np.array([40000.0, 40000.0, -40000.0, -40000.0], dtype=np.float16)
+    ones = np.ones(4, dtype=np.float16)
     pure = precision.Arithmetic(precision.POLICIES["float16"])
     acc32 = precision.Arithmetic(precision.POLICIES["float16-acc32"])
-    assert float(pure.dot(A, ones)[0]) == 1.0
-    assert float(acc32.dot(A, ones)[0]) == float(np.float16(1.0 + 2000 * 2.0**-12))
-    assert float(pure.total(A[0])) == 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert np.isnan(pure.dot(values[None, :], ones)[0]) and np.isnan(pure.total(values))
+    assert float(acc32.dot(values[None, :], ones)[0]) == 0.0 and float(acc32.total(values)) == 0.0
+    # Swamping: 1 + 1023 × 2^-11 in bfloat16 (ulp of 1 is 2^-7). Left to right every small term would round
+    # away (the sum stays 1); the tree adds the small terms among themselves first and lands within 2 ulps.
+    small = np.concatenate([[1.0], np.full(1023, 2.0**-11)]).astype(ml_dtypes.bfloat16)
     bf = precision.Arithmetic(precision.POLICIES["bfloat16"])
-    out = bf.dot(A.astype(ml_dtypes.bfloat16), ones.astype(ml_dtypes.bfloat16))
-    assert out.dtype == precision.dtype_of("bfloat16") and float(out[0]) == 1.0
+    out = bf.dot(small[None, :], np.ones(1024, dtype=ml_dtypes.bfloat16))
+    assert out.dtype == precision.dtype_of("bfloat16")
+    exact = math.fsum([1.0] + [2.0**-11] * 1023)
+    assert abs(float(out[0]) - exact) <= 2 * 2.0**-7 and float(out[0]) != 1.0
 
 
 def test_master_weights_keep_updates_below_half_an_ulp() -> None:
@@ -53,7 +58,7 @@ def test_bfloat16_stagnates_where_float32_master_weights_converge() -> None:
     bf, mixed = runs["bfloat16"], runs["float16-master32"]
     assert bf.verdict.status == "stagnated" and "below bfloat16 resolution" in bf.verdict.reason
     assert bf.precision is not None and bf.precision.lost_update_fraction > 0.05
-    assert lab.final_loss(problem, problem.X, bf) > 10 * ref
+    assert lab.final_loss(problem, problem.X, bf) > 2 * ref
     assert mixed.verdict.status == "converged"
     assert mixed.precision is not None and mixed.precision.lost_update_fraction == 0
     assert lab.final_loss(problem, problem.X, mixed) == pytest.approx(ref, rel=1e-2)

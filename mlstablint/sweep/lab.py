@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 F64 = npt.NDArray[np.float64]
 Array = npt.NDArray[Any]
 
-TASKS = ("logistic_regression", "linear_regression", "softmax_regression")
+TASKS = ("logistic_regression", "linear_regression", "softmax_regression", "mlp")
 AXES = ("precision", "lr", "lambda", "scaling", "loss")
 DTYPES = ("float16", "bfloat16", "float32", "float64")  # the default precision axis (see POLICIES for all)
 SCALINGS = ("raw", "standard")
@@ -73,10 +73,11 @@ class Problem:
     classes: tuple[str, ...] = ()  # class labels (as text) for classification
     source: str = "synthetic"
     notes: tuple[str, ...] = ()
+    net: Any = None  # mlp.Net: the network of the mlp task (None: its defaults)
 
     @property
     def n_outputs(self) -> int:
-        return len(self.classes) if self.task == "softmax_regression" else 1
+        return len(self.classes) if self.task in ("softmax_regression", "mlp") else 1
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,10 @@ def train(problem: Problem, arm: Arm, epochs: int = DEFAULT_EPOCHS, batch_size: 
     """
     if X is None:
         X = standardise(problem.X) if arm.scaling == "standard" else problem.X
+    if problem.task == "mlp":
+        from mlstablint.sweep.mlp import to_run
+
+        return to_run(problem, arm, X, epochs, batch_size, seed, convergence_tol)
     arith = Arithmetic(policy_of(arm.dtype))
     dt, mt = arith.compute, arith.master
     n, d = X.shape
@@ -497,7 +502,9 @@ def lr_bound(X: F64, task: str, lam: float = 0.0) -> float:
     if not np.all(np.isfinite(A)):
         return math.nan
     top = float(np.linalg.svd(A, compute_uv=False)[0]) ** 2 / len(A)
-    factor = {"linear_regression": 1.0, "logistic_regression": 0.25, "softmax_regression": 0.5}.get(task, 1.0)
+    if task not in ("linear_regression", "logistic_regression", "softmax_regression"):
+        return math.nan  # no closed-form curvature bound for a network
+    factor = {"linear_regression": 1.0, "logistic_regression": 0.25, "softmax_regression": 0.5}[task]
     return 2.0 / (factor * top + lam)
 
 
@@ -547,7 +554,8 @@ def sweep(problem: Problem, axes: Sequence[str] = DEFAULT_SWEEP, values: dict[st
         keep = np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
         X, y = X[keep], y[keep]
         notes.append(f"trained on a seeded sample of {rows} of {n} rows (work budget)")
-    trained = Problem(problem.task, X, y, problem.features, problem.classes, problem.source, tuple(notes))
+    trained = Problem(problem.task, X, y, problem.features, problem.classes, problem.source, tuple(notes),
+                      problem.net)
     scaled = standardise(X)
 
     def run_arm(arm: Arm, control: bool = False) -> Run:
@@ -580,7 +588,7 @@ def sweep(problem: Problem, axes: Sequence[str] = DEFAULT_SWEEP, values: dict[st
         if probes:
             _probe_edges(result, run_arm)
     result.phase_summary = lead_summary(runs)
-    if policies and "precision" in axes:
+    if policies and "precision" in axes and problem.task != "mlp":
         result.policies = evaluate_policies(trained, runs, X, scaled, epochs, batch_size, seed, train)
     result.recommendation = recommend(result)
     return result

@@ -3,10 +3,10 @@
 A policy (the value of the lab's `precision` axis) fixes four things:
 
 * the **compute** dtype: data, logits, activations, residuals and gradients;
-* the **accumulate** dtype: the running sums inside matrix products and reductions. A 16-bit dtype that
-  accumulates in itself sums left to right with every partial sum rounded (a naive kernel: the worst
-  case; blocked kernels lose less); "acc32" policies sum in float32 and round the result once, as GPU
-  tensor cores and numpy's own float16 `dot` do;
+* the **accumulate** dtype: the sums inside matrix products and reductions. A 16-bit dtype that
+  accumulates in itself sums as a tree (pairs, pairs of pairs: a reduction kernel without a wider
+  accumulator) with every partial sum rounded, so a partial sum can overflow or swamp; "acc32" policies
+  sum in float32 and round the result once, as GPU tensor cores and numpy's own float16 `dot` do;
 * the **master** dtype: the weights the optimiser updates. The forward pass uses a copy cast to the
   compute dtype, so float32 master weights keep updates smaller than half a 16-bit ulp of the weight;
 * **loss scaling**: none; *static* (the loss, hence every gradient, is multiplied by `STATIC_LOSS_SCALE`
@@ -67,6 +67,19 @@ COST = {name: rank for rank, name in enumerate(POLICIES)}
 HALF = ("float16", "bfloat16")
 # Machine epsilon of each dtype a policy computes or stores in.
 EPS = {"float16": 2.0**-10, "bfloat16": 2.0**-7, "float32": 2.0**-23, "float64": 2.0**-52}
+
+
+def tree_sum(a: Array, axis: int) -> Array:
+    """The sum along `axis` as a tree reduction in a's own dtype: pairs, then pairs of pairs, every partial sum
+    rounded (how a GPU reduction kernel without a wider accumulator sums)."""
+    x = np.moveaxis(a, axis, 0)
+    if x.shape[0] == 0:
+        return np.zeros(x.shape[1:], dtype=a.dtype)
+    while x.shape[0] > 1:
+        if x.shape[0] % 2:
+            x = np.concatenate([x, np.zeros_like(x[:1])])
+        x = x[0::2] + x[1::2]
+    return np.asarray(x[0])
 
 
 def dtype_of(name: str) -> np.dtype[Any]:
@@ -130,7 +143,7 @@ class Arithmetic:
         if self._sequential:
             B2 = B[:, None] if B.ndim == 1 else B
             products = A[:, :, None] * B2[None, :, :]  # rows × inner × cols, each product rounded
-            out = np.add.accumulate(products, axis=1)[:, -1, :]
+            out = tree_sum(products, axis=1)
             return out[:, 0] if B.ndim == 1 else out
         if self._acc is not None:
             return np.asarray(A.astype(self._acc) @ B.astype(self._acc)).astype(self.compute)
@@ -139,7 +152,7 @@ class Arithmetic:
     def total(self, a: Array, axis: int = 0, keepdims: bool = False) -> Array:
         """The sum of `a` along `axis` in the compute dtype, summed in the accumulate dtype."""
         if self._sequential:
-            out = np.add.accumulate(a, axis=axis).take(-1, axis=axis)
+            out = tree_sum(a, axis=axis)
             return np.expand_dims(out, axis) if keepdims else out
         acc = self._acc if self._acc is not None else self.compute
         return np.asarray(np.sum(a, axis=axis, keepdims=keepdims, dtype=acc)).astype(self.compute)

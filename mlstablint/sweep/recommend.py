@@ -113,6 +113,19 @@ def _policy_item(rec: Recommendation, result: SweepResult) -> None:
                        + (f"; cheaper or other policies: {', '.join(failed)}" if failed else ""))
 
 
+def _layer_item(rec: Recommendation, result: SweepResult) -> None:
+    """The layer most runs named as failing first (MLP task), when a majority of runs named one."""
+    named = [r for r in result.runs if r.layers is not None and r.layers.failing_layer is not None]
+    if not named or 2 * len(named) < len(result.runs):
+        return
+    counts = Counter(r.layers.failing_layer for r in named)
+    layer, n = min(counts.items(), key=lambda item: (-item[1], item[0]))
+    example = next(r for r in named if r.layers.failing_layer == layer)
+    rec.items.insert(0, f"fix layer {layer} (its initialisation or activation)")
+    rec.because.insert(0, f"{n} of {len(result.runs)} runs failed first at layer {layer}, e.g. "
+                          f"{example.arm.label(result.compared)}: {example.layers.diagnosis}")
+
+
 def _cond_drop(result: SweepResult) -> str:
     """'standardising lowers cond(X^T X) from 1e15 to 1.149 (×1e-15); ' when it lowers it at all."""
     raw, scaled = result.condition_number, result.condition_number_scaled
@@ -145,8 +158,9 @@ def recommend(result: SweepResult) -> Recommendation:
             rec.because.append(f"cond(X^T X) = {fmt(result.condition_number)} and only raw features were tried")
         if result.source != "synthetic" and not slow:
             rec.because.append(f"audit the table: mlstablint audit {result.source}")
+        _layer_item(rec, result)
         return rec
-    if len(converged) == len(runs):
+    if len(converged) == len(runs) and not any(r.layers is not None and r.layers.failing_layer for r in runs):
         rec.items.append("no change needed")
         rec.because.append(f"all {len(runs)} runs converged")
         return rec
@@ -196,7 +210,8 @@ def recommend(result: SweepResult) -> Recommendation:
             verb = "raise" if all(r.arm.lam > 0 for r, _ in pairs) else "add"
             rec.items.append(f"{verb} L2 (lambda ≥ {fmt_hyper(least)})")
             rec.because.append(_example(pairs, "lambda", swept, least))
-    if not rec.items:
+    _layer_item(rec, result)
+    if not rec.items and converged:
         best = min(converged, key=lambda r: (r.verdict.loss, r.verdict.epoch))
         rec.items.append(f"use a configuration that converged: {best.arm.label(swept)}")
         rec.because.append(f"{len(converged)} of {len(runs)} runs converged, and no single swept setting separates "
