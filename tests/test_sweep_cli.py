@@ -145,6 +145,21 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
 
 
+def test_mlp_plot_adds_the_layer_heatmap(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    plain, layered = tmp_path / "plain.png", tmp_path / "layered.png"
+    common = ("--sweep", "lr", "--lr", "0.5", "--scaling", "standard", "--epochs", "15")
+    assert run_cli("sweep", *common, "--plot", str(plain)).returncode == 0
+    out = run_cli("sweep", "--task", "mlp", *common, "--activation", "sigmoid", "--hidden", "8,8,8,8", "--init-gain",
+                  "1,1,1000", "--plot", str(layered))
+    assert out.returncode == 0, out.stderr
+    # One loss panel in both; the MLP figure has a second row (the heatmap), so it is taller.
+    with Image.open(plain) as a, Image.open(layered) as b:
+        assert b.size[1] > 1.5 * a.size[1]
+
+
 def test_plot_without_matplotlib_is_a_one_line_usage_error(tmp_path: Path) -> None:
     code = ("import sys; sys.modules['matplotlib'] = None; sys.argv = ['mlstablint'] + sys.argv[1:]; "
             "from mlstablint.cli import main; main()")

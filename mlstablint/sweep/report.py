@@ -18,6 +18,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mlstablint.sweep.lab import LrEdge, SweepResult, fmt_hyper
 from mlstablint.sweep.precision_report import PolicyOutcome
 from mlstablint.sweep.signatures import FAILURES, fmt
@@ -141,12 +143,18 @@ def _policy_text(o: PolicyOutcome) -> str:
     return f"{o.policy}: {verdict}, {gap}{extra}{' — matches' if o.matches else ''}"
 
 
+PHASE_COLOURS = {"warm-up": "tab:blue", "stable descent": "tab:green", "plateau": "tab:gray",
+                 "oscillation": "tab:orange", "divergence": "tab:red", "blow-up": "black"}
+
+
 class PlotError(Exception):
     """The plot cannot be written (matplotlib missing, or the file not writable)."""
 
 
 def write_plot(result: SweepResult, path: Path) -> None:
-    """A PNG of the per-run loss curves: one panel per dtype (and scaling/loss form when swept), log scale."""
+    """A PNG of the per-run loss curves: one panel per dtype (and scaling/loss form when compared), log scale,
+    each divergence onset a dashed line and one run's phases shaded per panel; for the MLP task, a last row
+    of layer × epoch heatmaps of the gradient norm (log scale) of the runs whose attribution named a layer."""
     try:
         import matplotlib
 
@@ -157,19 +165,23 @@ def write_plot(result: SweepResult, path: Path) -> None:
 
     def panel_key(run: Any) -> tuple[str, ...]:
         key = [run.arm.dtype]
-        if "scaling" in result.axes:
-            key.append(run.arm.scaling)
-        if "loss" in result.axes:
+        if "scaling" in result.compared:
+            key.append(run.arm.scaling + (" (control)" if run.control else ""))
+        if "loss" in result.compared:
             key.append(f"{run.arm.loss} loss")
         return tuple(key)
 
     panels: dict[tuple[str, ...], list[Any]] = {}
     for run in result.runs:
         panels.setdefault(panel_key(run), []).append(run)
+    layered = [run for run in result.runs if run.layers is not None and run.layers.grad_norm]
+    heatmaps = ([run for run in layered if run.layers.failing_layer is not None] or layered)[:3]
     cols = min(3, len(panels))
-    rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
-    for ax, (key, runs) in zip(axes.flat, panels.items(), strict=False):
+    rows = math.ceil(len(panels) / cols) + (1 if heatmaps else 0)
+    fig, axes = plt.subplots(rows, max(cols, len(heatmaps)), figsize=(5 * cols, 3.6 * rows), squeeze=False)
+    loss_axes = list(axes.flat)[:len(panels)]
+    for ax, (key, runs) in zip(loss_axes, panels.items(), strict=True):
+        shaded = next((r for r in runs if r.phases is not None and r.phases.onset is not None), runs[0])
         for run in runs:
             ys = [v if math.isfinite(v) and v > 0 else math.nan for v in run.history["loss"]]
             xs = list(range(1, len(ys) + 1))
@@ -178,6 +190,13 @@ def write_plot(result: SweepResult, path: Path) -> None:
             finite = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(y)]
             if run.verdict.status != "converged" and finite:
                 ax.plot(*finite[-1], marker="x", color=line.get_color())
+            if run.phases is not None and run.phases.onset is not None:
+                ax.axvline(run.phases.onset, color=line.get_color(), linestyle="--", linewidth=0.8)
+        if shaded.phases is not None:  # the phases of one run per panel, the first that diverged
+            for phase in shaded.phases.phases:
+                ax.axvspan(phase.start - 0.5, phase.end + 0.5, color=PHASE_COLOURS[phase.name], alpha=0.15, lw=0)
+            ax.text(0.01, 0.01, f"shaded: phases of lr={fmt_hyper(shaded.arm.lr)} lambda={fmt_hyper(shaded.arm.lam)}",
+                    transform=ax.transAxes, fontsize=6)
         ax.set_yscale("log")
         ax.set_title(" · ".join(key), fontsize=10)
         ax.set_xlabel("epoch")
@@ -185,6 +204,17 @@ def write_plot(result: SweepResult, path: Path) -> None:
         ax.legend(fontsize=6, loc="best")
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
+    for ax, run in zip(list(axes[-1]), heatmaps, strict=False):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grid = np.log10(np.asarray(run.layers.grad_norm, dtype=np.float64).T)
+        grid = np.where(np.isfinite(grid), grid, np.nan)
+        image = ax.imshow(grid, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest",
+                          extent=(0.5, grid.shape[1] + 0.5, 0.5, grid.shape[0] + 0.5))
+        fig.colorbar(image, ax=ax, label="log10 |grad W|")
+        ax.set_visible(True)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("layer")
+        ax.set_title(f"{run.arm.label(result.compared)}:\n|grad W| per layer", fontsize=7)
     fig.suptitle(f"{result.task} on {result.source}: {result.recommendation.text}", fontsize=10)
     fig.tight_layout()
     try:
