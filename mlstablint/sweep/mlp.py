@@ -104,7 +104,7 @@ def _derivative(kind: str, z: Array, a: Array) -> Array:
     return np.asarray(a * (one - a))
 
 
-def _saturated(kind: str, a: Array) -> float:
+def saturated_share(kind: str, a: Array) -> float:
     if a.size == 0 or not np.all(np.isfinite(a)):
         return math.nan
     if kind == "relu":
@@ -241,7 +241,7 @@ def _record(trace: LayerTrace, epoch: int, zs: list[Array], acts: list[Array],
     with np.errstate(all="ignore"):
         trace.act_min.append([float(np.min(a.astype(np.float64))) if a.size else math.nan for a in outs])
         trace.act_max.append([float(np.max(a.astype(np.float64))) if a.size else math.nan for a in outs])
-    trace.saturation.append([_saturated(trace.activation, a) for a in hidden])
+    trace.saturation.append([saturated_share(trace.activation, a) for a in hidden])
     trace.grad_norm.append([_norm(gW) for gW, _ in grads])
     trace.update_ratio.append([_norm(W - W0) / max(_norm(W0), 1e-300) for (W, _), (W0, _) in
                                zip(masters, start, strict=True)])
