@@ -59,7 +59,7 @@ def test_default_sweep_text_shape(default_text: str) -> None:
 
 
 def test_json_is_valid_stable_and_byte_deterministic(tmp_path: Path) -> None:
-    args = ("sweep", "--task", "linear_regression", "--format", "json", *FAST)
+    args = ("sweep", "--task", "linear_regression", "--format", "json", "--precision", "float16,float64", *FAST)
     first, second = run_cli(*args), run_cli(*args)
     assert first.returncode == second.returncode == 0
     assert first.stdout == second.stdout
@@ -86,7 +86,8 @@ def test_recommendation_differs_between_raw_and_standardised_tables(tmp_path: Pa
     raw, std = _write_tables(tmp_path)
     docs = {}
     for path in (raw, std):
-        out = run_cli("sweep", "--data", str(path), "--target", "y", "--format", "json", "--lr", "0.2,1", *FAST)
+        out = run_cli("sweep", "--data", str(path), "--target", "y", "--format", "json", "--sweep",
+                      "precision,lambda,scaling", "--lr", "1", *FAST)
         assert out.returncode == 0, out.stderr
         docs[path.name] = json.loads(out.stdout)
     raw_rec, std_rec = docs["raw.parquet"]["recommendation"], docs["std.parquet"]["recommendation"]

@@ -75,8 +75,8 @@ def test_everything_converged_needs_no_change() -> None:
 def test_recommendation_changes_when_the_data_changes() -> None:
     raw = synthetic.make_problem(rows=1000)
     standardised = lab.Problem(raw.task, lab.standardise(raw.X), raw.y, raw.features, raw.classes)
-    a = lab.sweep(raw, probes=False, policies=False).recommendation
-    b = lab.sweep(standardised, probes=False, policies=False).recommendation
+    a = lab.sweep(raw, epochs=150, probes=False, policies=False).recommendation
+    b = lab.sweep(standardised, epochs=150, probes=False, policies=False).recommendation
     assert "scale features" in a.items and "scale features" not in b.items
     assert a.text != b.text
     # A table where nothing can be learnt and everything blows up: without the scaling control the rules step

@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from mlstablint.sweep import primitives as P
 from mlstablint.sweep.precision import COST, Arithmetic, PrecisionStats, policy_of
-from mlstablint.sweep.signatures import CONVERGENCE_TOL, Monitor, Verdict, fmt, overflow_at_cast
+from mlstablint.sweep.signatures import CONVERGENCE_TOL, Monitor, Verdict, fmt, json_number, overflow_at_cast
 
 if TYPE_CHECKING:
     from mlstablint.sweep.recommend import Recommendation
@@ -120,6 +120,27 @@ class Run:
     control: bool = False  # run automatically as a control arm (an axis the user did not sweep)
     phases: Any = None  # phases.Phases, named after the run
     layers: Any = None  # mlp.LayerTrace: per-layer statistics of the MLP task
+
+    def to_json(self) -> dict[str, Any]:
+        """The run as the lab's JSON report writes it (see `report`)."""
+        return {
+            "dtype": self.arm.dtype,
+            "lr": self.arm.lr,
+            "lambda": self.arm.lam,
+            "scaling": self.arm.scaling,
+            "loss_form": self.arm.loss,
+            "status": self.verdict.status,
+            "epoch": self.verdict.epoch,
+            "loss": json_number(self.verdict.loss),
+            "reason": self.verdict.reason,
+            "fp_warnings": dict(self.warnings),
+            "history": {key: [json_number(v) for v in self.history[key]]
+                        for key in ("loss", "grad_norm", "update_norm")},
+            "control": self.control,
+            "precision": self.precision.to_json() if self.precision is not None else None,
+            "phases": self.phases.to_json() if self.phases is not None else None,
+            "layers": self.layers.to_json() if self.layers is not None else None,
+        }
 
 
 @dataclass

@@ -29,25 +29,7 @@ from mlstablint.sweep.signatures import json_number as _num
 def to_json(result: SweepResult) -> dict[str, Any]:
     from mlstablint import __version__
 
-    runs = []
-    for run in result.runs:
-        runs.append({
-            "dtype": run.arm.dtype,
-            "lr": run.arm.lr,
-            "lambda": run.arm.lam,
-            "scaling": run.arm.scaling,
-            "loss_form": run.arm.loss,
-            "status": run.verdict.status,
-            "epoch": run.verdict.epoch,
-            "loss": _num(run.verdict.loss),
-            "reason": run.verdict.reason,
-            "fp_warnings": dict(run.warnings),
-            "history": {key: [_num(v) for v in run.history[key]] for key in ("loss", "grad_norm", "update_norm")},
-            "control": run.control,
-            "precision": run.precision.to_json() if run.precision is not None else None,
-            "phases": run.phases.to_json() if run.phases is not None else None,
-            "layers": run.layers.to_json() if run.layers is not None else None,
-        })
+    runs = [run.to_json() for run in result.runs]
     return {
         "version": __version__,
         "task": result.task,
