@@ -96,3 +96,13 @@ def test_mlp_command_reports_layers_and_recommends_the_layer() -> None:
     assert doc["recommendation"]["text"].startswith("fix layer 3")
     bad = run_cli("sweep", "--task", "mlp", "--hidden", "8,x")
     assert bad.returncode == 2 and "--hidden:" in bad.stderr
+
+
+def test_mlp_runs_are_deterministic_for_a_seed(problem: lab.Problem) -> None:
+    net = dataclasses.replace(problem, net=mlp.Net((6, 6), "tanh"))
+    a = lab.train(net, Arm("float32", 0.3, 0.0, "standard"), epochs=15, batch_size=64, seed=4, X=problem.X)
+    b = lab.train(net, Arm("float32", 0.3, 0.0, "standard"), epochs=15, batch_size=64, seed=4, X=problem.X)
+    c = lab.train(net, Arm("float32", 0.3, 0.0, "standard"), epochs=15, batch_size=64, seed=5, X=problem.X)
+    assert a.history == b.history and a.layers is not None and b.layers is not None
+    assert a.layers.to_json() == b.layers.to_json()
+    assert a.history != c.history  # another seed: another initialisation and batch order
