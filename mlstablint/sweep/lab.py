@@ -1,18 +1,20 @@
-"""The stability lab: a numpy gradient-descent loop with explicit dtype control, run over a sweep grid.
+"""The stability lab: a numpy gradient-descent loop with explicit precision control, run over a sweep grid.
 
-One *arm* is one configuration: dtype (float16 / float32 / float64), learning rate, L2 strength
-(lambda), feature scaling (raw / standard) and loss form (stable / naive). Every arm of a sweep trains
-the same model on the same rows from the same initial weights with the same mini-batch order (matched
-seeds), so two arms differ only in the settings that the grid varies. Each epoch logs the loss and the
-gradient norm at the start of the epoch and the norm of the update the epoch applied; numpy's
-floating-point warnings are silenced and counted per run (`np.errstate(call=...)`): they are evidence.
-`signatures.Monitor` names the outcome.
+One *arm* is one configuration: precision policy (float16, bfloat16, float32, float64, or a mixed policy
+of `precision.POLICIES`), learning rate, L2 strength (lambda), feature scaling (raw / standard) and loss form
+(stable / naive). Every arm of a sweep trains the same model on the same rows from the same initial weights
+with the same mini-batch order (matched seeds), so two arms differ only in the settings that the grid
+varies. Each epoch logs the loss and the gradient norm at the start of the epoch and the norm of the
+update the epoch applied; numpy's floating-point warnings are silenced and counted per run
+(`np.errstate(call=...)`): they are evidence. `signatures.Monitor` names the outcome, `phases` the phases.
 
-All arithmetic of an arm happens in its dtype: the data, the weights, the learning rate and lambda are
-cast once, and every elementwise operation stays in that dtype. numpy's float16 matrix products
-accumulate in float32 and round the result to float16, like GPU mixed-precision kernels; the lab keeps
-that behaviour (it is what float16 training does). Norms for the log are computed in float64 from the
-dtype's values.
+The arithmetic of an arm follows its policy (`precision.Arithmetic`): data, logits and gradients in the
+compute dtype, sums in the accumulate dtype, weights in the master dtype, with loss scaling where the
+policy has it. Norms for the log are computed in float64 from the dtype's values. The `mlp` task trains a
+small network (`mlp`) under the same policies.
+
+`sweep` runs the grid, then (when they apply) the scaling control arms, the lr-edge probes and the
+precision-policy evaluation, and derives the recommendation (`recommend`).
 """
 
 from __future__ import annotations

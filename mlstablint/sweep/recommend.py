@@ -14,6 +14,11 @@ counts when one run converged and the other did not. Per axis:
 * lambda: a larger lambda converged where a smaller one did not → "add L2 (lambda ≥ the smallest such
   lambda)".
 
+The scaling control arms that `lab.sweep` adds count as swept (`SweepResult.compared`), and the "scale
+features" evidence starts with how much standardising lowers cond(XᵀX). When the precision policies were
+evaluated (`precision_report`), the precision item names the cheapest policy that matched float64 there.
+When most runs of the MLP task blamed one layer first, "fix layer k" leads the recommendation.
+
 If no run converged and none was still improving at the last epoch, the settings are not the problem
 the sweep can fix: "the model or data is at fault: check the audit"; if some were still improving, the
 budget ran out first: "train longer". If every run converged, nothing needs to change. If some converged but no

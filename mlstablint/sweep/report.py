@@ -8,7 +8,12 @@ JSON (stable keys, byte-deterministic for the same inputs; non-finite numbers as
      "runs": [{"dtype", "lr", "lambda", "scaling", "loss_form", "status", "epoch", "loss", "reason",
                "fp_warnings": {"divide", "invalid", "overflow", "underflow"},
                "history": {"loss": [...], "grad_norm": [...], "update_norm": [...]}}],
-     "recommendation": {"text", "because": [...]}, "notes": [...]}
+     "recommendation": {"text", "because": [...]}, "notes": [...],
+     "controls", "control_reason", "lr_bound", "lr_bound_scaled", "lr_edges": [...], "policies": null | {...},
+     "divergence_onsets": {...}}
+
+and, per run after "history": "control", "precision" (PrecisionStats), "phases" (phases.Phases) and "layers"
+(mlp.LayerTrace, MLP task; else null). New keys are only ever appended: consumers may rely on the old ones.
 """
 
 from __future__ import annotations
