@@ -233,7 +233,7 @@ def audit_data(
 @app.command("sweep")
 def sweep_lab(
     task: str = typer.Option("logistic_regression", "--task",
-                             help="logistic_regression, linear_regression or softmax_regression."),
+                             help="logistic_regression, linear_regression, softmax_regression or mlp."),
     sweep: Optional[str] = typer.Option(None, "--sweep", help="Comma-separated axes to sweep: precision, lr, "
                                         "lambda, scaling, loss (default: precision,lr,lambda,scaling)."),
     data: Optional[Path] = typer.Option(None, "--data", readable=False,
@@ -250,6 +250,11 @@ def sweep_lab(
     fmt: str = typer.Option("text", "--format", help="Output format: text, json or html."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of the loss curves (needs matplotlib)."),
+    hidden: Optional[str] = typer.Option(None, "--hidden", help="--task mlp: hidden layer widths (default 16,16,16)."),
+    activation: str = typer.Option("tanh", "--activation", help="--task mlp: relu, tanh or sigmoid."),
+    init: str = typer.Option("xavier", "--init", help="--task mlp: xavier, he or normal initialisation."),
+    init_gain: Optional[str] = typer.Option(None, "--init-gain", help="--task mlp: per-layer init gains, e.g. "
+                                            "1,1,30,1 (a large gain saturates that layer)."),
 ) -> None:
     """The stability lab: train small models over a grid of dtype, lr, L2 and scaling; name each failure."""
     from mlstablint.commands.sweep import SweepArgs, SweepUsageError, run
@@ -258,7 +263,7 @@ def sweep_lab(
     _require_format("html" if html else fmt)
     try:
         text, _ = run(SweepArgs(task, sweep, data, target, epochs, batch_size, seed, precision, lr, lam, scaling, loss,
-                                "json" if html else fmt, plot))
+                                "json" if html else fmt, plot, hidden, activation, init, init_gain))
     except SweepUsageError as exc:
         raise UsageError(str(exc)) from None
     if html:  # the page is drawn from the lab's JSON document, its stable data model

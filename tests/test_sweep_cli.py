@@ -35,7 +35,7 @@ def _no_constants(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def default_text() -> str:
-    out = run_cli("sweep")
+    out = run_cli("sweep", "--lr", "0.2,1", *FAST)
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
     return out.stdout
@@ -44,27 +44,33 @@ def default_text() -> str:
 def test_default_sweep_text_shape(default_text: str) -> None:
     lines = default_text.splitlines()
     runs = [line for line in lines if line.startswith("Run ")]
-    assert len(runs) == 36
-    assert runs[0].startswith("Run float16 lr=0.01 lambda=0 scaling=raw: ")
+    assert len(runs) == 4 * 2 * 2 * 2
+    assert runs[0].startswith("Run float16 lr=0.2 lambda=0 scaling=raw: ")
     statuses = {line.split(": ", 1)[1].split(" ", 1)[0] for line in runs}
     assert {"overflow", "diverged", "stagnated", "converged"} <= statuses
+    assert not any(line.startswith("Control: ") for line in lines)  # scaling was swept: no control needed
     assert any(line.startswith("Condition number(X^T X): 1e15") for line in lines)
     rec = [line for line in lines if line.startswith("Recommendation: ")]
-    assert rec == ["Recommendation: scale features + raise lr (≥ 1) + add L2 (lambda ≥ 0.01)"]
+    assert len(rec) == 1 and rec[0].startswith("Recommendation: scale features + ")
+    assert "add L2 (lambda ≥ 0.01)" in rec[0]
     assert any(line.startswith("Run float64 lr=1 lambda=0.01 scaling=standard: converged (epoch ") for line in runs)
+    assert any(line.startswith("Precision policies at lr=1 lambda=0.01 scaling=standard") for line in lines)
+    assert any(line.startswith("Learning-rate edge") for line in lines)
 
 
 def test_json_is_valid_stable_and_byte_deterministic(tmp_path: Path) -> None:
-    args = ("sweep", "--task", "linear_regression", "--format", "json", *FAST)
+    args = ("sweep", "--task", "linear_regression", "--format", "json", "--precision", "float16,float64", *FAST)
     first, second = run_cli(*args), run_cli(*args)
     assert first.returncode == second.returncode == 0
     assert first.stdout == second.stdout
     doc = json.loads(first.stdout, parse_constant=_no_constants)
     assert list(doc) == ["version", "task", "data", "settings", "condition_number_xtx",
-                         "condition_number_xtx_scaled", "rank", "runs", "recommendation", "notes"]
+                         "condition_number_xtx_scaled", "rank", "runs", "recommendation", "notes",
+                         "controls", "control_reason", "lr_bound", "lr_bound_scaled", "lr_edges", "policies",
+                         "divergence_onsets"]
     assert doc["task"] == "linear_regression" and doc["data"] == "synthetic"
     run_keys = ["dtype", "lr", "lambda", "scaling", "loss_form", "status", "epoch", "loss", "reason", "fp_warnings",
-                "history"]
+                "history", "control", "precision", "phases", "layers"]
     assert all(list(run) == run_keys for run in doc["runs"])
     assert all(list(run["history"]) == ["loss", "grad_norm", "update_norm"] for run in doc["runs"])
     assert all(len(run["history"]["loss"]) == run["epoch"] for run in doc["runs"])
@@ -80,7 +86,8 @@ def test_recommendation_differs_between_raw_and_standardised_tables(tmp_path: Pa
     raw, std = _write_tables(tmp_path)
     docs = {}
     for path in (raw, std):
-        out = run_cli("sweep", "--data", str(path), "--target", "y", "--format", "json")
+        out = run_cli("sweep", "--data", str(path), "--target", "y", "--format", "json", "--sweep",
+                      "precision,lambda,scaling", "--lr", "1", *FAST)
         assert out.returncode == 0, out.stderr
         docs[path.name] = json.loads(out.stdout)
     raw_rec, std_rec = docs["raw.parquet"]["recommendation"], docs["std.parquet"]["recommendation"]
@@ -137,6 +144,21 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+
+
+def test_mlp_plot_adds_the_layer_heatmap(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    plain, layered = tmp_path / "plain.png", tmp_path / "layered.png"
+    common = ("--sweep", "lr", "--lr", "0.5", "--scaling", "standard", "--epochs", "15")
+    assert run_cli("sweep", *common, "--plot", str(plain)).returncode == 0
+    out = run_cli("sweep", "--task", "mlp", *common, "--activation", "sigmoid", "--hidden", "8,8,8,8", "--init-gain",
+                  "1,1,1000", "--plot", str(layered))
+    assert out.returncode == 0, out.stderr
+    # One loss panel in both; the MLP figure has a second row (the heatmap), so it is taller.
+    with Image.open(plain) as a, Image.open(layered) as b:
+        assert b.size[1] > 1.5 * a.size[1]
 
 
 def test_plot_without_matplotlib_is_a_one_line_usage_error(tmp_path: Path) -> None:

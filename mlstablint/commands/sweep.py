@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlstablint.sweep.lab import AXES, DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_SWEEP, DTYPES, LOSS_FORMS, SCALINGS, TASKS
+from mlstablint.sweep.lab import AXES, DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_SWEEP, LOSS_FORMS, SCALINGS, TASKS
+from mlstablint.sweep.precision import POLICIES
 
 MAX_EPOCHS = 100_000
 
@@ -31,6 +33,10 @@ class SweepArgs:
     loss: str | None = None
     fmt: str = "text"
     plot: Path | None = None
+    hidden: str | None = None  # --task mlp: hidden layer widths, e.g. "16,16,16"
+    activation: str = "tanh"
+    init: str = "xavier"
+    init_gain: str | None = None  # per-layer init gains, e.g. "1,1,30,1"
 
 
 def _axes(text: str | None) -> tuple[str, ...]:
@@ -72,7 +78,7 @@ def _choices(option: str, text: str, allowed: tuple[str, ...]) -> tuple[str, ...
 def values_of(args: SweepArgs, axes: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
     given: dict[str, tuple[Any, ...]] = {}
     if args.precision is not None:
-        given["precision"] = _choices("--precision", args.precision, DTYPES)
+        given["precision"] = _choices("--precision", args.precision, tuple(POLICIES))
     if args.lr is not None:
         given["lr"] = _numbers("--lr", args.lr, 1e-30, 1e6)
     if args.lam is not None:
@@ -88,13 +94,42 @@ def values_of(args: SweepArgs, axes: tuple[str, ...]) -> dict[str, tuple[Any, ..
     return given
 
 
+MLP_DEFAULT_SWEEP = ("precision", "lr")
+MAX_WIDTH = 1024
+MAX_DEPTH = 16
+
+
+def net_of(args: SweepArgs) -> Any:
+    """The --task mlp network from the command's options (usage errors for anything out of range)."""
+    from mlstablint.sweep.mlp import ACTIVATIONS, INITS, Net
+
+    hidden: tuple[int, ...] = (16, 16, 16)
+    if args.hidden is not None:
+        parts = [p.strip() for p in args.hidden.split(",")]
+        if not all(p.isdigit() and 1 <= int(p) <= MAX_WIDTH for p in parts) or not 1 <= len(parts) <= MAX_DEPTH:
+            raise SweepUsageError(f"--hidden: 1 to {MAX_DEPTH} layer widths in [1, {MAX_WIDTH}], e.g. 16,16,16")
+        hidden = tuple(int(p) for p in parts)
+    activation = _choices("--activation", args.activation, ACTIVATIONS)[0]
+    init = _choices("--init", args.init, INITS)[0]
+    gains: tuple[float, ...] = ()
+    if args.init_gain is not None:
+        _numbers("--init-gain", args.init_gain, 1e-6, 1e6)  # one-line errors for anything but numbers in range
+        gains = tuple(float(part) for part in args.init_gain.split(","))
+        if len(gains) > len(hidden) + 1:
+            raise SweepUsageError(f"--init-gain: {len(gains)} gains for {len(hidden) + 1} layers")
+    return Net(hidden, activation, init, gains)
+
+
 def run(args: SweepArgs) -> tuple[str, Any]:
     """Validate, run the sweep; return the rendered report and the result."""
     task = args.task.strip().lower()
     if task not in TASKS:
         raise SweepUsageError(f"unknown task {args.task!r} (choose from {', '.join(TASKS)})")
-    axes = _axes(args.sweep)
+    axes = _axes(args.sweep) if args.sweep is not None or task != "mlp" else MLP_DEFAULT_SWEEP
     values = values_of(args, axes)
+    if task != "mlp" and (args.hidden is not None or args.init_gain is not None):
+        raise SweepUsageError("--hidden and --init-gain need --task mlp")
+    net = net_of(args) if task == "mlp" else None
     if args.fmt not in ("text", "json"):
         raise SweepUsageError(f"unknown format {args.fmt!r} (choose from text, json, html)")
     if not 1 <= args.epochs <= MAX_EPOCHS:
@@ -120,14 +155,17 @@ def run(args: SweepArgs) -> tuple[str, Any]:
             raise SweepUsageError("--data needs --target COL (the column to predict)")
         if not args.data.exists():
             raise SweepUsageError(f"{args.data}: no such file or directory")
-        try:
-            problem = read_table(args.data, args.target, task, seed=args.seed)
+        try:  # the mlp task learns classes, like softmax_regression
+            problem = read_table(args.data, args.target, "softmax_regression" if task == "mlp" else task,
+                                 seed=args.seed)
         except TableError as exc:
-            raise SweepUsageError(str(exc)) from None
+            raise SweepUsageError(str(exc).replace("softmax_regression", task)) from None
     else:
         from mlstablint.sweep.synthetic import make_problem
 
         problem = make_problem(task, seed=args.seed)
+    if net is not None:
+        problem = dataclasses.replace(problem, task="mlp", net=net)
     result = lab.sweep(problem, axes, values, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
     if args.plot is not None:
         try:

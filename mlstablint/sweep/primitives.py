@@ -10,10 +10,10 @@ The stable forms never evaluate `exp` of a large positive number:
 * the log-losses are computed from *logits* through `softplus` / `log_softmax`, never as
   `log(probability)`; the probability form (`log_loss`) clips like `sklearn.metrics.log_loss`.
 
-Every function preserves a floating input's dtype (float16 in, float16 out; integers become
-float64). Reductions over float16 accumulate in float32 and round the result back to float16, as
-numpy's own float16 dot product and GPU mixed-precision kernels do; elementwise work stays in the
-input dtype. The naive twins are the textbook formulas (`log(sum(exp(a)))`, `exp(a) / sum(exp(a))`,
+Every function preserves a floating input's dtype (float16 in, float16 out, bfloat16 too; integers
+become float64). Reductions over float16 and bfloat16 accumulate in float32 and round the result back
+to the 16-bit dtype, as numpy's own float16 dot product and GPU mixed-precision kernels do; elementwise work
+stays in the input dtype. The naive twins are the textbook formulas (`log(sum(exp(a)))`, `exp(a) / sum(exp(a))`,
 `1 / (1 + exp(-x))`, `-(y log p + (1 - y) log(1 - p))`): they overflow, return inf or NaN where the
 stable forms stay finite, and the tests show both.
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 import numpy.typing as npt
 
@@ -30,17 +31,22 @@ FloatArray = npt.NDArray[np.floating[Any]]
 ArrayLike = npt.ArrayLike
 
 
+# bfloat16 (from ml_dtypes) is a floating dtype to the lab, although numpy files it as kind "V".
+BFLOAT16: np.dtype[Any] = np.dtype(ml_dtypes.bfloat16)
+HALF_DTYPES = (np.dtype(np.float16), BFLOAT16)
+
+
 def as_float(a: ArrayLike) -> FloatArray:
-    """`a` as a floating array: floating dtypes are kept, anything else becomes float64."""
+    """`a` as a floating array: floating dtypes (bfloat16 included) are kept, anything else becomes float64."""
     arr: FloatArray = np.asarray(a)
-    if not np.issubdtype(arr.dtype, np.floating):
+    if not np.issubdtype(arr.dtype, np.floating) and arr.dtype != BFLOAT16:
         arr = arr.astype(np.float64)
     return arr
 
 
 def _acc(dtype: np.dtype[Any]) -> np.dtype[Any] | None:
-    """The accumulator dtype of a reduction over `dtype`: float32 for float16, else the dtype itself."""
-    return np.dtype(np.float32) if dtype == np.float16 else None
+    """The accumulator dtype of a reduction over `dtype`: float32 for the 16-bit floats, else the dtype itself."""
+    return np.dtype(np.float32) if dtype in HALF_DTYPES else None
 
 
 def _mean(values: FloatArray, dtype: np.dtype[Any]) -> FloatArray:

@@ -14,12 +14,17 @@ numpy raised during the epoch). The monitor names the first signature it sees, i
 2. **diverged** (finite): every loss of the last `DIVERGENCE_WINDOW` epochs is more than
    `DIVERGENCE_FACTOR` times the best (positive) loss seen before that window;
 3. the loss has stopped improving: the best loss of the last `CONVERGENCE_WINDOW` epochs improves on the
-   best loss before them by less than `CONVERGENCE_TOL` (relative), and the window is steady (its spread
-   is at most `CONVERGENCE_JITTER`, relative), so one noisy step neither proves nor prevents it. Then:
+   best loss before them by less than the tolerance (relative: `CONVERGENCE_TOL`, or `CONVERGENCE_RESOLUTION`
+   machine epsilons of the loss's dtype if that is coarser: 9.8e-4 for a float16 loss, 7.8e-3 for bfloat16),
+   and the window is steady (its spread is at most `CONVERGENCE_JITTER`, relative). Comparing the best of a
+   window with the best before it, never one step with the next, is what makes the test resilient to noise:
+   a single noisy step (a mini-batch spike, or a lucky step that barely moves) neither proves nor prevents
+   convergence, and a loss that rounds to the same value for a step is not "flat". Then:
    * **stagnated** if, for the last `STAGNATION_WINDOW` epochs or more, every applied update was below the
      dtype's resolution (‖Δθ‖ ≤ `STAGNATION_RESOLUTION`·eps(dtype)·‖θ‖, updates rounded to exactly 0
-     included) while the gradient stayed large (‖g‖ > `STAGNATION_GRAD_FRACTION`·‖g₀‖): a false
-     convergence, the optimiser wants to move and the arithmetic will not let it;
+     included) while the gradient stayed large (‖g‖ > `STAGNATION_GRAD_FRACTION`·‖g₀‖) or had mostly
+     underflowed to 0 (≥ `STAGNATION_UNDERFLOW` of its components, where float64 has them non-zero): a
+     false convergence, the optimiser wants to move and the arithmetic will not let it;
    * **converged** if the gradient norm has also fallen to `CONVERGENCE_GRAD_FRACTION`·‖g₀‖;
    * otherwise the run goes on (a flat loss with a large gradient is not an optimum);
 4. **unconverged**: none of the above by the last epoch.
@@ -48,15 +53,20 @@ STAGNATION_RESOLUTION = 1.0
 STAGNATION_WINDOW = 10  # epochs in a row
 # ... while the gradient norm is still above this fraction of its first value (not a stationary point).
 STAGNATION_GRAD_FRACTION = 1e-2
+# ... or while at least this share of the gradient's components underflowed to 0 (the gradient is small
+# because the dtype could not hold it, not because the optimum is near).
+STAGNATION_UNDERFLOW = 0.5
 # Convergence: relative improvement of the best loss over the window, and the window's relative spread.
 CONVERGENCE_WINDOW = 10  # epochs
 CONVERGENCE_TOL = 1e-4
 CONVERGENCE_JITTER = 0.05
+# ... and the tolerance is never below this many machine epsilons of the dtype the loss is computed in.
+CONVERGENCE_RESOLUTION = 1.0
 # ... and the gradient must have shrunk to this fraction of its first value: a flat loss with a large gradient
 # is a loss too coarse to show progress (float16 resolves 0.69 only to ±2.4e-4) or an oscillation, not an optimum.
 CONVERGENCE_GRAD_FRACTION = 0.05
 
-EPS = {"float16": 2.0**-10, "float32": 2.0**-23, "float64": 2.0**-52}
+EPS = {"float16": 2.0**-10, "bfloat16": 2.0**-7, "float32": 2.0**-23, "float64": 2.0**-52}
 
 
 def fmt(x: float) -> str:
@@ -75,6 +85,15 @@ def fmt(x: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
+def json_number(x: float) -> float | str:
+    """A number for the lab's JSON: 6 significant digits; non-finite values as "inf", "-inf", "nan"."""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return float(f"{x:.6g}")
+
+
 @dataclass
 class Verdict:
     status: Status
@@ -87,16 +106,26 @@ class Verdict:
 class Monitor:
     """Feed it one epoch at a time with `observe`; it returns a Verdict once a status is decided."""
 
-    dtype: str
+    dtype: str  # the dtype of the weights (stagnation is measured against its resolution)
     convergence_tol: float = CONVERGENCE_TOL
+    loss_dtype: str | None = None  # the dtype the loss is computed in (default: `dtype`)
     losses: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
     update_norms: list[float] = field(default_factory=list)
     _stalled: int = 0
     _stalled_since: int = 0
+    _underflow_stall: bool = False
+
+    @property
+    def tolerance(self) -> float:
+        """The relative improvement below which the loss is flat: `convergence_tol`, but never finer than
+        CONVERGENCE_RESOLUTION ulps of the loss's dtype (a float16 loss cannot show a 1e-4 improvement)."""
+        return max(self.convergence_tol, CONVERGENCE_RESOLUTION * EPS[self.loss_dtype or self.dtype])
 
     def observe(self, loss: float, grad_norm: float, update_norm: float, param_norm: float,
-                params_finite: bool, events: dict[str, int]) -> Verdict | None:
+                params_finite: bool, events: dict[str, int], underflow: float = 0.0) -> Verdict | None:
+        """One epoch. `underflow` is the share of gradient components that underflowed to 0 in the compute
+        dtype while their float64 value is not 0: a gradient that underflowed is not a small gradient."""
         self.losses.append(loss)
         self.grad_norms.append(grad_norm)
         self.update_norms.append(update_norm)
@@ -111,9 +140,11 @@ class Monitor:
                 return Verdict("diverged", epoch, loss,
                                f"loss={fmt(loss)} at epoch {epoch}, best {fmt(before)}")
         resolution = STAGNATION_RESOLUTION * EPS[self.dtype] * param_norm
-        if update_norm <= resolution and grad_norm > STAGNATION_GRAD_FRACTION * self.grad_norms[0]:
+        large = grad_norm > STAGNATION_GRAD_FRACTION * self.grad_norms[0]
+        if update_norm <= resolution and (large or underflow >= STAGNATION_UNDERFLOW):
             if self._stalled == 0:
                 self._stalled_since = epoch
+                self._underflow_stall = not large
             self._stalled += 1
         else:
             self._stalled = 0
@@ -123,10 +154,12 @@ class Monitor:
             scale = max(abs(best_before), 1e-300)
             improvement = (best_before - min(window)) / scale
             spread = (max(window) - min(window)) / max(abs(min(window)), 1e-300)
-            if improvement < self.convergence_tol and spread <= CONVERGENCE_JITTER:
+            if improvement < self.tolerance and spread <= CONVERGENCE_JITTER:
                 if self._stalled >= STAGNATION_WINDOW:
+                    cause = (f"gradients underflowed to 0 ({fmt(100 * underflow)} % of components)"
+                             if self._underflow_stall else f"updates below {self.dtype} resolution")
                     return Verdict("stagnated", epoch, loss,
-                                   f"updates below {self.dtype} resolution since epoch {self._stalled_since}, "
+                                   f"{cause} since epoch {self._stalled_since}, "
                                    f"loss {fmt(loss)}, |grad| {fmt(grad_norm)}")
                 if grad_norm <= CONVERGENCE_GRAD_FRACTION * self.grad_norms[0]:
                     return Verdict("converged", epoch, loss, f"epoch {epoch}, loss {fmt(loss)}")
@@ -143,7 +176,7 @@ class Monitor:
             best_before = min(self.losses[: epoch - CONVERGENCE_WINDOW])
             improvement = (best_before - min(self.losses[epoch - CONVERGENCE_WINDOW:])) / max(abs(best_before), 1e-300)
             detail = f", improvement {fmt(improvement)} over the last {CONVERGENCE_WINDOW} epochs"
-            if improvement < self.convergence_tol:  # flat, but the gradient says it is not an optimum
+            if improvement < self.tolerance:  # flat, but the gradient says it is not an optimum
                 ratio = self.grad_norms[-1] / self.grad_norms[0] if self.grad_norms[0] else math.inf
                 detail += f" but |grad| is still {fmt(ratio)} of its first value"
         return Verdict("unconverged", epoch, loss, f"epoch {epoch}, loss {fmt(loss)}{detail}")

@@ -51,7 +51,7 @@ def make_problem(task: str = "logistic_regression", rows: int = DEFAULT_ROWS, se
     rng = np.random.default_rng([seed, 1])
     y: npt.NDArray[Any]
     classes: tuple[str, ...] = ()
-    if task == "logistic_regression":
+    if task in ("logistic_regression", "mlp"):  # the mlp task learns the logistic task's classes
         logit = U @ EFFECTS + 0.5
         y = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.intp)
         classes = ("0", "1")
