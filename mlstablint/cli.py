@@ -17,6 +17,7 @@ import typer
 from mlstablint import __version__
 
 if TYPE_CHECKING:
+    from mlstablint.code.discover import SourceFile
     from mlstablint.config import Config
     from mlstablint.findings import Report
     from mlstablint.sweep.confirm import Table
@@ -148,6 +149,15 @@ def check(
     sweep_budget: Optional[float] = typer.Option(
         None, "--sweep-budget", min=0.0, metavar="SECONDS", help="Time budget of all confirmation experiments "
         "(default 30)."),
+    fix: Optional[bool] = typer.Option(
+        None, "--fix/--no-fix", help="Apply the safe fixes in place (with --unsafe-fixes, the unsafe ones too) and "
+        "report what remains."),
+    unsafe_fixes: Optional[bool] = typer.Option(
+        None, "--unsafe-fixes/--no-unsafe-fixes", help="Also apply (and mark as available) the unsafe fixes: "
+        "numeric rewrites that change low-order bits or non-finite results."),
+    diff: bool = typer.Option(
+        False, "--diff", help="Print a unified diff of what --fix would change and write nothing; exit 1 when "
+        "there is something to fix."),
 ) -> None:
     """Check Python files for numerically unstable patterns (and, with --data, audit a training table)."""
     from mlstablint.code.discover import discover
@@ -158,6 +168,11 @@ def check(
     enabled = cfg.enabled_rules(known)
     files, errors = discover(list(paths or [Path(".")]), cfg)
     report = check_files(files, cfg, enabled, jobs, use_cache=not no_cache)
+    report.keep_fixes(cfg.is_fixable)
+    unsafe = unsafe_fixes if unsafe_fixes is not None else cfg.unsafe_fixes
+    if diff or (fix if fix is not None else cfg.fix):
+        report = _fix(report, files, cfg, enabled, unsafe, diff=diff, jobs=jobs, use_cache=not no_cache)
+    report.unsafe_fixes = unsafe
     tables: list[Table] = []  # the audited tables, for the confirmation experiments
     if data or cfg.data:  # the data half: imported only when there is data to audit
         from mlstablint.data.command import DataArgs, run_data
@@ -172,6 +187,36 @@ def check(
     _confirm(report, confirm if confirm is not None else bool(data or cfg.data), sweep_budget, cfg.sweep_budget,
              tables)
     _emit(report, fmt, output, category)
+
+
+def _fix(
+    report: Report, files: list[SourceFile], cfg: Config, enabled: set[str], unsafe: bool, *, diff: bool,
+    jobs: int | None, use_cache: bool,
+) -> Report:
+    """--fix: fix the files whose findings have applicable fixes and check them again. --diff: print what
+    --fix would change, write nothing, and exit (1 when there is something to fix)."""
+    from mlstablint.code.fixer import FixPolicy, run_fixes
+    from mlstablint.code.runner import check_files
+
+    policy = FixPolicy(unsafe, cfg.is_fixable)
+    wanted = {f.path for f in report.findings if policy.applies(f)}
+    run = run_fixes([f for f in files if f.display in wanted], cfg.ignored_for, enabled, cfg.max_nesting, policy,
+                    write=not diff)
+    for error in run.errors:
+        _err(f"{error.path}: {error.message}")
+    if diff:
+        sys.stdout.write("".join(result.diff() for result in run.files))
+        sys.stdout.flush()
+        count = f"{run.fixed} finding{'' if run.fixed == 1 else 's'}"
+        where = f"{len(run.files)} file{'' if len(run.files) == 1 else 's'}"
+        sys.stderr.write(f"Would fix {count} in {where}.\n" if run.fixed else "No fixes available.\n")
+        raise typer.Exit(2 if run.errors else 1 if run.fixed else 0)
+    if run.files:
+        report = check_files(files, cfg, enabled, jobs, use_cache=use_cache)
+        report.keep_fixes(cfg.is_fixable)
+    report.errors.extend(run.errors)
+    report.fixed = run.fixed
+    return report
 
 
 @app.command("audit")
