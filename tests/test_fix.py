@@ -380,3 +380,23 @@ def test_precommit_hook_mlstablint_fix_is_declared_and_documented() -> None:
     assert "mlstablint-fix" in (ROOT / "docs" / "github.md").read_text()
     assert "mlstablint-fix" in (ROOT / "README.md").read_text()
 
+
+
+# Real modules that the fixes rewrite (found by checking scikit-learn and scipy.stats as installed):
+# log1p, expm1, hypot (also multi-line), solve, expit through `from scipy import special`.
+REAL_FILES = ["sklearn/datasets/_samples_generator.py", "sklearn/decomposition/_factor_analysis.py",
+              "sklearn/preprocessing/_data.py", "scipy/stats/_discrete_distns.py", "scipy/stats/_sampling.py",
+              "scipy/stats/_entropy.py"]
+
+
+@pytest.mark.parametrize("relative", REAL_FILES)
+def test_real_files_change_only_where_flagged(checker: FileChecker, relative: str) -> None:
+    import scipy
+
+    path = Path(scipy.__file__).resolve().parent.parent / relative
+    if not path.is_file():
+        pytest.skip(f"{relative} is not in this installation")
+    text = path.read_text(encoding="utf-8")
+    if not any(f.fix is not None for f in checker.check_source(text, relative).findings):
+        pytest.skip(f"{relative}: this version has nothing to fix")
+    assert _check_only_flagged_lines_change(checker, text) != text
