@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as matchers
 
 from mlstablint.code.exprs import source
 from mlstablint.code.names import Resolver
@@ -54,18 +55,8 @@ def is_pure(node: cst.BaseExpression) -> bool:
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-
-    class Collector(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-        def visit_Arg(self, arg: cst.Arg) -> bool:
-            arg.value.visit(self)  # keyword names are not references
-            return False
-
-    node.visit(Collector())
-    return found
+    """Every identifier in an expression (keyword names too: looking them up only makes a fix rarer)."""
+    return {name.value for name in matchers.findall(node, matchers.Name()) if isinstance(name, cst.Name)}
 
 
 def module_of(qualname: str | None) -> str:

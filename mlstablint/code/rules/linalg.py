@@ -9,12 +9,26 @@ from mlstablint.code.exprs import same, source
 from mlstablint.code.fixes import Fix, Replacement
 from mlstablint.code.names import INFINITY
 from mlstablint.code.rule import CodeRule
-from mlstablint.code.rules.common import bare, module_of, names_in, shorten, unchanged_since
+from mlstablint.code.rules.common import bare, module_of, shorten, unchanged_since
 
 _SOLVERS = ("inv", "pinv", "solve", "lstsq")
 
 
-_names = names_in
+def _names(node: cst.CSTNode) -> set[str]:
+    """Identifiers an expression mentions (keyword names excluded)."""
+    found: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            if arg.keyword is None:  # options such as lower=False name no matrix
+                arg.value.visit(self)
+            return False
+
+    node.visit(Collector())
+    return found
 
 
 class InvThenMultiply(CodeRule):
@@ -48,11 +62,16 @@ class InvThenMultiply(CodeRule):
         self._check(node)
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.BaseExpression)
+        if not (isinstance(node, cst.BaseExpression)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         operands = self.x.matmul_operands(node)
-        assert operands is not None
+        if not (operands is not None):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         inverse, before = self.x.follow(operands[0])
-        assert isinstance(inverse, cst.Call)
+        if not (isinstance(inverse, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if self.x.op(inverse, before) != "inv":
+            return None
         matrix = self.x.arg(inverse)
         library = module_of(self.r.call_name(inverse, before))
         name = _SOLVE_FOR.get(library)
@@ -94,7 +113,8 @@ class NormalEquations(CodeRule):
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
         # solve(X.T @ X, X.T @ y) written out -> lstsq(X, y): the same solution, without squaring cond(X).
-        assert isinstance(node, cst.Call)
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         if self.x.op(node) != "solve" or len(node.args) != 2 or any(a.keyword or a.star for a in node.args):
             return None
         gram, rhs = self.x.matmul_operands(node.args[0].value), self.x.matmul_operands(node.args[1].value)
@@ -156,7 +176,8 @@ class LogDet(CodeRule):
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
         # log(det(A)) and log(abs(det(A))), written out -> slogdet(A)[1] (log|det A|, never over- or underflows).
-        assert isinstance(node, cst.Call)
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         det = node.args[0].value
         inner = self.x.op_arg(det, "abs")
         if inner is not None:

@@ -91,8 +91,11 @@ class Log1p(CodeRule):
                 return
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.Call) and isinstance(node.args[0].value, cst.BinaryOperation)
+        if not (isinstance(node, cst.Call) and isinstance(node.args[0].value, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         arg = node.args[0].value
+        if not isinstance(arg.operator, cst.Add) or not (self.x.is_one(arg.left) or self.x.is_one(arg.right)):
+            return None
         other = arg.right if self.x.is_one(arg.left) else arg.left
         return _call_fix(self, node, _same_module(self.r.call_name(node), "log1p", _HAS_LOG1P), other)
 
@@ -114,7 +117,10 @@ class Expm1(CodeRule):
                     expr=shorten(node), fix=f"{fix_name(node.left, 'expm1')}({source(inner)})")
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.BinaryOperation) and isinstance(node.left, cst.Call)
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.left, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if not (isinstance(node.operator, cst.Subtract) and self.x.is_one(node.right)) or self.x.op(node.left) != "exp":
+            return None
         inner = self.x.arg(node.left)
         return _call_fix(self, node, _same_module(self.r.call_name(node.left), "expm1", _HAS_LOG1P), inner)
 
@@ -144,7 +150,8 @@ class LogSumExp(CodeRule):
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
         # Only the direct spelling: through local names, the sum may be used elsewhere too.
-        assert isinstance(node, cst.Call)
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         total = node.args[0].value
         if not isinstance(total, cst.Call):
             return None
@@ -202,7 +209,8 @@ class LogOfSoftmax(CodeRule):
         self.report(node, {"softmax": softmax}, expr=shorten(node), fix=fix)
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.Call)
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         target = node.args[0].value if self.x.op(node) == "log" else self.x.receiver(node)
         call, before = self.x.follow(target)
         if not isinstance(call, cst.Call) or not unchanged_since(self.r, call, before):
@@ -245,10 +253,19 @@ class NaiveSigmoid(CodeRule):
                 return
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.BinaryOperation) and isinstance(node.right, cst.BinaryOperation)
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.right, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         denominator = node.right
+        if not (isinstance(node.operator, cst.Divide) and isinstance(denominator.operator, cst.Add)):
+            return None
         exp_call = denominator.right if self.x.is_one(denominator.left) else denominator.left
-        assert isinstance(exp_call, cst.Call)
+        if not self.x.is_one(denominator.left) and not self.x.is_one(denominator.right):
+            return None
+        if not isinstance(exp_call, cst.Call) or self.x.op(exp_call) != "exp":
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        numerator = self.x.op_arg(node.left, "exp")
+        if not self.x.is_one(node.left) and (numerator is None or not _same(numerator, self.x.arg(exp_call) or node)):
+            return None  # a/(1 + exp(x)) with another numerator is no sigmoid
         exp_arg = self.x.arg(exp_call)
         if exp_arg is None:
             return None
@@ -298,9 +315,14 @@ class NaiveSoftplus(CodeRule):
                     limit64=EXP_OVERFLOW["float64"])
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.Call) and isinstance(node.args[0].value, cst.BinaryOperation)
+        if not (isinstance(node, cst.Call) and isinstance(node.args[0].value, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         arg = node.args[0].value
         sides = [side for side in (arg.left, arg.right) if self.x.op(side) == "exp"]
+        if not isinstance(arg.operator, cst.Add) or not (
+            len(sides) == 2 or (len(sides) == 1 and (self.x.is_one(arg.left) or self.x.is_one(arg.right)))
+        ):
+            return None
         library = module_of(self.r.call_name(node))
         exps = [bare(self.x.arg(side) or side) for side in sides if isinstance(side, cst.Call)]
         if library == "torch":
@@ -359,11 +381,13 @@ class LogOfSigmoid(CodeRule):
         self.report(node, {"sigmoid": sigmoid}, expr=shorten(node), fix=fix_expr)
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.Call)
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         target = node.args[0].value if self.x.op(node) == "log" else self.x.receiver(node)
         negate = _is_complement(self.x, target)
         if negate:
-            assert isinstance(target, cst.BinaryOperation)
+            if not (isinstance(target, cst.BinaryOperation)):
+                return None  # the trigger changed shape: no fix rather than a wrong one
             target = target.right
         call, before = self.x.follow(target)
         if not isinstance(call, cst.Call) or not unchanged_since(self.r, call, before):
@@ -408,10 +432,12 @@ class UnshiftedSoftmax(CodeRule):
                     limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"])
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.BinaryOperation) and isinstance(node.right, cst.Call)
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.right, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         total = node.right
         summed = self.x.reduction_arg(total, "sum")
-        assert summed is not None
+        if not (summed is not None):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         exps: dict[int, cst.Call] = {}
         named: list[str] = []
         for side in (node.left, summed):
@@ -586,7 +612,10 @@ class XLogY(CodeRule):
                 return
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.BinaryOperation)
+        if not (isinstance(node, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if not isinstance(node.operator, cst.Multiply):
+            return None
         for factor, other in ((node.left, node.right), (node.right, node.left)):
             minus = isinstance(other, cst.UnaryOperation) and isinstance(other.operator, cst.Minus)
             log = other.expression if isinstance(other, cst.UnaryOperation) else other
@@ -661,7 +690,10 @@ class NaiveVariance(CodeRule):
         return (inner, options) if inner is not None and options is not None else None
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.BinaryOperation)
+        if not (isinstance(node, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if not isinstance(node.operator, cst.Subtract):
+            return None
         left = self._mean_call(node.left)
         base = self.x.square_base(node.right)
         right = self._mean_call(base) if base is not None else None
@@ -710,10 +742,13 @@ class NanEquality(CodeRule):
             left = target.comparator
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.Comparison)
+        if not (isinstance(node, cst.Comparison)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         if len(node.comparisons) != 1:
             return None  # a chained comparison: its meaning with isnan needs a person
         target = node.comparisons[0]
+        if not isinstance(target.operator, (cst.Equal, cst.NotEqual)):
+            return None
         nan, other = (target.comparator, node.left) if self._is_nan(target.comparator) else (node.left,
                                                                                             target.comparator)
         library = "torch" if self.r.qualname(nan) == "torch.nan" else "numpy"
@@ -747,11 +782,14 @@ class NaiveHypot(CodeRule):
         self._check(node)
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        assert isinstance(node, cst.BaseExpression)
+        if not (isinstance(node, cst.BaseExpression)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         arg = self.x.sqrt_arg(node)
-        assert isinstance(arg, cst.BinaryOperation)
+        if not (isinstance(arg, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         a, b = self.x.square_base(arg.left), self.x.square_base(arg.right)
-        assert a is not None and b is not None
+        if not (a is not None and b is not None):
+            return None  # the trigger changed shape: no fix rather than a wrong one
         library = module_of(self.r.call_name(node)) if isinstance(node, cst.Call) else "numpy"
         if library not in ("numpy", "math", "torch", "jax.numpy", "cupy"):
             return None
