@@ -19,7 +19,7 @@ from mlstablint import __version__
 if TYPE_CHECKING:
     from mlstablint.code.discover import SourceFile
     from mlstablint.config import Config
-    from mlstablint.findings import Report
+    from mlstablint.findings import Report, ToolError
     from mlstablint.sweep.confirm import Table
 
 app = typer.Typer(
@@ -171,7 +171,7 @@ def check(
     report.keep_fixes(cfg.is_fixable)
     unsafe = unsafe_fixes if unsafe_fixes is not None else cfg.unsafe_fixes
     if diff or (fix if fix is not None else cfg.fix):
-        report = _fix(report, files, cfg, enabled, unsafe, diff=diff, jobs=jobs, use_cache=not no_cache)
+        report = _fix(report, files, errors, cfg, enabled, unsafe, diff=diff, jobs=jobs, use_cache=not no_cache)
     report.unsafe_fixes = unsafe
     tables: list[Table] = []  # the audited tables, for the confirmation experiments
     if data or cfg.data:  # the data half: imported only when there is data to audit
@@ -190,8 +190,8 @@ def check(
 
 
 def _fix(
-    report: Report, files: list[SourceFile], cfg: Config, enabled: set[str], unsafe: bool, *, diff: bool,
-    jobs: int | None, use_cache: bool,
+    report: Report, files: list[SourceFile], unchecked: list[ToolError], cfg: Config, enabled: set[str],
+    unsafe: bool, *, diff: bool, jobs: int | None, use_cache: bool,
 ) -> Report:
     """--fix: fix the files whose findings have applicable fixes and check them again. --diff: print what
     --fix would change, write nothing, and exit (1 when there is something to fix)."""
@@ -202,19 +202,19 @@ def _fix(
     wanted = {f.path for f in report.findings if policy.applies(f)}
     run = run_fixes([f for f in files if f.display in wanted], cfg.ignored_for, enabled, cfg.max_nesting, policy,
                     write=not diff)
-    for error in run.errors:
-        _err(f"{error.path}: {error.message}")
     if diff:
+        for error in sorted({*report.errors, *unchecked, *run.errors}, key=lambda e: e.sort_key()):
+            _err(f"{error.path}: {error.message}")
         sys.stdout.write("".join(result.diff() for result in run.files))
         sys.stdout.flush()
         count = f"{run.fixed} finding{'' if run.fixed == 1 else 's'}"
         where = f"{len(run.files)} file{'' if len(run.files) == 1 else 's'}"
         sys.stderr.write(f"Would fix {count} in {where}.\n" if run.fixed else "No fixes available.\n")
-        raise typer.Exit(2 if run.errors else 1 if run.fixed else 0)
-    if run.files:
+        raise typer.Exit(2 if run.errors or report.errors or unchecked else 1 if run.fixed else 0)
+    if run.files:  # what remains: the fixed files checked again (the others come from the cache)
         report = check_files(files, cfg, enabled, jobs, use_cache=use_cache)
         report.keep_fixes(cfg.is_fixable)
-    report.errors.extend(run.errors)
+    report.errors.extend(run.errors)  # reported with the others by _emit
     report.fixed = run.fixed
     return report
 

@@ -400,3 +400,11 @@ def test_real_files_change_only_where_flagged(checker: FileChecker, relative: st
     if not any(f.fix is not None for f in checker.check_source(text, relative).findings):
         pytest.skip(f"{relative}: this version has nothing to fix")
     assert _check_only_flagged_lines_change(checker, text) != text
+
+
+def test_cli_diff_reports_files_it_cannot_check(tmp_path: Path) -> None:
+    _files(tmp_path, {"a.py": BAD, "broken.py": "def (:\n"})
+    out = run_cli("check", ".", "missing.py", "--diff", "--unsafe-fixes", cwd=tmp_path)
+    assert out.returncode == 2 and "+    return np.log1p(x)" in out.stdout
+    assert "broken.py: syntax error" in out.stderr and "missing.py" in out.stderr
+    assert (tmp_path / "a.py").read_text() == BAD
