@@ -408,3 +408,16 @@ def test_cli_diff_reports_files_it_cannot_check(tmp_path: Path) -> None:
     assert out.returncode == 2 and "+    return np.log1p(x)" in out.stdout
     assert "broken.py: syntax error" in out.stderr and "missing.py" in out.stderr
     assert (tmp_path / "a.py").read_text() == BAD
+
+
+def test_notebook_cell_magic_and_escaped_json_are_kept(checker: FileChecker, tmp_path: Path) -> None:
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+              "source": ["import numpy as np\n"]},
+             {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+              "source": ["%%time\n", "y = np.log(1 + x)  # \u00e9t\u00e9\n", "%timeit y\n"]}]
+    # An ASCII-only writer (json.dumps' default) escapes the accents: the rewrite must do the same.
+    raw = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=2) + "\n"
+    path = tmp_path / "m.ipynb"
+    path.write_text(raw, encoding="utf-8")
+    result = fix_file(checker, path, "m.ipynb", (), everything)
+    assert result.after.decode() == raw.replace("np.log(1 + x)", "np.log1p(x)")
