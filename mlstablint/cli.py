@@ -17,8 +17,9 @@ import typer
 from mlstablint import __version__
 
 if TYPE_CHECKING:
+    from mlstablint.code.discover import SourceFile
     from mlstablint.config import Config
-    from mlstablint.findings import Report
+    from mlstablint.findings import Report, ToolError
 
 app = typer.Typer(
     add_completion=False,
@@ -156,6 +157,15 @@ def check(
     sweep_budget: Optional[float] = typer.Option(
         None, "--sweep-budget", min=0.0, metavar="SECONDS", help="Time budget of all confirmation experiments "
         "(default 30)."),
+    fix: Optional[bool] = typer.Option(
+        None, "--fix/--no-fix", help="Apply the safe fixes in place (with --unsafe-fixes, the unsafe ones too) and "
+        "report what remains."),
+    unsafe_fixes: Optional[bool] = typer.Option(
+        None, "--unsafe-fixes/--no-unsafe-fixes", help="Also apply (and mark as available) the unsafe fixes: "
+        "numeric rewrites that change low-order bits or non-finite results."),
+    diff: bool = typer.Option(
+        False, "--diff", help="Print a unified diff of what --fix would change and write nothing; exit 1 when "
+        "there is something to fix."),
 ) -> None:
     """Check Python files for numerically unstable patterns (and, with --data, audit a training table)."""
     from mlstablint.commands.check import run_check
@@ -164,14 +174,54 @@ def check(
 
     _require_format(fmt.value)
     cfg, known = _configure(config, select, ignore)
+    unsafe = unsafe_fixes if unsafe_fixes is not None else cfg.unsafe_fixes
+    fixing = diff or (fix if fix is not None else cfg.fix)
+
+    def fix_code(report: Report, files: list[SourceFile], errors: list[ToolError], enabled: set[str]) -> Report:
+        """Between the code half and the data half: fixes offered, applied (--fix) or shown (--diff)."""
+        report.keep_fixes(cfg.is_fixable)
+        if fixing:
+            report = _fix(report, files, errors, cfg, enabled, unsafe, diff=diff, jobs=jobs, use_cache=not no_cache)
+        report.unsafe_fixes = unsafe
+        return report
+
     try:
         report = run_check(list(paths or [Path(".")]), cfg, known,
                            DataArgs(data, target, test_data, features, no_intercept, as_of=as_of), jobs,
-                           not no_cache, confirm,
-                           sweep_budget)
+                           not no_cache, confirm, sweep_budget, after_code=fix_code)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     _emit(report, fmt, output, category)
+
+
+def _fix(
+    report: Report, files: list[SourceFile], unchecked: list[ToolError], cfg: Config, enabled: set[str],
+    unsafe: bool, *, diff: bool, jobs: int | None, use_cache: bool,
+) -> Report:
+    """--fix: fix the files whose findings have applicable fixes and check them again. --diff: print what
+    --fix would change, write nothing, and exit (1 when there is something to fix)."""
+    from mlstablint.code.fixer import FixPolicy, run_fixes
+    from mlstablint.code.runner import check_files
+
+    policy = FixPolicy(unsafe, cfg.is_fixable)
+    wanted = {f.path for f in report.findings if policy.applies(f)}
+    run = run_fixes([f for f in files if f.display in wanted], cfg.ignored_for, enabled, cfg.max_nesting, policy,
+                    write=not diff)
+    if diff:
+        for error in sorted({*report.errors, *unchecked, *run.errors}, key=lambda e: e.sort_key()):
+            _err(f"{error.path}: {error.message}")
+        sys.stdout.write("".join(result.diff() for result in run.files))
+        sys.stdout.flush()
+        count = f"{run.fixed} finding{'' if run.fixed == 1 else 's'}"
+        where = f"{len(run.files)} file{'' if len(run.files) == 1 else 's'}"
+        sys.stderr.write(f"Would fix {count} in {where}.\n" if run.fixed else "No fixes available.\n")
+        raise typer.Exit(2 if run.errors or report.errors or unchecked else 1 if run.fixed else 0)
+    if run.files:  # what remains: the fixed files checked again (the others come from the cache)
+        report = check_files(files, cfg, enabled, jobs, use_cache=use_cache)
+        report.keep_fixes(cfg.is_fixable)
+    report.errors.extend(run.errors)  # reported with the others by _emit
+    report.fixed = run.fixed
+    return report
 
 
 @app.command("audit")

@@ -37,7 +37,9 @@ KNOWN_KEYS = {"select", "ignore", "per-file-ignores", "exclude", "extend-exclude
               # where the data auditor runs: "local" or "spark" (mlstablint.spark), and the Spark master URL
               "engine", "spark-master",
               # per-file limits of the code checker (docs/security.md): bytes, and expression nesting depth
-              "max-file-size", "max-nesting"}
+              "max-file-size", "max-nesting",
+              # autofix (mlstablint.code.fixer): apply fixes by default, allow unsafe ones, which rules may be fixed
+              "fix", "unsafe-fixes", "fixable", "unfixable"}
 
 ENGINES = ("local", "spark")
 
@@ -78,9 +80,16 @@ class Config:
     spark_master: str | None = None  # the Spark master URL (None: the active session's, or local[*])
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger source files are skipped with a notification
     max_nesting: int = DEFAULT_MAX_NESTING  # syntax tree depth; deeper files are skipped with a notification
+    fix: bool = False  # `check` applies fixes as with --fix
+    unsafe_fixes: bool = False  # unsafe fixes count as applicable, as with --unsafe-fixes
+    fixable: list[str] = field(default_factory=lambda: ["ALL"])  # rules whose fixes may be applied...
+    unfixable: list[str] = field(default_factory=list)  # ...except these (the more specific selector wins)
 
     def enabled_rules(self, known: Iterable[str]) -> set[str]:
         return {rule for rule in known if is_selected(rule, self.select, self.ignore)}
+
+    def is_fixable(self, rule: str) -> bool:
+        return is_selected(rule, self.fixable, self.unfixable)
 
     def ignored_for(self, rel_path: str) -> list[str]:
         """Selectors that per-file-ignores applies to the file at `rel_path` (POSIX, relative to root)."""
@@ -221,6 +230,14 @@ def load_config(explicit: Path | None, known_rules: Iterable[str], cwd: Path | N
         if not isinstance(table["spark-master"], str) or not table["spark-master"]:
             raise ConfigError(f"{source}: [tool.mlstablint] spark-master must be a master URL string")
         cfg.spark_master = table["spark-master"]
+    for key in ("fix", "unsafe-fixes"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"{source}: [tool.mlstablint] {key} must be true or false")
+            setattr(cfg, key.replace("-", "_"), table[key])
+    for key in ("fixable", "unfixable"):
+        if key in table:
+            setattr(cfg, key, validate_selectors(_str_list(table[key], key, source), known, str(source)))
     for key in ("max-file-size", "max-nesting"):
         if key in table:
             value = table[key]

@@ -6,6 +6,7 @@ Rules produce findings, reporters render them; neither knows about the other.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +34,41 @@ class Confirmation:
         }
 
 
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text from (line, column) up to (end_line, end_column), exclusive, by `text`.
+    1-based; an insertion has an empty span. In a notebook, positions are in the code cell `cell`."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+    cell: int | None = None  # a notebook's code cell: the lines and columns are then the cell's
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"line": self.line, "column": self.column, "end_line": self.end_line,
+                               "end_column": self.end_column, "text": self.text}
+        if self.cell is not None:
+            out["cell"] = self.cell
+        return out
+
+
+@dataclass(frozen=True)
+class FixInfo:
+    """The edits that fix a finding, and whether applying them can change behaviour ("safe" | "unsafe")."""
+
+    safety: str
+    edits: tuple[Edit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"safety": self.safety, "edits": [e.to_json() for e in self.edits]}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FixInfo:
+        return cls(str(raw["safety"]), tuple(Edit(**e) for e in raw["edits"]))
+
+
 @dataclass
 class Finding:
     """One problem at one place. Lines and columns are 1-based; end_column is exclusive."""
@@ -53,6 +89,7 @@ class Finding:
     cell_line: int | None = None
     # Column inside the cell (1-based), for people; JSON keeps the raw-file column.
     cell_column: int | None = field(default=None, compare=False)
+    fix: FixInfo | None = None
 
     def sort_key(self) -> tuple[str, int, int, str, int, int, str]:
         return (self.path, self.line, self.column, self.rule, self.end_line, self.end_column, self.message)
@@ -70,6 +107,7 @@ class Finding:
             "evidence": self.evidence,
             "confirmation": self.confirmation.to_json() if self.confirmation else None,
             "fingerprint": self.fingerprint,
+            "fix": self.fix.to_json() if self.fix is not None else None,
         }
         if self.cell is not None:
             out["cell"] = self.cell
@@ -105,6 +143,10 @@ class Report:
     # One per audited table: the figures behind its findings as plain data (spectra, column statistics,
     # duplicate group sizes, drift tests) for charts. Not part of the JSON/SARIF documents.
     profiles: list[dict[str, Any]] = field(default_factory=list)
+    # Autofix: findings fixed in place by --fix (their files are checked again), and whether unsafe
+    # fixes are applicable in this run (which fixes the text report marks as available).
+    fixed: int = 0
+    unsafe_fixes: bool = False
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
@@ -116,6 +158,12 @@ class Report:
                 self.dataset = Dataset()
             self.dataset.extend(other.dataset)
         self.profiles.extend(other.profiles)
+
+    def keep_fixes(self, fixable: Callable[[str], bool]) -> None:
+        """Drop the fixes of rules configured as unfixable, so that no report offers them."""
+        for finding in self.findings:
+            if finding.fix is not None and not fixable(finding.rule):
+                finding.fix = None
 
     def finalize(self) -> Report:
         self.findings.sort(key=Finding.sort_key)

@@ -42,7 +42,9 @@ def test_text_output_has_ruff_shape(tmp_path: Path) -> None:
     lines = out.stdout.splitlines()
     assert lines[0].startswith("pkg/bad.py:3:5: MSL101 ")
     assert lines[1].startswith("pkg/bad.py:4:5: MSL102 ")
-    assert lines[-1] == "Found 2 findings (2 warnings) in 1 file checked."
+    assert lines[-2] == "Found 2 findings (2 warnings) in 1 file checked."
+    # Both have unsafe fixes (log1p, expm1), which ruff's way hides unless asked for.
+    assert lines[-1] == "No fixes available: 2 hidden fixes can be enabled with the `--unsafe-fixes` option."
     assert "\033[" not in out.stdout  # no colour when not a TTY
 
 
@@ -53,7 +55,7 @@ def test_json_document(tmp_path: Path) -> None:
     doc = json.loads(out.stdout)
     assert set(doc) == {"version", "findings", "errors"}
     keys = ["rule", "severity", "message", "path", "line", "column", "end_line", "end_column", "evidence",
-            "confirmation", "fingerprint"]
+            "confirmation", "fingerprint", "fix"]
     assert all(list(f) == keys for f in doc["findings"])
     assert [(f["path"], f["line"], f["rule"]) for f in doc["findings"]] == [
         ("a.py", 3, "MSL101"), ("a.py", 4, "MSL102"), ("b.py", 3, "MSL101"), ("b.py", 4, "MSL102")]

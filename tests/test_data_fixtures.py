@@ -93,7 +93,7 @@ def test_check_with_data_puts_data_findings_on_the_loading_line() -> None:
     doc = json.loads(out.stdout)
     assert set(doc) == {"version", "findings", "errors", "dataset"} and doc["errors"] == []
     keys = ["rule", "severity", "message", "path", "line", "column", "end_line", "end_column", "evidence",
-            "confirmation", "fingerprint"]
+            "confirmation", "fingerprint", "fix"]
     assert all(list(f) == keys for f in doc["findings"])
     rules = {f["rule"] for f in doc["findings"]}
     assert {"MSL109", "MSL202", "MSL203"} <= rules and HAZARDS - {"MSL604"} <= rules

@@ -40,8 +40,9 @@ def test_manifest_is_valid(tmp_path: Path) -> None:
 
 def test_hook_definitions() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load(HOOKS.read_text(encoding="utf-8"))}
-    assert set(hooks) == {"mlstablint", "mlstablint-data"}
-    code, data = hooks["mlstablint"], hooks["mlstablint-data"]
+    assert set(hooks) == {"mlstablint", "mlstablint-fix", "mlstablint-data"}
+    code, data, fix = hooks["mlstablint"], hooks["mlstablint-data"], hooks["mlstablint-fix"]
+    assert fix["entry"] == "mlstablint check --fix" and fix["types_or"] == code["types_or"]
     assert code["entry"] == "mlstablint check" and code["language"] == "python"
     assert code["types_or"] == ["python", "jupyter"] and code["require_serial"] is True
     assert code.get("pass_filenames", True) is True
@@ -83,7 +84,8 @@ def project(path: Path, hook_repo: tuple[Path, str], files: dict[str, str]) -> P
     """A user's repository whose pre-commit configuration uses both hooks of `hook_repo`."""
     repo = git_init(path)
     url, rev = hook_repo
-    config = {"repos": [{"repo": str(url), "rev": rev, "hooks": [{"id": "mlstablint"}, {"id": "mlstablint-data"}]}]}
+    config = {"repos": [{"repo": str(url), "rev": rev, "hooks": [
+        {"id": "mlstablint"}, {"id": "mlstablint-fix", "args": ["--unsafe-fixes"]}, {"id": "mlstablint-data"}]}]}
     write(repo, {".pre-commit-config.yaml": yaml.safe_dump(config), **files})
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
     return repo
@@ -124,6 +126,17 @@ def test_code_hook_fails_on_a_tool_error(pre_commit_home: Path, user_repo: Path)
     assert "- exit code: 2" in out.stdout
     assert "mlstablint: error: src/broken.py: syntax error at line 2" in out.stdout
     assert "Traceback" not in out.stdout
+
+
+def test_fix_hook_rewrites_the_file_and_fails_the_commit(pre_commit_home: Path, user_repo: Path) -> None:
+    out = pre_commit("run", "mlstablint-fix", "--files", "src/bad.py", "src/clean.py", cwd=user_repo,
+                     home=pre_commit_home)
+    assert out.returncode == 1, out.stdout + out.stderr  # pre-commit fails a hook that changed files
+    assert "Fixed 2 findings." in out.stdout and "files were modified by this hook" in out.stdout
+    fixed = (user_repo / "src" / "bad.py").read_text(encoding="utf-8")
+    assert "np.log1p(" in fixed and "np.expm1(" in fixed
+    again = pre_commit("run", "mlstablint-fix", "--files", "src/bad.py", cwd=user_repo, home=pre_commit_home)
+    assert again.returncode == 0, again.stdout + again.stderr
 
 
 CLEAN_TABLE = "a,b,y\n" + "".join(f"{i * 37 % 101 / 10},{i * 53 % 97 / 7:.4f},{i % 2}\n" for i in range(200))

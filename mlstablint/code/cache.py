@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mlstablint import __version__
-from mlstablint.findings import Finding, Report, ToolError, code_fingerprint
+from mlstablint.findings import Finding, FixInfo, Report, ToolError, code_fingerprint
 
 CACHE_DIR = ".mlstablint_cache"
 # Bump when the entry layout changes.
@@ -106,10 +106,11 @@ class ResultCache:
             for item in raw["findings"]:
                 f = dict(item)
                 context, occurrence = f.pop("context"), f.pop("occurrence")
+                fix = f.pop("fix", None)
                 if not (isinstance(context, list) and all(isinstance(c, str) for c in context)
                         and isinstance(occurrence, int)):
                     return None
-                finding = Finding(path=display, **f)
+                finding = Finding(path=display, **f, fix=FixInfo.from_json(fix) if fix is not None else None)
                 finding.fingerprint = code_fingerprint(finding.rule, fingerprint_path, context, occurrence)
                 report.findings.append(finding)
             for message in raw["errors"]:
@@ -131,6 +132,7 @@ class ResultCache:
                 "rule": f.rule, "severity": f.severity, "message": f.message, "line": f.line, "column": f.column,
                 "end_line": f.end_line, "end_column": f.end_column, "evidence": f.evidence, "cell": f.cell,
                 "cell_line": f.cell_line, "cell_column": f.cell_column, "context": context, "occurrence": occurrence,
+                "fix": f.fix.to_json() if f.fix is not None else None,
             })
         entry = {"format": FORMAT, "findings": findings, "errors": [e.message for e in report.errors]}
         path = self._entry(key)

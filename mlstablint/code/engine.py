@@ -16,14 +16,15 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mlstablint.catalog import load_catalog
 from mlstablint.code import notebook
+from mlstablint.code.fixes import import_line
 from mlstablint.code.names import Resolver
 from mlstablint.code.positions import statement_positions
-from mlstablint.code.rule import CodeRule, RuleContext
+from mlstablint.code.rule import CodeRule, PendingFinding, RuleContext
 from mlstablint.code.rules import ALL_RULES
 from mlstablint.code.triggers import Facts, triggered
 from mlstablint.code.walk import BatchedWalker
 from mlstablint.config import DEFAULT_MAX_NESTING
-from mlstablint.findings import Finding, Report, ToolError, code_fingerprint
+from mlstablint.findings import Edit, Finding, FixInfo, Report, ToolError, code_fingerprint
 
 _IMPORT_ROOTS = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)|import[ \t]+([^\n#;]+))", re.M)
 _NOQA = re.compile(r"#\s*noqa(?::[ \t]*(?P<codes>[A-Za-z]+\d+(?:[ \t]*,?[ \t]*[A-Za-z]+\d+)*))?", re.I)
@@ -143,6 +144,7 @@ class FileChecker:
         self.fast_positions = fast_positions
         catalog = load_catalog()
         self.severity = {rule_id: doc.severity for rule_id, doc in catalog.items()}
+        self.fix_safety = {rule_id: doc.fix_safety for rule_id, doc in catalog.items()}
         self.resolver = Resolver()
         self.rules: list[CodeRule] = [cls() for cls in ALL_RULES if cls.id in enabled]
         self._walkers: dict[tuple[str, ...], BatchedWalker] = {}
@@ -220,7 +222,7 @@ class FileChecker:
                     before = len(ctx.pending)
                     walker.walk(stmt)
                     if len(ctx.pending) > before:
-                        flagged[index] = [p.node for p in ctx.pending[before:]]
+                        flagged[index] = [node for p in ctx.pending[before:] for node in _located_nodes(p)]
         except RecursionError:
             report.errors.append(ToolError(path, "expression nesting too deep to analyse; file skipped"))
             return report
@@ -275,6 +277,7 @@ class FileChecker:
     ) -> list[Finding]:
         positions = self._positions(module, text, flagged, tree)
         lines = text.splitlines()
+        imports_at: list[int | None] = []  # where added imports go, computed once when a fix needs one
         seen: Counter[tuple[str, str]] = Counter()
         out: list[Finding] = []
         unique = {(p.rule, id(p.node)): p for p in ctx.pending}
@@ -300,9 +303,47 @@ class FileChecker:
                 end_column=end.column + 1,
                 evidence=pending.evidence,
                 fingerprint=code_fingerprint(pending.rule, fingerprint_path, context, seen[key]),
+                fix=self._fix_info(pending, positions, text, tree, imports_at),
             ))
             self.fingerprint_inputs[id(out[-1])] = (context, seen[key])
         return out
+
+
+    def _fix_info(
+        self, pending: PendingFinding, positions: Mapping[cst.CSTNode, CodeRange], text: str, tree: ast.Module | None,
+        imports_at: list[int | None],
+    ) -> FixInfo | None:
+        fix, safety = pending.fix, self.fix_safety.get(pending.rule, "none")
+        if fix is None or safety not in ("safe", "unsafe"):
+            return None
+        edits = [Edit(positions[r.node].start.line, positions[r.node].start.column + 1, positions[r.node].end.line,
+                      positions[r.node].end.column + 1, r.text) for r in fix.replacements]
+        if fix.imports:
+            if not imports_at:
+                if tree is None:
+                    try:
+                        tree = ast.parse(text)
+                    except (SyntaxError, RecursionError, MemoryError, ValueError):
+                        tree = None
+                imports_at.append(import_line(tree) if tree is not None else None)
+            line = imports_at[0]
+            if line is None:
+                return None  # nowhere to add the import the fix needs: no fix rather than a guess
+            newline = "\r\n" if "\r\n" in text else "\n"
+            added = "".join(f"{statement}{newline}" for statement in fix.imports)
+            if line > len(text.splitlines()):  # the last import ends the file without a newline
+                line, added = line - 1, newline + added.removesuffix(newline)
+                edits.append(Edit(line, len(text.splitlines()[-1]) + 1, line, len(text.splitlines()[-1]) + 1, added))
+            else:
+                edits.append(Edit(line, 1, line, 1, added))
+        return FixInfo(safety, tuple(sorted(edits, key=lambda e: (e.line, e.column))))
+
+
+def _located_nodes(pending: PendingFinding) -> list[cst.CSTNode]:
+    """The nodes whose positions a finding needs: its own and those its fix replaces."""
+    if pending.fix is None:
+        return [pending.node]
+    return [pending.node, *(r.node for r in pending.fix.replacements)]
 
 
 def check_notebook(
@@ -340,7 +381,15 @@ def check_notebook(
         line, end_line = finding.line, finding.end_line
         finding.line, finding.column = start.raw_line, joined.raw_column(line, finding.column)
         finding.end_line, finding.end_column = end.raw_line, joined.raw_column(end_line, finding.end_column)
+        if finding.fix is not None:
+            finding.fix = FixInfo(finding.fix.safety, tuple(_in_cell(joined, e) for e in finding.fix.edits))
     return report
+
+
+def _in_cell(joined: notebook.JoinedNotebook, edit: Edit) -> Edit:
+    """An edit of the joined code cells, placed in its cell (an edit never spans two cells)."""
+    start, end = joined.origin(edit.line), joined.origin(edit.end_line)
+    return Edit(start.cell_line, edit.column, end.cell_line, edit.end_column, edit.text, cell=start.cell)
 
 
 def check_bytes(

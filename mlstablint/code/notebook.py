@@ -9,9 +9,10 @@ indentation, so line numbers are kept and the rest of the cell is still linted.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Cell magics whose body is Python (the rest of the cell is linted); any other cell magic
 # (%%bash, %%html, %%sql, %%writefile...) makes the whole cell something else.
@@ -40,6 +41,10 @@ class CodeCell:
     index: int  # 1-based among all cells
     lines: list[str]  # source lines without their line endings
     origins: list[tuple[int, int]]  # (raw line, raw column) of each line
+    # (start, end) offsets in the raw text of each JSON string of the cell's `source`, and whether the
+    # source is a list of strings (nbformat's usual layout) rather than one string: what a fix rewrites.
+    strings: list[tuple[int, int]] = field(default_factory=list)
+    is_list: bool = True
 
 
 @dataclass
@@ -90,8 +95,9 @@ class _PositionedJSON:
             i += 1
         return i
 
-    def cells(self) -> list[tuple[str, list[tuple[str, int]]]]:
-        """(cell_type, [(source string, offset of its opening quote)]) for every cell, in order."""
+    def cells(self) -> list[tuple[str, list[tuple[str, int, int]]]]:
+        """(cell_type, [(source string, offset of its opening quote, offset after its closing quote)])
+        for every cell, in order."""
         root, _ = self.decoder.raw_decode(self.text, self._ws(0))
         if not isinstance(root, dict):
             raise NotebookError("not a notebook: the top level is not a JSON object")
@@ -105,10 +111,10 @@ class _PositionedJSON:
         # Walk the raw text again, object by object, to find each cell's source strings.
         return self._walk_cells()
 
-    def _walk_cells(self) -> list[tuple[str, list[tuple[str, int]]]]:
+    def _walk_cells(self) -> list[tuple[str, list[tuple[str, int, int]]]]:
         text, i = self.text, self._ws(0)
         i = self._expect(i, "{")
-        out: list[tuple[str, list[tuple[str, int]]]] = []
+        out: list[tuple[str, list[tuple[str, int, int]]]] = []
         while True:
             i = self._ws(i)
             if text[i] == "}":
@@ -134,10 +140,10 @@ class _PositionedJSON:
             if text[i] == ",":
                 i += 1
 
-    def _cell(self, i: int) -> tuple[tuple[str, list[tuple[str, int]]], int]:
+    def _cell(self, i: int) -> tuple[tuple[str, list[tuple[str, int, int]]], int]:
         text = self.text
         i = self._expect(i, "{")
-        cell_type, sources = "", list[tuple[str, int]]()
+        cell_type, sources = "", list[tuple[str, int, int]]()
         while True:
             i = self._ws(i)
             if text[i] == "}":
@@ -153,14 +159,14 @@ class _PositionedJSON:
                         break
                     start = i
                     value, i = self._string(i)
-                    sources.append((value, start))
+                    sources.append((value, start, i))
                     i = self._ws(i)
                     if text[i] == ",":
                         i += 1
             elif key == "source" and text[i] == '"':
                 start = i
                 value, i = self._string(i)
-                sources.append((value, start))
+                sources.append((value, start, -i))  # a negative end marks a one-string source
             else:
                 value, i = self.decoder.raw_decode(text, i)
                 if key == "cell_type" and isinstance(value, str):
@@ -193,7 +199,8 @@ def code_cells(raw: str) -> list[CodeCell]:
             continue
         lines: list[str] = []
         origins: list[tuple[int, int]] = []
-        for value, offset in sources:
+        strings = [(offset, abs(end)) for _, offset, end in sources]
+        for value, offset, _ in sources:
             raw_line, raw_col = reader.position(offset + 1)  # after the opening quote
             parts = value.split("\n")
             if parts and parts[-1] == "":
@@ -202,7 +209,7 @@ def code_cells(raw: str) -> list[CodeCell]:
                 lines.append(part.rstrip("\r"))
                 # Lines of a one-string source all sit on that string's raw line.
                 origins.append((raw_line, raw_col))
-        out.append(CodeCell(index, lines, origins))
+        out.append(CodeCell(index, lines, origins, strings, not sources or sources[0][2] >= 0))
     return out
 
 
@@ -253,3 +260,71 @@ def blank_cell(notebook: JoinedNotebook, cell: int) -> str:
         if origin.cell == cell:
             lines[k] = "pass"
     return "\n".join(lines)
+
+
+def replace_sources(raw: str, notebook: JoinedNotebook, fixed: str) -> str:
+    """The raw notebook with the sources of the code cells whose lines `fixed` (the joined text, fixed)
+    changed rewritten; everything else — outputs, metadata, the JSON layout, masked IPython lines — is
+    kept byte for byte. Raises NotebookError when a change cannot be placed in one cell."""
+    old = notebook.text.split("\n")[:-1]
+    new = fixed.split("\n")
+    if new and new[-1] == "":
+        new.pop()
+    owner = [origin.cell for origin in notebook.origins]  # cell of each old joined line
+    first_line = {cell.index: next(k for k, c in enumerate(owner) if c == cell.index) for cell in notebook.cells
+                  if cell.lines}
+    per_cell: dict[int, list[str]] = {cell.index: [] for cell in notebook.cells}
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                origin = notebook.origins[i1 + k]
+                cell = _cell(notebook, origin.cell)
+                per_cell[origin.cell].append(cell.lines[origin.cell_line - 1])  # masked lines come back as written
+            continue
+        if any(notebook.masked[i] for i in range(i1, i2)):
+            raise NotebookError("a fix touched a line of IPython syntax; notebook not fixed")
+        cells = {owner[i] for i in range(i1, i2)} or {owner[i1 - 1] if i1 > 0 else owner[i1]}
+        if len(cells) != 1:
+            raise NotebookError("a fix spans two cells; notebook not fixed")
+        per_cell[cells.pop()].extend(new[j1:j2])
+    out = raw
+    ascii_only = raw.isascii()
+    edits: list[tuple[int, int, str]] = []
+    for cell in notebook.cells:
+        lines = per_cell[cell.index]
+        if lines == cell.lines or cell.index not in first_line:
+            continue
+        edits.extend(_source_edits(raw, cell, lines, ascii_only))
+    for start, end, text in sorted(edits, reverse=True):
+        out = out[:start] + text + out[end:]
+    return out
+
+
+def _cell(notebook: JoinedNotebook, index: int) -> CodeCell:
+    return next(cell for cell in notebook.cells if cell.index == index)
+
+
+def _source_edits(raw: str, cell: CodeCell, lines: list[str], ascii_only: bool) -> list[tuple[int, int, str]]:
+    """Raw-text edits that make a cell's source `lines`: one string per line replaced in place when the
+    count of lines is kept, else the list (or the one string) written anew in the same layout."""
+    ends_with_newline = bool(cell.strings) and raw[cell.strings[-1][1] - 3: cell.strings[-1][1] - 1] == "\\n"
+
+    def encoded(line: str, last: bool) -> str:
+        return json.dumps(line + ("" if last and not ends_with_newline else "\n"), ensure_ascii=ascii_only)
+
+    if cell.is_list and len(cell.strings) == len(cell.lines) == len(lines):
+        return [(start, end, encoded(line, k == len(lines) - 1))
+                for k, ((start, end), line, before) in enumerate(zip(cell.strings, lines, cell.lines, strict=True))
+                if line != before]
+    start, end = cell.strings[0][0], cell.strings[-1][1]
+    if not cell.is_list:
+        text = "\n".join(lines) + ("\n" if ends_with_newline else "")
+        return [(start, end, json.dumps(text, ensure_ascii=ascii_only))]
+    if len(cell.strings) > 1:
+        separator = raw[cell.strings[0][1]: cell.strings[1][0]]
+    else:
+        line_start = raw.rfind("\n", 0, start) + 1
+        separator = ",\n" + raw[line_start:start] if raw[line_start:start].isspace() else ", "
+    body = separator.join(encoded(line, k == len(lines) - 1) for k, line in enumerate(lines))
+    return [(start, end, body)]

@@ -11,6 +11,7 @@ import libcst as cst
 
 from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.exprs import Exprs
+from mlstablint.code.fixes import Fix, Spelling, spell
 from mlstablint.code.names import Resolver
 
 
@@ -22,6 +23,7 @@ class PendingFinding:
     node: cst.CSTNode
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    fix: Fix | None = None
 
 
 class RuleContext:
@@ -71,4 +73,15 @@ class CodeRule(cst.BatchableCSTVisitor):
         return self.ctx.exprs
 
     def report(self, node: cst.CSTNode, evidence: dict[str, Any] | None = None, **fields: object) -> None:
-        self.ctx.pending.append(PendingFinding(self.id, node, self.message.format(**fields), evidence or {}))
+        pending = PendingFinding(self.id, node, self.message.format(**fields), evidence or {})
+        pending.fix = self.fix(node)
+        self.ctx.pending.append(pending)
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        """The rewrite that removes the finding at `node`, or None where the code does not say enough
+        (a rule's fix sits next to its trigger; called when the rule reports, names resolved as there)."""
+        return None
+
+    def spell(self, qualname: str) -> Spelling | None:
+        """`qualname` written with the file's own aliases, or with an import where the name is missing."""
+        return spell(self.r, self.ctx.uses(qualname.rpartition(".")[2]), qualname)

@@ -7,14 +7,16 @@ and exit codes stay with the command line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlstablint.commands.data import DataArgs, wants_data
 
 if TYPE_CHECKING:
+    from mlstablint.code.discover import SourceFile
     from mlstablint.config import Config
-    from mlstablint.findings import Report
+    from mlstablint.findings import Report, ToolError
     from mlstablint.sweep.confirm import Table
 
 
@@ -30,8 +32,12 @@ def confirm_findings(report: Report, wanted: bool, budget: float | None, configu
     confirm(report, tables, seconds)
 
 
+# Run on the code half's report before the data half (the command line's --fix/--diff): it may replace it.
+AfterCode = Callable[["Report", "list[SourceFile]", "list[ToolError]", "set[str]"], "Report"]
+
+
 def run_check(paths: list[Path], cfg: Config, known: list[str], data: DataArgs, jobs: int | None, use_cache: bool,
-              confirm: bool | None, sweep_budget: float | None) -> Report:
+              confirm: bool | None, sweep_budget: float | None, after_code: AfterCode | None = None) -> Report:
     """Check the code under `paths` (and audit the tables of `data` or the configuration)."""
     from mlstablint.code.discover import discover
     from mlstablint.code.runner import check_files
@@ -39,6 +45,8 @@ def run_check(paths: list[Path], cfg: Config, known: list[str], data: DataArgs, 
     enabled = cfg.enabled_rules(known)
     files, errors = discover(paths, cfg)
     report = check_files(files, cfg, enabled, jobs, use_cache=use_cache)
+    if after_code is not None:
+        report = after_code(report, files, errors, enabled)
     tables: list[Table] = []  # the audited tables, for the confirmation experiments
     data_given = wants_data(cfg, data)
     if data_given:  # the data half: imported only when there is data to audit

@@ -164,6 +164,26 @@ def _location(uri: str, region: Any = None) -> Any:
         artifact_location=ArtifactLocation(uri=uri, uri_base_id=SRCROOT), region=region))
 
 
+def _fixes(f: Finding, uri: str) -> list[Any] | None:
+    """The finding's fix as one SARIF `fix`: replacements of regions of the file. Notebook fixes are
+    positioned in cells, which a SARIF region of the .ipynb file cannot express: left out."""
+    if f.fix is None or f.cell is not None:
+        return None
+    from sarif_om import ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Message, Region, Replacement
+
+    replacements = [
+        Replacement(deleted_region=Region(start_line=e.line, start_column=e.column, end_line=e.end_line,
+                                          end_column=e.end_column),
+                    inserted_content=ArtifactContent(text=e.text))
+        for e in f.fix.edits
+    ]
+    description = (f"Apply the {f.fix.safety} fix of {f.rule}"
+                   + (": it can change results (see the rule's Fix safety section)." if f.fix.safety == "unsafe"
+                      else "."))
+    return [Fix(description=Message(text=description), artifact_changes=[ArtifactChange(
+        artifact_location=ArtifactLocation(uri=uri, uri_base_id=SRCROOT), replacements=replacements)])]
+
+
 def _result(f: Finding, uri: str, rule_index: int) -> Any:
     from sarif_om import Message, Result
 
@@ -182,6 +202,7 @@ def _result(f: Finding, uri: str, rule_index: int) -> Any:
         locations=[_location(uri, _region(f))],
         partial_fingerprints={FINGERPRINT_KEY: finding_fingerprint(f)},
         properties=properties,
+        fixes=_fixes(f, uri),
     )
 
 

@@ -6,9 +6,10 @@ import libcst as cst
 
 from mlstablint.code import apis
 from mlstablint.code.exprs import same, source
+from mlstablint.code.fixes import Fix, Replacement
 from mlstablint.code.names import INFINITY
 from mlstablint.code.rule import CodeRule
-from mlstablint.code.rules.common import shorten
+from mlstablint.code.rules.common import bare, module_of, shorten, unchanged_since
 
 _SOLVERS = ("inv", "pinv", "solve", "lstsq")
 
@@ -60,6 +61,38 @@ class InvThenMultiply(CodeRule):
     def visit_Call(self, node: cst.Call) -> None:
         self._check(node)
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.BaseExpression)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        operands = self.x.matmul_operands(node)
+        if not (operands is not None):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        inverse, before = self.x.follow(operands[0])
+        if not (isinstance(inverse, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if self.x.op(inverse, before) != "inv":
+            return None
+        matrix = self.x.arg(inverse)
+        library = module_of(self.r.call_name(inverse, before))
+        name = _SOLVE_FOR.get(library)
+        spelled = self.spell(name) if name else None
+        if matrix is None or spelled is None or len(inverse.args) != 1 or not unchanged_since(self.r, matrix, before):
+            return None
+        return Fix((Replacement(node, f"{spelled.text}({bare(matrix)}, {bare(operands[1])})"),), spelled.imports)
+
+
+# The solver of the library an inverse was taken with.
+_SOLVE_FOR = {
+    "numpy.linalg": "numpy.linalg.solve", "scipy.linalg": "scipy.linalg.solve", "torch": "torch.linalg.solve",
+    "torch.linalg": "torch.linalg.solve", "jax.numpy.linalg": "jax.numpy.linalg.solve",
+    "cupy.linalg": "cupy.linalg.solve", "tensorflow.linalg": "tensorflow.linalg.solve",
+}
+# Least squares of the library a solve of the normal equations used, and how its solution is read.
+_LSTSQ_FOR = {
+    "numpy.linalg": ("numpy.linalg.lstsq", ", rcond=None)[0]"), "scipy.linalg": ("scipy.linalg.lstsq", ")[0]"),
+    "jax.numpy.linalg": ("jax.numpy.linalg.lstsq", ")[0]"),
+}
+
 
 class NormalEquations(CodeRule):
     """Solving with `X.T @ X` squares the condition number of X."""
@@ -77,6 +110,24 @@ class NormalEquations(CodeRule):
             return
         self.report(node, {"solver": self.r.call_name(node), "matrix": f"{source(base)}.T @ {source(base)}"},
                     expr=shorten(node))
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        # solve(X.T @ X, X.T @ y) written out -> lstsq(X, y): the same solution, without squaring cond(X).
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if self.x.op(node) != "solve" or len(node.args) != 2 or any(a.keyword or a.star for a in node.args):
+            return None
+        gram, rhs = self.x.matmul_operands(node.args[0].value), self.x.matmul_operands(node.args[1].value)
+        if gram is None or rhs is None:
+            return None
+        base, rhs_base = self.x.transposed(gram[0]), self.x.transposed(rhs[0])
+        if base is None or rhs_base is None or not same(base, gram[1]) or not same(base, rhs_base):
+            return None
+        found = _LSTSQ_FOR.get(module_of(self.r.call_name(node)))
+        spelled = self.spell(found[0]) if found else None
+        if found is None or spelled is None:
+            return None
+        return Fix((Replacement(node, f"{spelled.text}({bare(base)}, {bare(rhs[1])}{found[1]}"),), spelled.imports)
 
 
 class RawFeaturesToSolver(CodeRule):
@@ -122,6 +173,28 @@ class LogDet(CodeRule):
         assert isinstance(arg, cst.Call)
         name = self.r.call_name(arg, before) or "numpy.linalg.det"
         self.report(node, {"determinant": name}, expr=shorten(node), fix=name.rsplit(".", 1)[0] + ".slogdet")
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        # log(det(A)) and log(abs(det(A))), written out -> slogdet(A)[1] (log|det A|, never over- or underflows).
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        det = node.args[0].value
+        inner = self.x.op_arg(det, "abs")
+        if inner is not None:
+            det = inner
+        if not isinstance(det, cst.Call) or self.x.op(det) != "det" or len(det.args) != 1:
+            return None
+        name = _SLOGDET_FOR.get(module_of(self.r.call_name(det)))
+        spelled = self.spell(name) if name else None
+        if spelled is None:
+            return None
+        return Fix((Replacement(node, f"{spelled.text}({bare(det.args[0].value)})[1]"),), spelled.imports)
+
+
+_SLOGDET_FOR = {
+    "numpy.linalg": "numpy.linalg.slogdet", "torch": "torch.linalg.slogdet", "torch.linalg": "torch.linalg.slogdet",
+    "jax.numpy.linalg": "jax.numpy.linalg.slogdet", "cupy.linalg": "cupy.linalg.slogdet",
+}
 
 
 class UnscaledEstimator(CodeRule):

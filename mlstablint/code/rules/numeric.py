@@ -8,11 +8,63 @@ from mlstablint.code.apis import FLOAT_CONSTRUCTORS as _FLOATS
 from mlstablint.code.apis import NAN as _NAN
 from mlstablint.code.exprs import Exprs, source
 from mlstablint.code.exprs import same as _same
+from mlstablint.code.fixes import Fix, Replacement
 from mlstablint.code.rule import CodeRule
-from mlstablint.code.rules.common import fix_name, shorten
+from mlstablint.code.rules.common import (
+    bare,
+    call_text,
+    fix_name,
+    is_pure,
+    keyword_args,
+    module_of,
+    negated,
+    shorten,
+    unchanged_since,
+)
 
 # Overflow thresholds of exp: log(finfo(dtype).max).
 EXP_OVERFLOW = {"float64": 709.78, "float32": 88.72, "float16": 11.09}
+
+
+# Libraries with log1p and expm1 under those names (their fixes keep the library the code uses).
+_HAS_LOG1P = frozenset({"numpy", "jax.numpy", "cupy", "math", "torch", "torch.special", "tensorflow.math"})
+_LIBRARY_OF = {"tensorflow": "tensorflow.math"}
+_LOG_SOFTMAX = {
+    "scipy.special.softmax": "scipy.special.log_softmax", "torch.softmax": "torch.log_softmax",
+    "torch.special.softmax": "torch.special.log_softmax",
+    "torch.nn.functional.softmax": "torch.nn.functional.log_softmax",
+    "tensorflow.nn.softmax": "tensorflow.nn.log_softmax", "tensorflow.math.softmax": "tensorflow.nn.log_softmax",
+    "jax.nn.softmax": "jax.nn.log_softmax",
+}
+# The library sigmoid for the exp a naive sigmoid is written with.
+_SIGMOID_FOR = {
+    "numpy": "scipy.special.expit", "math": "scipy.special.expit", "torch": "torch.sigmoid",
+    "jax.numpy": "jax.nn.sigmoid", "tensorflow": "tensorflow.math.sigmoid",
+    "tensorflow.math": "tensorflow.math.sigmoid",
+}
+# (xlogy, entr) for the library of the log.
+_XLOGY_FOR = {
+    "numpy": ("scipy.special.xlogy", "scipy.special.entr"), "math": ("scipy.special.xlogy", "scipy.special.entr"),
+    "torch": ("torch.xlogy", "torch.special.entr"),
+    "jax.numpy": ("jax.scipy.special.xlogy", "jax.scipy.special.entr"),
+}
+
+
+def _same_module(qualname: str | None, name: str, libraries: frozenset[str]) -> str | None:
+    """`numpy.log` -> `numpy.log1p` when the library has it under that name."""
+    library = module_of(qualname)
+    library = _LIBRARY_OF.get(library, library)
+    return f"{library}.{name}" if library in libraries else None
+
+
+def _call_fix(
+    rule: CodeRule, node: cst.CSTNode, qualname: str | None, argument: cst.BaseExpression | None
+) -> Fix | None:
+    """Replace `node` by `qualname(argument)`, spelled as the module spells it."""
+    spelled = rule.spell(qualname) if qualname is not None else None
+    if spelled is None or argument is None:
+        return None
+    return Fix((Replacement(node, f"{spelled.text}({bare(argument)})"),), spelled.imports)
 
 
 def _is_add(node: cst.BaseExpression) -> bool:
@@ -38,6 +90,15 @@ class Log1p(CodeRule):
                             expr=shorten(node), fix=f"{fix_name(node, 'log1p')}({source(other)})")
                 return
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.Call) and isinstance(node.args[0].value, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        arg = node.args[0].value
+        if not isinstance(arg.operator, cst.Add) or not (self.x.is_one(arg.left) or self.x.is_one(arg.right)):
+            return None
+        other = arg.right if self.x.is_one(arg.left) else arg.left
+        return _call_fix(self, node, _same_module(self.r.call_name(node), "log1p", _HAS_LOG1P), other)
+
 
 class Expm1(CodeRule):
     """`exp(x) - 1` cancels catastrophically for small |x|."""
@@ -54,6 +115,14 @@ class Expm1(CodeRule):
         assert isinstance(node.left, cst.Call)
         self.report(node, {"function": self.r.call_name(node.left)},
                     expr=shorten(node), fix=f"{fix_name(node.left, 'expm1')}({source(inner)})")
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.left, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if not (isinstance(node.operator, cst.Subtract) and self.x.is_one(node.right)) or self.x.op(node.left) != "exp":
+            return None
+        inner = self.x.arg(node.left)
+        return _call_fix(self, node, _same_module(self.r.call_name(node.left), "expm1", _HAS_LOG1P), inner)
 
 
 class LogSumExp(CodeRule):
@@ -79,6 +148,43 @@ class LogSumExp(CodeRule):
         self.report(node, {"overflow_threshold": EXP_OVERFLOW},
                     expr=shorten(node), limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"])
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        # Only the direct spelling: through local names, the sum may be used elsewhere too.
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        total = node.args[0].value
+        if not isinstance(total, cst.Call):
+            return None
+        if self.x.op(total) == "sum":
+            summed, options = self.x.arg(total), None
+            library = module_of(self.r.call_name(total))
+            if library == "numpy":
+                options = keyword_args(total, 1, ("axis",), frozenset({"axis", "keepdims"}))
+            elif library == "torch":
+                options = keyword_args(total, 1, ("dim",), frozenset({"dim", "keepdim"}))
+        elif self.x.method(total) == "sum":
+            summed = self.x.receiver(total)
+            library = module_of(self.r.call_name(summed)) if isinstance(summed, cst.Call) else ""
+            positional = ("dim",) if library == "torch" else ("axis",)
+            allowed = frozenset({"dim", "keepdim"} if library == "torch" else {"axis", "keepdims"})
+            options = keyword_args(total, 0, positional, allowed)
+        else:
+            return None
+        if not isinstance(summed, cst.Call) or options is None or self.x.op(summed) != "exp" or len(summed.args) != 1:
+            return None
+        exp_library = module_of(self.r.call_name(summed))
+        if exp_library == "numpy" and library in ("numpy", "") and "dim" not in options:
+            target = "scipy.special.logsumexp"
+        elif exp_library == "torch" and library in ("torch", "") and "dim" in options:
+            target = "torch.logsumexp"  # torch.logsumexp needs `dim`: without it the axis is unknown
+        else:
+            return None
+        spelled = self.spell(target)
+        if spelled is None:
+            return None
+        extra = "".join(f", {key}={value}" for key, value in options.items())
+        return Fix((Replacement(node, f"{spelled.text}({bare(summed.args[0].value)}{extra})"),), spelled.imports)
+
 
 class LogOfSoftmax(CodeRule):
     """`log(softmax(x))` underflows to -inf where a probability rounds to 0."""
@@ -101,6 +207,19 @@ class LogOfSoftmax(CodeRule):
         self.ctx.claim("log-probability", node)
         fix = softmax.rsplit(".", 1)[0] + ".log_softmax"
         self.report(node, {"softmax": softmax}, expr=shorten(node), fix=fix)
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        target = node.args[0].value if self.x.op(node) == "log" else self.x.receiver(node)
+        call, before = self.x.follow(target)
+        if not isinstance(call, cst.Call) or not unchanged_since(self.r, call, before):
+            return None
+        name = _LOG_SOFTMAX.get(self.r.call_name(call, before) or "")
+        spelled = self.spell(name) if name else None
+        if spelled is None:
+            return None
+        return Fix((Replacement(node, call_text(spelled.text, call)),), spelled.imports)
 
 
 class NaiveSigmoid(CodeRule):
@@ -132,6 +251,31 @@ class NaiveSigmoid(CodeRule):
                             limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"],
                             nan=", and inf/inf gives NaN")
                 return
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.right, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        denominator = node.right
+        if not (isinstance(node.operator, cst.Divide) and isinstance(denominator.operator, cst.Add)):
+            return None
+        exp_call = denominator.right if self.x.is_one(denominator.left) else denominator.left
+        if not self.x.is_one(denominator.left) and not self.x.is_one(denominator.right):
+            return None
+        if not isinstance(exp_call, cst.Call) or self.x.op(exp_call) != "exp":
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        numerator = self.x.op_arg(node.left, "exp")
+        if not self.x.is_one(node.left) and (numerator is None or not _same(numerator, self.x.arg(exp_call) or node)):
+            return None  # a/(1 + exp(x)) with another numerator is no sigmoid
+        exp_arg = self.x.arg(exp_call)
+        if exp_arg is None:
+            return None
+        # 1 / (1 + exp(a)) is sigmoid(-a); exp(a) / (1 + exp(a)) is sigmoid(a).
+        argument = negated(exp_arg) if self.x.is_one(node.left) else bare(exp_arg)
+        name = _SIGMOID_FOR.get(module_of(self.r.call_name(exp_call)))
+        spelled = self.spell(name) if name else None
+        if spelled is None:
+            return None
+        return Fix((Replacement(node, f"{spelled.text}({argument})"),), spelled.imports)
 
 
 class NaiveSoftplus(CodeRule):
@@ -170,6 +314,30 @@ class NaiveSoftplus(CodeRule):
         self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node), fix=fix,
                     limit64=EXP_OVERFLOW["float64"])
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.Call) and isinstance(node.args[0].value, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        arg = node.args[0].value
+        sides = [side for side in (arg.left, arg.right) if self.x.op(side) == "exp"]
+        if not isinstance(arg.operator, cst.Add) or not (
+            len(sides) == 2 or (len(sides) == 1 and (self.x.is_one(arg.left) or self.x.is_one(arg.right)))
+        ):
+            return None
+        library = module_of(self.r.call_name(node))
+        exps = [bare(self.x.arg(side) or side) for side in sides if isinstance(side, cst.Call)]
+        if library == "torch":
+            name, args = ("torch.nn.functional.softplus", exps) if len(exps) == 1 else ("torch.logaddexp", exps)
+        elif library in ("numpy", "jax.numpy", "cupy", "math"):
+            # math has no logaddexp: numpy's, where the module already imports numpy (no new import).
+            name = f"{'numpy' if library == 'math' else library}.logaddexp"
+            args = ["0", *exps] if len(exps) == 1 else exps
+        else:
+            return None
+        spelled = self.spell(name)
+        if spelled is None or (library == "math" and spelled.imports):
+            return None
+        return Fix((Replacement(node, f"{spelled.text}({', '.join(args)})"),), spelled.imports)
+
 
 _LOG_SIGMOID = {
     "scipy.special": "scipy.special.log_expit", "torch": "torch.nn.functional.logsigmoid",
@@ -178,6 +346,8 @@ _LOG_SIGMOID = {
     "tensorflow.nn": "tf.math.log_sigmoid", "jax.nn": "jax.nn.log_sigmoid",
     "jax.scipy.special": "jax.nn.log_sigmoid",
 }
+# The same functions as qualified names, for the fix to spell.
+_LOG_SIGMOID_FIX = {module: name.replace("tf.", "tensorflow.", 1) for module, name in _LOG_SIGMOID.items()}
 
 
 class LogOfSigmoid(CodeRule):
@@ -210,6 +380,27 @@ class LogOfSigmoid(CodeRule):
         fix_expr = f"{fix}(-({inner}))" if negate else f"{fix}({inner})"
         self.report(node, {"sigmoid": sigmoid}, expr=shorten(node), fix=fix_expr)
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        target = node.args[0].value if self.x.op(node) == "log" else self.x.receiver(node)
+        negate = _is_complement(self.x, target)
+        if negate:
+            if not (isinstance(target, cst.BinaryOperation)):
+                return None  # the trigger changed shape: no fix rather than a wrong one
+            target = target.right
+        call, before = self.x.follow(target)
+        if not isinstance(call, cst.Call) or not unchanged_since(self.r, call, before):
+            return None
+        argument = self.x.arg(call)
+        sigmoid = self.r.call_name(call, before) or ""
+        name = _LOG_SIGMOID_FIX.get(module_of(sigmoid))
+        spelled = self.spell(name) if name else None
+        if argument is None or spelled is None or len(call.args) != 1:
+            return None
+        text = negated(argument) if negate else bare(argument)
+        return Fix((Replacement(node, f"{spelled.text}({text})"),), spelled.imports)
+
 
 class UnshiftedSoftmax(CodeRule):
     """`exp(x) / sum(exp(x))` without subtracting max(x) overflows to inf/inf = NaN."""
@@ -239,6 +430,52 @@ class UnshiftedSoftmax(CodeRule):
         self.ctx.claim("exp-explained", right)
         self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node),
                     limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"])
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.right, cst.Call)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        total = node.right
+        summed = self.x.reduction_arg(total, "sum")
+        if not (summed is not None):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        exps: dict[int, cst.Call] = {}
+        named: list[str] = []
+        for side in (node.left, summed):
+            call, before = self.x.follow(side)
+            if not isinstance(call, cst.Call) or self.x.op(call, before) != "exp" or len(call.args) != 1:
+                return None
+            if isinstance(side, cst.Name):
+                named.append(side.value)
+            exps[id(call)] = call
+        # An exp stored in a variable may only be shifted where that variable is used by this ratio alone.
+        for name in set(named):
+            if self.ctx.uses(name) != 1 + named.count(name):
+                return None
+        library = module_of(self.r.call_name(next(iter(exps.values()))))
+        method = self.x.op(total) != "sum"  # x.sum(...) rather than np.sum(x, ...)
+        if library == "numpy":
+            options = keyword_args(total, 0 if method else 1, ("axis",), frozenset({"axis", "keepdims"}))
+            maximum, axis, keep = "numpy.max", "axis", "keepdims"
+        elif library == "torch":
+            options = keyword_args(total, 0 if method else 1, ("dim",), frozenset({"dim", "keepdim"}))
+            maximum, axis, keep = "torch.amax", "dim", "keepdim"
+        else:
+            return None
+        if options is None or (axis in options and options.get(keep) != "True"):
+            return None  # a sum over an axis without keepdims: the shift would broadcast differently
+        if library == "torch" and axis not in options:
+            maximum = "torch.max"
+        spelled = self.spell(maximum)
+        if spelled is None:
+            return None
+        extra = "".join(f", {key}={value}" for key, value in options.items())
+        replacements = []
+        for call in exps.values():
+            value = call.args[0].value
+            if not is_pure(value):
+                return None  # the shift evaluates the argument twice: a temporary would be needed
+            replacements.append(Replacement(value, f"{source(value)} - {spelled.text}({bare(value)}{extra})"))
+        return Fix(tuple(replacements), spelled.imports)
 
 
 class UnguardedExp(CodeRule):
@@ -374,6 +611,31 @@ class XLogY(CodeRule):
                         self._check(expr, in_reduction=True)
                 return
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if not isinstance(node.operator, cst.Multiply):
+            return None
+        for factor, other in ((node.left, node.right), (node.right, node.left)):
+            minus = isinstance(other, cst.UnaryOperation) and isinstance(other.operator, cst.Minus)
+            log = other.expression if isinstance(other, cst.UnaryOperation) else other
+            y = self.x.op_arg(log, "log")
+            if y is None or not isinstance(log, cst.Call):
+                continue
+            names = _XLOGY_FOR.get(module_of(self.r.call_name(log)))
+            if names is None:
+                return None
+            if _same(factor, y):  # x log x = -entr(x)
+                spelled = self.spell(names[1])
+                text = f"{'' if minus else '-'}{spelled.text}({bare(y)})" if spelled else ""
+            else:
+                spelled = self.spell(names[0])
+                text = f"{'-' if minus else ''}{spelled.text}({bare(factor)}, {bare(y)})" if spelled else ""
+            if spelled is None:
+                return None
+            return Fix((Replacement(node, text),), spelled.imports)
+        return None
+
 
 def _is_complement(x: Exprs, node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) and x.is_one(node.left)
@@ -413,6 +675,37 @@ class NaiveVariance(CodeRule):
             return
         self.report(node, {}, expr=shorten(node), fix=f"np.var({source(a)})")
 
+    def _mean_call(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, dict[str, str]] | None:
+        """`np.mean(x, axis=0)` / `x.mean(0)` (written here, not through names) -> (x, its options)."""
+        if not isinstance(node, cst.Call):
+            return None
+        allowed = frozenset({"axis", "keepdims"})
+        if self.x.op(node) == "mean" and module_of(self.r.call_name(node)) == "numpy":
+            inner = self.x.arg(node)
+            options = keyword_args(node, 1, ("axis",), allowed)
+        elif self.x.method(node) == "mean":
+            inner, options = self.x.receiver(node), keyword_args(node, 0, ("axis",), allowed)
+        else:
+            return None
+        return (inner, options) if inner is not None and options is not None else None
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if not isinstance(node.operator, cst.Subtract):
+            return None
+        left = self._mean_call(node.left)
+        base = self.x.square_base(node.right)
+        right = self._mean_call(base) if base is not None else None
+        if left is None or right is None or left[1] != right[1]:
+            return None
+        x = self.x.square_base(left[0])
+        spelled = self.spell("numpy.var")
+        if x is None or spelled is None or not _same(x, right[0]):
+            return None
+        extra = "".join(f", {key}={value}" for key, value in left[1].items())
+        return Fix((Replacement(node, f"{spelled.text}({bare(right[0])}{extra})"),), spelled.imports)
+
 
 class NanEquality(CodeRule):
     """`x == nan` is always False (and `!=` always True): NaN compares unequal to everything."""
@@ -448,6 +741,23 @@ class NanEquality(CodeRule):
                     return
             left = target.comparator
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.Comparison)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        if len(node.comparisons) != 1:
+            return None  # a chained comparison: its meaning with isnan needs a person
+        target = node.comparisons[0]
+        if not isinstance(target.operator, (cst.Equal, cst.NotEqual)):
+            return None
+        nan, other = (target.comparator, node.left) if self._is_nan(target.comparator) else (node.left,
+                                                                                            target.comparator)
+        library = "torch" if self.r.qualname(nan) == "torch.nan" else "numpy"
+        spelled = self.spell(f"{library}.isnan")
+        if spelled is None or spelled.imports:
+            return None  # no import added: the operand's type (float, array, tensor) is not known here
+        negation = "" if isinstance(target.operator, cst.Equal) else "~"
+        return Fix((Replacement(node, f"{negation}{spelled.text}({bare(other)})"),))
+
 
 class NaiveHypot(CodeRule):
     """`sqrt(x**2 + y**2)` overflows (or underflows) in the squares although the result is representable."""
@@ -470,6 +780,23 @@ class NaiveHypot(CodeRule):
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         self._check(node)
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        if not (isinstance(node, cst.BaseExpression)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        arg = self.x.sqrt_arg(node)
+        if not (isinstance(arg, cst.BinaryOperation)):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        a, b = self.x.square_base(arg.left), self.x.square_base(arg.right)
+        if not (a is not None and b is not None):
+            return None  # the trigger changed shape: no fix rather than a wrong one
+        library = module_of(self.r.call_name(node)) if isinstance(node, cst.Call) else "numpy"
+        if library not in ("numpy", "math", "torch", "jax.numpy", "cupy"):
+            return None
+        spelled = self.spell(f"{library}.hypot")
+        if spelled is None or (not isinstance(node, cst.Call) and spelled.imports):
+            return None
+        return Fix((Replacement(node, f"{spelled.text}({bare(a)}, {bare(b)})"),), spelled.imports)
 
 
 RULES: list[type[CodeRule]] = [

@@ -1,0 +1,96 @@
+"""What a rule's fix is made of, and how a name is spelled in the file being fixed.
+
+A rule proposes a `Fix`: nodes of the tree to replace by new source text, and the import
+statements it needs. Names are spelled the way the module already spells them (its own
+aliases: `np.`, `F.`, a name imported from the module); an import is added only where the
+name is missing from the file altogether. A rule that cannot spell what it needs offers no fix.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import libcst as cst
+
+from mlstablint.code.names import BUILTIN_NAMES, Resolver, Scope
+
+# Modules whose root import also makes the submodules a fix names available (`import numpy as np`
+# gives `np.linalg`, `import torch` gives `torch.nn.functional`); `import scipy` is not relied on.
+_ROOT_IMPORTS_SUBMODULES = frozenset({"numpy", "torch", "math"})
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Replace the source of `node` by `text`."""
+
+    node: cst.CSTNode
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    replacements: tuple[Replacement, ...]
+    imports: tuple[str, ...] = ()
+
+
+class Spelling(NamedTuple):
+    text: str
+    imports: tuple[str, ...]
+
+
+def _alias_of(resolver: Resolver, module: str) -> str | None:
+    """A name bound here to `module` (e.g. `np` for numpy), preferring the innermost scope."""
+    scope: Scope | None = resolver.scope
+    while scope is not None:
+        for name, bindings in sorted(scope.names.items()):
+            if bindings and bindings[-1].qualname == module and resolver.lookup(name) is bindings[-1]:
+                return name
+        scope = scope.parent
+    return None
+
+
+def spell(resolver: Resolver, uses: int, qualname: str) -> Spelling | None:
+    """How to write `qualname` at the current point of the walk; `uses` is how often its last
+    component occurs in the file (an import is added only when that is 0)."""
+    module, _, short = qualname.rpartition(".")
+    bound = resolver.lookup(short)
+    if bound is not None and bound.qualname == qualname:
+        return Spelling(short, ())
+    parts = qualname.split(".")
+    for k in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:k])
+        if prefix != module and prefix not in _ROOT_IMPORTS_SUBMODULES:
+            continue
+        alias = _alias_of(resolver, prefix)
+        if alias is not None:
+            return Spelling(".".join([alias, *parts[k:]]), ())
+    if uses == 0 and short not in BUILTIN_NAMES and module:
+        return Spelling(short, (f"from {module} import {short}",))
+    return None
+
+
+def import_line(tree: ast.Module) -> int | None:
+    """The 1-based line before which an added import goes: after the module's leading imports
+    (and its docstring). None when the module has no leading import block to extend, or when the
+    last import shares its line with another statement."""
+    body = tree.body
+    i = 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(
+        body[0].value.value, str
+    ):
+        i = 1
+    last: ast.stmt | None = None
+    # `pass` is what a notebook's IPython lines (`%matplotlib inline`) become in the joined cells.
+    while i < len(body) and isinstance(body[i], (ast.Import, ast.ImportFrom, ast.Pass)):
+        if isinstance(body[i], ast.Pass):
+            i += 1
+            continue
+        last = body[i]
+        i += 1
+    if last is None or last.end_lineno is None:
+        return None
+    if i < len(body) and body[i].lineno == last.end_lineno:
+        return None
+    return last.end_lineno + 1
