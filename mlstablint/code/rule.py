@@ -35,6 +35,8 @@ class RuleContext:
         self.pending: list[PendingFinding] = []
         # Nodes already reported by a more specific rule, per rule family that defers to it.
         self.claimed: dict[str, set[int]] = {}
+        # Per-file analyses a rule family shares, built by the first rule that asks (e.g. dataflow.flow_of).
+        self.analyses: dict[str, object] = {}
 
     def uses(self, name: str) -> int:
         """How often an identifier occurs in the file's text (a cheap upper bound on its uses)."""
