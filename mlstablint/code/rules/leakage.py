@@ -8,6 +8,8 @@ reports only where a split is in sight: a learned statistic with no split after 
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from mlstablint.code.apis import LIBRARY_ROOTS
@@ -22,6 +24,8 @@ _SELECTING_CALLBACKS = ("EarlyStopping", "early_stopping")
 _CHECKPOINTS = ("ModelCheckpoint",)
 _SELECT_FUNCS = frozenset({"builtins.max", "builtins.min", "builtins.sorted", "numpy.argmax", "numpy.argmin",
                            "numpy.max", "numpy.min", "numpy.argsort", "numpy.nanargmax"})
+# "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
+_FITTED = re.compile(r"(?:a )?`(\w+)` (?:is fitted|resamples)")
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
 
 
@@ -111,7 +115,10 @@ class _BeforeSplit(_LeakRule):
         if self.ctx.is_claimed(self.id, learn.node):
             return
         self.ctx.claim(self.id, learn.node)
-        self.report(learn.node, {"learned": learn.what, **self.split_evidence(split)},
+        fitted = _FITTED.match(learn.what)
+        evidence = {"learned": learn.what, "transformer": fitted.group(1) if fitted else None,
+                    **self.split_evidence(split)}
+        self.report(learn.node, evidence,
                     what=learn.what[:1].upper() + learn.what[1:], split=split.kind, where=shorten(split.node))
 
 
