@@ -55,6 +55,11 @@ POSITIVE: list[tuple[str, str, str]] = [
         X = df[["a", "b"]].values
         X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"].values)
      """),
+    ("MSL301", "pandas fillna(mean, inplace=True)", """
+        df = pd.read_csv("t.csv")
+        df.fillna(df.mean(numeric_only=True), inplace=True)
+        X_tr, X_te, y_tr, y_te = train_test_split(df.drop(columns="y"), df["y"])
+     """),
     ("MSL301", "pandas standardisation", """
         df = pd.read_csv("t.csv")
         feats = (df - df.mean()) / df.std()
@@ -96,6 +101,23 @@ POSITIVE: list[tuple[str, str, str]] = [
         kf = KFold(n_splits=5, shuffle=True)
         for i, (tr, te) in enumerate(kf.split(X)):
             LogisticRegression().fit(X[tr], y[tr])
+     """),
+    ("MSL301", "a selector fitted on the training part, then a search over that part", """
+        from sklearn.feature_selection import SelectKBest
+        from sklearn.model_selection import GridSearchCV
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        X_tr_sel = SelectKBest(k=5).fit_transform(X_tr, y_tr)
+        GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}).fit(X_tr_sel, y_tr)
+     """),
+    ("MSL301", "a ColumnTransformer holding a scaler", """
+        from sklearn.compose import ColumnTransformer
+        from sklearn.preprocessing import OneHotEncoder
+        df = pd.read_csv("t.csv")
+        num = StandardScaler()
+        ct = ColumnTransformer([("num", num, ["a"]), ("cat", OneHotEncoder(), ["c"])])
+        X = ct.fit_transform(df)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
      """),
     ("MSL302", "SMOTE then cross_val_score", """
         from imblearn.over_sampling import SMOTE
@@ -249,11 +271,37 @@ NEGATIVE: list[tuple[str, str]] = [
         X, y = load()
         cross_val_score(make_pipeline(SMOTE(), LogisticRegression()), X, y)
      """),
+    ("a ColumnTransformer with a one-hot encoder and passthrough only", """
+        from sklearn.compose import ColumnTransformer
+        from sklearn.preprocessing import OneHotEncoder
+        df = pd.read_csv("t.csv")
+        ct = ColumnTransformer([("enc", OneHotEncoder(), [3])], remainder="passthrough")
+        X = np.array(ct.fit_transform(df.drop(columns="y")))
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
+     """),
+    ("a scaler fitted on the training part, then a search over that part", """
+        from sklearn.model_selection import GridSearchCV
+        from sklearn.ensemble import RandomForestClassifier
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        sc = StandardScaler()
+        X_tr = sc.fit_transform(X_tr)
+        X_te = sc.transform(X_te)
+        GridSearchCV(RandomForestClassifier(), {"max_depth": [3, None]}).fit(X_tr, y_tr)
+     """),
     ("LabelEncoder on the target before the split", """
         from sklearn.preprocessing import LabelEncoder
         df = pd.read_csv("t.csv")
         y = LabelEncoder().fit_transform(df["y"])
         X_tr, X_te, y_tr, y_te = train_test_split(df[["a"]], y)
+     """),
+    ("a LabelEncoder on the test labels for a metric", """
+        from sklearn.metrics import roc_auc_score
+        from sklearn.preprocessing import LabelEncoder
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        proba = model.fit(X_tr, y_tr).predict_proba(X_te)
+        roc = roc_auc_score(LabelEncoder().fit_transform(y_te), proba, multi_class="ovr")
      """),
     ("the target popped out of the frame", """
         df = pd.read_csv("t.csv")

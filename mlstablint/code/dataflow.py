@@ -50,9 +50,15 @@ LEARNERS = frozenset({
     *("sklearn.feature_extraction.text." + n for n in ("CountVectorizer", "TfidfVectorizer", "TfidfTransformer")),
     "sklearn.discriminant_analysis.LinearDiscriminantAnalysis",
 })
+# Learners that use the labels: fitted on all the training rows before a CV of those rows, they still leak
+# into its folds (an unsupervised scaler there changes nothing the test score sees).
+SUPERVISED = frozenset({n.rsplit(".", 1)[-1] for n in LEARNERS if ".feature_selection." in n}
+                       | {"LinearDiscriminantAnalysis"})
 # Estimators that learn from the target: fitted before the split, the test rows' labels shape the features.
 TARGET_LEARNERS = frozenset({_PRE + "TargetEncoder", "category_encoders.TargetEncoder",
                              "category_encoders.target_encoder.TargetEncoder"})
+# Label encoders: fitted on the test labels they only map class names to codes (a metric's input).
+LABEL_ENCODERS = frozenset({_PRE + "LabelEncoder", _PRE + "LabelBinarizer", _PRE + "MultiLabelBinarizer"})
 # Containers whose fit_transform fits the transformers they hold.
 CONTAINERS = frozenset({"sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline", "sklearn.pipeline.FeatureUnion",
                         "sklearn.pipeline.make_union", "sklearn.compose.ColumnTransformer",
@@ -194,6 +200,8 @@ class Flow:
         self._split_at: dict[int, Split] = {}
         self._seen: set[tuple[str, int]] = set()
         self._inplace_drops: dict[str, list[tuple[int, frozenset[str] | None]]] = {}
+        # name -> statistics learned into it in place (`df.fillna(df.mean(), inplace=True)`): (seq, learn).
+        self._inplace_learns: dict[str, list[tuple[int, Learn]]] = {}
 
     # ---- recording (called by every MSL3xx rule; idempotent per node) ----------------------------
 
@@ -220,12 +228,18 @@ class Flow:
         self.fits.setdefault(id(b), []).append((self.r.seq, call, data, receiver.value))
 
     def record_drop(self, call: cst.Call) -> None:
-        """`df.pop("y")`, `df.drop(columns="y", inplace=True)`: columns removed from a name in place."""
+        """`df.pop("y")`, `df.drop(columns="y", inplace=True)`: columns removed from a name in place; and
+        `df.fillna(df.mean(), inplace=True)`: a statistic learned into it in place."""
         method = self.x.method(call)
         if not isinstance(call.func, cst.Attribute) or not isinstance(call.func.value, cst.Name):
             return
         inplace = any(a.keyword is not None and a.keyword.value == "inplace" and dotted(a.value) == "True"
                       for a in call.args)
+        if method == "fillna" and inplace and call.args:
+            stat = self.statistic(call.args[0].value, self._now(INFINITY))
+            if stat is not None:
+                learn = Learn(call, "preprocess", stat[0], stat[1], self.r.seq)
+                self._inplace_learns.setdefault(call.func.value.value, []).append((self.r.seq + 1, learn))
         if method == "pop" or (method == "drop" and inplace):
             cols = self.dropped_columns(call)
             # Bindings made from here on have a larger seq than the current one.
@@ -276,6 +290,10 @@ class Flow:
 
     def constructor(self, expr: cst.BaseExpression, before: int = INFINITY) -> str | None:
         """The qualified class an object was built from (`sc = StandardScaler()`; `StandardScaler().fit(X)`)."""
+        found = self.constructor_call(expr, before)
+        return self.r.qualname(found[0].func, found[1]) if found is not None else None
+
+    def constructor_call(self, expr: cst.BaseExpression, before: int = INFINITY) -> tuple[cst.Call, int] | None:
         for _ in range(MAX_DEPTH):
             if isinstance(expr, cst.Name):
                 b = self.r.lookup(expr.value, before)
@@ -287,9 +305,36 @@ class Flow:
                 if self.x.method(expr) in ("fit", "set_params", "set_output"):
                     expr = self.x.receiver(expr)
                     continue
-                return self.r.qualname(expr.func, before)
+                return expr, before
             return None
         return None
+
+    def holds_learner(self, call: cst.Call, before: int, depth: int = 0) -> bool:
+        """Whether a Pipeline/ColumnTransformer holds a step that learns a statistic (a `OneHotEncoder` and
+        `passthrough` alone learn only the category set)."""
+        if depth > 4:
+            return False
+        pending: list[cst.CSTNode] = [a.value for a in call.args]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, cst.Call):
+                name = self.r.qualname(node.func, before)
+                if name in LEARNERS or name in TARGET_LEARNERS:
+                    return True
+                if name in CONTAINERS and self.holds_learner(node, before, depth + 1):
+                    return True
+                pending.extend(a.value for a in node.args)
+            elif isinstance(node, cst.Name):
+                found = self.constructor_call(node, before)
+                if found is not None:
+                    inner, seq = found
+                    name = self.r.qualname(inner.func, seq)
+                    if name in LEARNERS or name in TARGET_LEARNERS or (
+                            name in CONTAINERS and self.holds_learner(inner, seq, depth + 1)):
+                        return True
+            elif isinstance(node, (cst.List, cst.Tuple)):
+                pending.extend(el.value for el in node.elements)
+        return False
 
     def learner_kind(
         self, receiver: cst.BaseExpression, method: str, before: int = INFINITY
@@ -303,7 +348,10 @@ class Flow:
         if cls in TARGET_LEARNERS and method in ("fit", "fit_transform"):
             return "target", f"a `{short}` is fitted"
         if cls in CONTAINERS and method == "fit_transform":
-            return "preprocess", f"a `{short}` is fitted"
+            found = self.constructor_call(receiver, before)
+            if found is not None and self.holds_learner(*found):
+                return "preprocess", f"a `{short}` is fitted"
+            return None
         if cls in OVERSAMPLERS and method in ("fit_resample", "fit_sample"):
             return "oversample", f"`{short}` resamples"
         return None
@@ -533,7 +581,11 @@ class Flow:
                 if node.value in ("None", "True", "False"):
                     return EMPTY
                 return Value(frozenset({hash(("free", node.value))}))
-            return self._binding_value(node.value, b, depth)
+            out = self._binding_value(node.value, b, depth)
+            inplace = [learn for seq, learn in self._inplace_learns.get(node.value, ()) if b.seq < seq <= before]
+            if inplace:
+                out = Value(out.roots, out.learned | frozenset(inplace), out.role, out.split)
+            return out
         if isinstance(node, cst.Attribute):
             return self.value(node.value, before, depth)
         if isinstance(node, cst.Subscript):

@@ -13,7 +13,17 @@ import re
 import libcst as cst
 
 from mlstablint.code.apis import LIBRARY_ROOTS
-from mlstablint.code.dataflow import Flow, Learn, LearnKind, Split, flow_of, is_test_name, train_counterpart
+from mlstablint.code.dataflow import (
+    LABEL_ENCODERS,
+    SUPERVISED,
+    Flow,
+    Learn,
+    LearnKind,
+    Split,
+    flow_of,
+    is_test_name,
+    train_counterpart,
+)
 from mlstablint.code.exprs import source
 from mlstablint.code.names import dotted
 from mlstablint.code.rule import CodeRule
@@ -112,10 +122,13 @@ class _BeforeSplit(_LeakRule):
     def _check(self, learn: Learn, split: Split) -> None:
         if learn.kind != self.kind or learn.data.role != split.data.role or not learn.data.shares_rows(split.data):
             return
+        fitted = _FITTED.match(learn.what)
+        if learn.data.role is not None and learn.kind == "preprocess" and (
+                fitted is None or fitted.group(1) not in SUPERVISED):
+            return  # a scaler fitted on the training part, then a CV of that part: the test score is untouched
         if self.ctx.is_claimed(self.id, learn.node):
             return
         self.ctx.claim(self.id, learn.node)
-        fitted = _FITTED.match(learn.what)
         evidence = {"learned": learn.what, "transformer": fitted.group(1) if fitted else None,
                     **self.split_evidence(split)}
         self.report(learn.node, evidence,
@@ -154,6 +167,9 @@ class FitOnTest(_LeakRule):
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)
         if method not in ("fit", "fit_transform", "fit_resample", "fit_predict", "partial_fit") or not node.args:
+            return
+        assert isinstance(node.func, cst.Attribute)
+        if self.flow.constructor(node.func.value) in LABEL_ENCODERS:
             return
         data = self.flow.arg_value(node)
         if data.role == "test" and data.split is not None:
