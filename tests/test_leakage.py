@@ -436,3 +436,23 @@ def test_notebook_finding_is_in_the_fit_cell(checker) -> None:
     report = check_bytes(checker, _notebook(code), "nb.ipynb")
     [finding] = [f for f in report.findings if f.rule == "MSL301"]
     assert finding.cell == 3 and finding.cell_line == 1  # markdown, imports with the read, fit, split
+
+
+def test_notebook_run_out_of_order_gets_a_note(checker) -> None:
+    code = src("""
+        df = pd.read_csv("t.csv")
+
+        X = StandardScaler().fit_transform(df[["a", "b"]])
+
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
+    """)
+    doc = json.loads(_notebook(code))
+    doc["cells"][2]["execution_count"], doc["cells"][3]["execution_count"] = 9, 4  # the split cell ran first
+    report = check_bytes(checker, json.dumps(doc).encode(), "nb.ipynb")
+    [finding] = [f for f in report.findings if f.rule == "MSL301"]
+    assert finding.evidence["execution_order"] == {"cell": 3, "cell_count": 9, "related_cell": 4,
+                                                   "related_count": 4}
+    assert "other order" in finding.message
+    in_order = check_bytes(checker, _notebook(code), "nb.ipynb")
+    [plain] = [f for f in in_order.findings if f.rule == "MSL301"]
+    assert "execution_order" not in plain.evidence and "other order" not in plain.message
