@@ -67,6 +67,7 @@ def test_findings_that_share_a_key_pair_with_entries_in_line_order() -> None:
     assert sorted((f.line, e.label) for f, e in result.matched) == [(15, "tp"), (95, "benign")]
     assert [f.line for f in result.new] == [300]
     assert result.gone == []
+    assert sorted(result.labels()) == [("MSL110", "benign"), ("MSL110", "todo"), ("MSL110", "tp")]
 
 
 def test_an_entry_whose_finding_disappeared_is_gone() -> None:

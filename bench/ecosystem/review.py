@@ -75,8 +75,9 @@ class Comparison:
     gone: list[Entry] = field(default_factory=list)  # entries with no finding any more
 
     def labels(self) -> list[tuple[str, str]]:
-        """(rule, label) of every matched finding."""
-        return [(finding.rule, entry.label) for finding, entry in self.matched]
+        """(rule, label) of every finding; a finding with no entry yet counts as `todo`."""
+        return [(finding.rule, entry.label) for finding, entry in self.matched] + [
+            (finding.rule, TODO) for finding in self.new]
 
     @property
     def todo(self) -> list[Finding]:
@@ -131,7 +132,7 @@ class Precision:
 
 
 def precision_table(labels: Iterable[tuple[str, str]]) -> list[Precision]:
-    """One row per rule (sorted) and a last row "all"; `todo` is counted but not in the denominator."""
+    """One row per rule (sorted) and a last row "all"; `todo` (unlabelled) is counted, not in the denominator."""
     per_rule: dict[str, Counter[str]] = defaultdict(Counter)
     total: Counter[str] = Counter()
     for rule, label in labels:
