@@ -70,6 +70,21 @@ def test_findings_that_share_a_key_pair_with_entries_in_line_order() -> None:
     assert sorted(result.labels()) == [("MSL110", "benign"), ("MSL110", "todo"), ("MSL110", "tp")]
 
 
+def test_a_finding_whose_span_grew_or_shrank_keeps_its_label() -> None:
+    entries = [entry("a.py", "MSL109", "y = np.exp(", "tp", line=10),
+               entry("a.py", "MSL109", "return np.exp(z)\nfoo(", "benign", line=30)]
+    found = [finding("a.py", "MSL109", 12, "y = np.exp(\nx @ w)"), finding("a.py", "MSL109", 31, "return np.exp(z)")]
+    result = review.compare(found, entries)
+    assert sorted((f.line, e.label) for f, e in result.matched) == [(12, "tp"), (31, "benign")]
+    assert result.new == [] and result.gone == []
+
+
+def test_spans_that_share_no_line_do_not_pair() -> None:
+    result = review.compare([finding("a.py", "MSL109", 12, "u = np.exp(v)")],
+                            [entry("a.py", "MSL109", "y = np.exp(x)", "tp", line=12)])
+    assert result.matched == [] and len(result.new) == 1 and len(result.gone) == 1
+
+
 def test_an_entry_whose_finding_disappeared_is_gone() -> None:
     result = review.compare([], [entry("a.py", "MSL201", "inv(A) @ b", "fp")])
     assert [e.rule for e in result.gone] == ["MSL201"] and not result.current
