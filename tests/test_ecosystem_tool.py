@@ -139,3 +139,16 @@ def test_an_invalid_review_is_a_one_line_error_naming_the_file(tmp_path: Path, b
 
 def test_a_missing_review_is_empty(tmp_path: Path) -> None:
     assert review.load_review(tmp_path / "absent.toml", "pkg") == []
+
+
+def test_notebook_findings_are_keyed_by_their_cell_text() -> None:
+    import json
+
+    review = _load_review_module()
+    doc = {"cells": [{"cell_type": "markdown", "source": ["# t\n"]},
+                     {"cell_type": "code", "source": ["import x\n", "  X = sc.fit_transform(X)  \n"]},
+                     {"cell_type": "code", "source": "a = 1\nb = 2"}]}
+    cells = review.notebook_cells(json.dumps(doc))  # one JSON line: the raw line would be the whole file
+    assert cells == {1: ["# t"], 2: ["import x", "  X = sc.fit_transform(X)  "], 3: ["a = 1", "b = 2"]}
+    assert review.flagged_source(cells[2], 2, 2) == "X = sc.fit_transform(X)"
+    assert review.notebook_cells("not json") == {}

@@ -43,6 +43,8 @@ class Finding:
     line: int
     source: str  # the flagged line(s), stripped, joined with "\n"
     message: str = ""
+    cell: int | None = None  # notebooks: the cell (1-based among all cells) and the line in it
+    cell_line: int | None = None
 
     @property
     def key(self) -> Key:
@@ -87,6 +89,22 @@ class Comparison:
     def current(self) -> bool:
         """True when every finding has a final label and every entry still has its finding."""
         return not self.new and not self.gone and not self.todo
+
+
+def notebook_cells(text: str) -> dict[int, list[str]]:
+    """The source lines of each cell of a notebook's JSON (1-based index among all cells, as the linter
+    reports `cell`): a notebook finding is keyed by its cell's text, not by the raw JSON line, which may
+    hold the whole file."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return {}
+    cells = doc.get("cells", []) if isinstance(doc, dict) else []
+    out: dict[int, list[str]] = {}
+    for index, cell in enumerate(cells if isinstance(cells, list) else [], start=1):
+        source = cell.get("source", "") if isinstance(cell, dict) else ""
+        out[index] = ("".join(source) if isinstance(source, list) else str(source)).splitlines()
+    return out
 
 
 def flagged_source(lines: Sequence[str], line: int, end_line: int) -> str:

@@ -44,6 +44,7 @@ from review import (
     flagged_source,
     format_table,
     load_review,
+    notebook_cells,
     precision_table,
     read_toml,
     todo_block,
@@ -121,7 +122,8 @@ def fetch(package: Package, cache: Path, offline: bool) -> Path:
     with zipfile.ZipFile(wheel) as archive:
         for name in archive.namelist():
             top = name.split("/", 1)[0]
-            if name.endswith(".py") and not top.endswith((".dist-info", ".data")):
+            # Notebooks too: tutorial packages ship their lessons as .ipynb (linted natively).
+            if name.endswith((".py", ".ipynb")) and not top.endswith((".dist-info", ".data")):
                 archive.extract(name, source)
     done.write_text(package.sha256, encoding="utf-8")
     return source
@@ -152,20 +154,34 @@ def lint(package: Package, source: Path, config: Path, select: str | None, jobs:
         raise ToolError(f"{package.slug}: mlstablint exited {result.returncode} without a JSON report: "
                         f"{last}") from None
     lines_of: dict[str, list[str]] = {}
+    cells_of: dict[str, dict[int, list[str]]] = {}
     findings = []
     for item in report["findings"]:
         path = item["path"]
-        if path not in lines_of:
-            lines_of[path] = (source / path).read_text(encoding="utf-8", errors="replace").splitlines()
-        text = flagged_source(lines_of[path], item["line"], item.get("end_line") or item["line"])
-        findings.append(Finding(package.name, path, item["rule"], item["line"], text, item["message"]))
+        cell, cell_line = item.get("cell"), item.get("cell_line")
+        if cell is not None and cell_line is not None:
+            if path not in cells_of:
+                cells_of[path] = notebook_cells((source / path).read_text(encoding="utf-8", errors="replace"))
+            text = flagged_source(cells_of[path].get(cell, []), cell_line, cell_line)
+        else:
+            if path not in lines_of:
+                lines_of[path] = (source / path).read_text(encoding="utf-8", errors="replace").splitlines()
+            text = flagged_source(lines_of[path], item["line"], item.get("end_line") or item["line"])
+        findings.append(Finding(package.name, path, item["rule"], item["line"], text, item["message"], cell,
+                                cell_line))
     return LintRun(findings, len(report.get("errors", [])), seconds)
 
 
 def context(source: Path, finding: Finding) -> list[tuple[int, str]]:
-    lines = (source / finding.path).read_text(encoding="utf-8", errors="replace").splitlines()
-    first = max(1, finding.line - CONTEXT_LINES)
-    return [(n, lines[n - 1]) for n in range(first, min(len(lines), finding.line + CONTEXT_LINES) + 1)]
+    """Numbered lines around a finding: of its file, or of its cell for a notebook (numbered in the cell)."""
+    text = (source / finding.path).read_text(encoding="utf-8", errors="replace")
+    line = finding.line
+    if finding.cell is not None and finding.cell_line is not None:
+        lines, line = notebook_cells(text).get(finding.cell, []), finding.cell_line
+    else:
+        lines = text.splitlines()
+    first = max(1, line - CONTEXT_LINES)
+    return [(n, lines[n - 1]) for n in range(first, min(len(lines), line + CONTEXT_LINES) + 1)]
 
 
 def review_header(package: Package) -> str:
