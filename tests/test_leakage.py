@@ -359,6 +359,35 @@ NEGATIVE: list[tuple[str, str]] = [
         final = LogisticRegression(C=best_c).fit(X_tr, y_tr)
         final.score(X_te, y_te)
      """),
+    ("a frozen model calibrated on the held-out part of a split", """
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.frozen import FrozenEstimator
+        X, y = load()
+        X_fit, X_calib, y_fit, y_calib = train_test_split(X, y)
+        clf = LogisticRegression().fit(X_fit, y_fit)
+        calibrated = CalibratedClassifierCV(FrozenEstimator(clf)).fit(X_calib, y_calib)
+     """),
+    ("partial_fit on the second batch of a split", """
+        from sklearn.naive_bayes import GaussianNB
+        X, y = load()
+        first, second, y_first, y_second = train_test_split(X, y, test_size=0.4)
+        nb = GaussianNB()
+        nb.partial_fit(first, y_first, classes=[0, 1])
+        nb.partial_fit(second, y_second)
+     """),
+    ("fresh data in a later function after a KFold loop in an earlier one", """
+        from sklearn.datasets import make_classification
+        def cv_check(X, y):
+            for train, test in KFold(3).split(X, y):
+                m = LogisticRegression().fit(X[train], y[train])
+                m.score(X[test], y[test])
+        def solvers_agree(seed):
+            X, y = make_classification(n_samples=200, random_state=seed)
+            return {s: LogisticRegression(solver=s).fit(X, y) for s in ("lbfgs", "newton-cg")}
+        def binned(seed):
+            y = np.random.default_rng(seed).normal(size=100)
+            return StandardScaler().fit_transform(y.reshape(-1, 1))
+     """),
     ("test-named data without a training counterpart fitted by the same object", """
         X_test = pd.read_csv("holdout.csv")
         sc = StandardScaler()
@@ -456,3 +485,19 @@ def test_notebook_run_out_of_order_gets_a_note(checker) -> None:
     in_order = check_bytes(checker, _notebook(code), "nb.ipynb")
     [plain] = [f for f in in_order.findings if f.rule == "MSL301"]
     assert "execution_order" not in plain.evidence and "other order" not in plain.message
+
+
+@pytest.mark.parametrize(("path", "skipped"), [
+    ("tests/test_model.py", True), ("pkg/tests/helpers.py", True), ("test_pipeline.py", True),
+    ("model_test.py", True), ("conftest.py", True), ("src/train.py", False), ("notebooks/latest.ipynb", False),
+    ("contest/eval.py", False),
+])
+def test_unit_tests_are_left_alone(checker, path: str, skipped: bool) -> None:
+    code = src("""
+        X, y = load()
+        X = StandardScaler().fit_transform(X)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+    """)
+    data = code.encode() if path.endswith(".py") else _notebook(code)
+    fired = [r for r in _rules(checker, data, path) if r.startswith("MSL3")]
+    assert fired == ([] if skipped else ["MSL301"])

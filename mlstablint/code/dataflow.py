@@ -199,11 +199,18 @@ class Flow:
         self._summaries: dict[int, HelperSummary] = {}
         self._split_at: dict[int, Split] = {}
         self._seen: set[tuple[str, int]] = set()
+        self._alive: dict[int, object] = {}
         self._inplace_drops: dict[str, list[tuple[int, frozenset[str] | None]]] = {}
         # name -> statistics learned into it in place (`df.fillna(df.mean(), inplace=True)`): (seq, learn).
         self._inplace_learns: dict[str, list[tuple[int, Learn]]] = {}
 
     # ---- recording (called by every MSL3xx rule; idempotent per node) ----------------------------
+
+    def key(self, obj: object) -> int:
+        """`id(obj)`, with obj kept alive for the file: bindings of a function's scope are dropped when the
+        walk leaves it, and a new binding could otherwise get the id of one used as a key or a root."""
+        self._alive[id(obj)] = obj
+        return id(obj)
 
     def once(self, tag: str, node: cst.CSTNode) -> bool:
         """True the first time a (tag, node) is seen: every rule of the family feeds the flow, once."""
@@ -225,7 +232,7 @@ class Flow:
         if b is None:
             return
         data = self.arg_value(call)
-        self.fits.setdefault(id(b), []).append((self.r.seq, call, data, receiver.value))
+        self.fits.setdefault(self.key(b), []).append((self.r.seq, call, data, receiver.value))
 
     def record_drop(self, call: cst.Call) -> None:
         """`df.pop("y")`, `df.drop(columns="y", inplace=True)`: columns removed from a name in place; and
@@ -259,7 +266,7 @@ class Flow:
         if isinstance(target, cst.Name):
             b = self.r.lookup(target.value)
             if b is not None and b.aug_op == MUTATION:
-                self.mutations[id(b)] = value
+                self.mutations[self.key(b)] = value
 
     def record_loop(self, node: cst.For) -> Split | None:
         """`for tr, te in kf.split(X, y)` (also under `enumerate`): a split whose index arrays get roles."""
@@ -278,13 +285,13 @@ class Flow:
                 if isinstance(element.value, cst.Name):
                     b = self.r.lookup(element.value.value)
                     if b is not None:
-                        self.loop_roles[id(b)] = (self._role(role, split), split)
+                        self.loop_roles[self.key(b)] = (self._role(role, split), split)
         return split
 
     def record_function(self, node: cst.FunctionDef) -> None:
         b = self.r.lookup(node.name.value)
         if b is not None:
-            self.functions[id(b)] = node
+            self.functions[self.key(b)] = node
 
     # ---- what a receiver is --------------------------------------------------------------------
 
@@ -365,7 +372,7 @@ class Flow:
         b = self.r.lookup(receiver.value, before)
         if b is None:
             return None
-        fits = [f for f in self.fits.get(id(b), []) if f[0] < before]
+        fits = [f for f in self.fits.get(self.key(b), []) if f[0] < before]
         call: cst.Call | None = None
         data = EMPTY
         if fits:
@@ -432,11 +439,11 @@ class Flow:
 
     def helper(self, func: cst.Name, before: int = INFINITY) -> HelperSummary | None:
         b = self.r.lookup(func.value, before)
-        if b is None or id(b) not in self.functions:
+        if b is None or self.key(b) not in self.functions:
             return None
-        if id(b) not in self._summaries:
-            self._summaries[id(b)] = self._summarise(self.functions[id(b)])
-        return self._summaries[id(b)]
+        if self.key(b) not in self._summaries:
+            self._summaries[self.key(b)] = self._summarise(self.functions[self.key(b)])
+        return self._summaries[self.key(b)]
 
     def _summarise(self, fn: cst.FunctionDef) -> HelperSummary:
         """Read a function's body: does it fit a learner on, or split, what it is given?"""
@@ -532,16 +539,16 @@ class Flow:
         return out
 
     def _binding_value(self, name: str, b: Binding, depth: int) -> Value:
-        loop = self.loop_roles.get(id(b))
+        loop = self.loop_roles.get(self.key(b))
         if loop is not None:
-            return Value(frozenset({id(b)}), frozenset(), loop[0], loop[1])
+            return Value(frozenset({self.key(b)}), frozenset(), loop[0], loop[1])
         if b.aug_op == MUTATION:
             prev = self.r.lookup(name, b.seq)
-            base = self._binding_value(name, prev, depth + 1) if prev is not None else Value(frozenset({id(b)}))
-            assigned = self.mutations.get(id(b))
+            base = self._binding_value(name, prev, depth + 1) if prev is not None else Value(frozenset({self.key(b)}))
+            assigned = self.mutations.get(self.key(b))
             return base | self.value(assigned, b.seq, depth) if assigned is not None else base
         if b.value is None or b.qualname is not None:
-            return Value(frozenset({id(b)}))
+            return Value(frozenset({self.key(b)}))
         if b.aug_op is not None:
             prev = self.r.lookup(name, b.seq)
             base = self._binding_value(name, prev, depth + 1) if prev is not None else EMPTY
@@ -746,7 +753,7 @@ class Flow:
         if frame is None or not cols or not isinstance(frame, cst.Name):
             return None
         b = self.r.lookup(frame.value, before)
-        return (cols, id(b)) if b is not None else None
+        return (cols, self.key(b)) if b is not None else None
 
     def keeps_columns(self, x: cst.BaseExpression, frame: int, cols: frozenset[str], before: int = INFINITY,
                       depth: int = 0) -> bool:
@@ -764,13 +771,13 @@ class Flow:
                 now = before if before != INFINITY else self.r.seq + 1
                 if b.seq < seq <= now and (dropped is None or dropped & cols):
                     return False
-            if id(b) == frame:
+            if self.key(b) == frame:
                 return True
             if b.aug_op == MUTATION:
                 prev = self.r.lookup(x.value, b.seq)
                 if prev is None:
                     return False
-                return id(prev) == frame or (
+                return self.key(prev) == frame or (
                     prev.value is not None and self.keeps_columns(prev.value, frame, cols, prev.seq, depth + 1))
             if b.value is None or b.unpack_index is not None or b.aug_op is not None:
                 return False

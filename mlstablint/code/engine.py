@@ -180,7 +180,7 @@ class FileChecker:
         if python_rejects is not None:  # libcst is laxer than CPython (e.g. a second BOM, U+FEFF, at the start)
             report.errors.append(ToolError(path, python_rejects))
             return report
-        ctx = RuleContext(self.resolver, text)
+        ctx = RuleContext(self.resolver, text, path)
         self.resolver.reset()
         for rule in rules:
             rule.ctx = ctx

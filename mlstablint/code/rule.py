@@ -27,9 +27,10 @@ class PendingFinding:
 class RuleContext:
     """What a rule sees of the file being checked."""
 
-    def __init__(self, resolver: Resolver, text: str = "") -> None:
+    def __init__(self, resolver: Resolver, text: str = "", path: str = "") -> None:
         self.resolver = resolver
         self.text = text
+        self.path = path  # as shown in reports (a rule family may scope itself by it, e.g. MSL3xx and tests)
         self._uses: dict[str, int] = {}
         self.exprs = Exprs(resolver)
         self.pending: list[PendingFinding] = []

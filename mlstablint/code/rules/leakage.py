@@ -8,14 +8,20 @@ reports only where a split is in sight: a learned statistic with no split after 
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import PurePosixPath
 
 import libcst as cst
 
 from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.dataflow import (
+    CONTAINERS,
     LABEL_ENCODERS,
+    LEARNERS,
+    OVERSAMPLERS,
     SUPERVISED,
+    TARGET_LEARNERS,
     Flow,
     Learn,
     LearnKind,
@@ -39,6 +45,19 @@ _FITTED = re.compile(r"(?:a )?`(\w+)` (?:is fitted|resamples)")
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
 
 
+_TEST_PARTS = frozenset({"tests", "test", "testing"})
+
+
+@functools.cache
+def is_test_file(path: str) -> bool:
+    """Unit tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`): they assert on scores, they do not
+    report them as estimates, and fit on whole fixtures on purpose; the leakage family leaves them alone."""
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    name = parts[-1] if parts else ""
+    return (bool(_TEST_PARTS.intersection(parts[:-1])) or name.startswith("test_") or name == "conftest.py"
+            or name.endswith("_test.py"))
+
+
 def _first_line(node: cst.CSTNode) -> str:
     return " ".join(source(node).strip().splitlines()[0].split()) if source(node).strip() else ""
 
@@ -53,31 +72,43 @@ class _LeakRule(CodeRule):
         return flow_of(self.ctx)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if is_test_file(self.ctx.path):
+            return
         flow = self.flow
         if flow.once("drop", node):
             flow.record_drop(node)
         self.on_call(node)
 
     def leave_Call(self, original_node: cst.Call) -> None:
+        if is_test_file(self.ctx.path):
+            return
         # Recorded on leaving, so that every rule's check of this call sees only the earlier fits.
         flow = self.flow
         if flow.once("fit", original_node):
             flow.record_fit(original_node)
 
     def visit_For(self, node: cst.For) -> None:
+        if is_test_file(self.ctx.path):
+            return
         flow = self.flow
         if flow.once("node", node):
             flow.record_loop(node)
 
     def leave_For(self, original_node: cst.For) -> None:
+        if is_test_file(self.ctx.path):
+            return
         self.on_leave_for(original_node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if is_test_file(self.ctx.path):
+            return
         flow = self.flow
         if flow.once("node", node):
             flow.record_function(node)
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
+        if is_test_file(self.ctx.path):
+            return
         flow = self.flow
         if flow.once("node", original_node):
             for target in original_node.targets:
@@ -85,6 +116,8 @@ class _LeakRule(CodeRule):
                     flow.record_mutation(target.target, original_node.value)
 
     def visit_Del(self, node: cst.Del) -> None:
+        if is_test_file(self.ctx.path):
+            return
         flow = self.flow
         if flow.once("node", node):
             flow.record_delete(node.target)
@@ -172,11 +205,22 @@ class FitOnTest(_LeakRule):
         if self.flow.constructor(node.func.value) in LABEL_ENCODERS:
             return
         data = self.flow.arg_value(node)
-        if data.role == "test" and data.split is not None:
+        if data.role == "test" and data.split is not None and self._transformer_or_test_named(node):
             why = f"the test part of `{_first_line(data.split.node)[:50]}`"
             self.report(node, {"split": data.split.kind}, expr=shorten(node), why=why)
             return
         self._named_test(node)
+
+    def _transformer_or_test_named(self, node: cst.Call) -> bool:
+        """A model fitted on the second part of a split is often the point (calibrating a frozen model on a
+        held-out part, incremental `partial_fit` of a second batch): the finding needs a preprocessing
+        object, or data the code itself calls test data."""
+        assert isinstance(node.func, cst.Attribute)
+        cls = self.flow.constructor(node.func.value)
+        if cls in LEARNERS or cls in TARGET_LEARNERS or cls in CONTAINERS or cls in OVERSAMPLERS:
+            return True
+        names = {n.value for n in _names_in(self.x.arg(node, 0, "X"))}
+        return any(is_test_name(n) for n in names)
 
     def _named_test(self, node: cst.Call) -> None:
         """`sc.fit_transform(X_train)` ... `sc.fit_transform(X_test)`: no split in the file, but the names and
@@ -195,7 +239,7 @@ class FitOnTest(_LeakRule):
         if not isinstance(receiver, cst.Name):
             return
         b = self.r.lookup(receiver.value)
-        fits = self.flow.fits.get(id(b), []) if b is not None else []
+        fits = self.flow.fits.get(self.flow.key(b), []) if b is not None else []
         for _, call, _, _ in fits:
             first = self.x.arg(call, 0, "X")
             while isinstance(first, (cst.Subscript, cst.Attribute)):
@@ -409,11 +453,11 @@ class TargetInFeatures(_LeakRule):
                 break
             b = self.r.lookup(expr.value, before)
             while b is not None and b.aug_op is not None:
-                ids.add(id(b))
+                ids.add(self.flow.key(b))
                 b = self.r.lookup(expr.value, b.seq)
             if b is None or b.value is None:
                 break
-            ids.add(id(b))
+            ids.add(self.flow.key(b))
             expr, before = b.value, b.seq
         return ids
 
@@ -438,6 +482,20 @@ def _grouped_columns(expr: cst.BaseExpression) -> frozenset[str]:
 
     expr.visit(Columns())
     return frozenset(read) if grouped else frozenset()
+
+
+def _names_in(node: cst.CSTNode | None) -> list[cst.Name]:
+    """The names an expression mentions (`X[test_idx]` -> X, test_idx)."""
+    found: list[cst.Name] = []
+    if node is None:
+        return found
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Names())
+    return found
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:
