@@ -4,6 +4,7 @@ informative table leaks nothing measurable; oversampling before the folds inflat
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,29 @@ def test_smote_arm() -> None:
     out = _run(_finding("MSL302", "SMOTE"))
     assert out["status"] in ("confirmed", "not-confirmed")
     assert out["leak_arm"] == "SMOTE before the folds"
+
+
+def test_check_with_data_reports_both_scores(tmp_path: Path) -> None:
+    """End to end: the code selects features before the split; the table is pure noise with balanced labels."""
+    from tests.conftest import run_cli
+
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(rng.standard_normal((300, 150)), columns=[f"f{i}" for i in range(150)])
+    frame["y"] = rng.permutation(np.repeat([0, 1], 150))
+    frame.to_parquet(tmp_path / "train.parquet")
+    (tmp_path / "fit.py").write_text(
+        "import pandas as pd\nfrom sklearn.feature_selection import SelectKBest\n"
+        "from sklearn.model_selection import cross_val_score\nfrom sklearn.linear_model import LogisticRegression\n"
+        "df = pd.read_parquet('train.parquet')\nX = df.drop(columns='y')\n"
+        "X_sel = SelectKBest(k=10).fit_transform(X, df['y'])\n"
+        "print(cross_val_score(LogisticRegression(), X_sel, df['y']).mean())\n", encoding="utf-8")
+    out = run_cli("check", "fit.py", "--data", "train.parquet", "--target", "y", "--format", "json", cwd=tmp_path)
+    doc = json.loads(out.stdout)
+    [finding] = [f for f in doc["findings"] if f["rule"] == "MSL301"]
+    confirmation = finding["confirmation"]
+    assert confirmation["status"] == "confirmed", confirmation["summary"]
+    assert confirmation["figures"]["data"].startswith("300 sampled rows of train.parquet")
+    figures = confirmation["figures"]
+    assert abs(figures["score_fix"] - 0.5) < 0.1  # chance: the labels are independent of every column
+    assert figures["score_leak"] - figures["score_fix"] > 0.05
+    assert "of the score is leakage" in confirmation["summary"]
