@@ -70,8 +70,9 @@ NAN = _finals(apis.NAN)
 FLOATS = _finals(apis.FLOAT_CONSTRUCTORS)
 FITS = apis.FIT_METHODS | _finals(apis.CV_FUNCTIONS)
 SCALE_SENSITIVE = _finals(apis.SCALE_SENSITIVE)
-# Every MSL3xx finding needs a split in the file (dataflow.split_of): its callee's or method's name.
-SPLITS = _finals(dataflow.SPLIT_FUNCS, dataflow.CV_FUNCS, dataflow.SEARCHES) | {"split"}
+# Every MSL3xx finding needs a split in the file (dataflow.split_of): a split function, a CV function, or a
+# `.split`/`.fit` whose receiver resolves to a splitter or search class, whose name is then in the file.
+SPLITS = _finals(dataflow.SPLIT_FUNCS, dataflow.CV_FUNCS, dataflow.SEARCHES, dataflow.SPLITTERS)
 
 
 class Facts:
