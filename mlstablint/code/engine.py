@@ -200,7 +200,7 @@ class FileChecker:
         except RecursionError:
             report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
-        ctx = RuleContext(self.resolver, text)
+        ctx = RuleContext(self.resolver, text, path)
         self.resolver.reset()
         for rule in rules:
             rule.ctx = ctx
@@ -375,6 +375,15 @@ def check_notebook(
             return Report(errors=errors, files_checked=1)
     report = checker.check_source(text, path, ignored, fingerprint_path)
     report.errors.extend(errors)
+    related = [f for f in report.findings if isinstance(f.evidence.get("split_call"), str)]
+    counts = notebook.execution_counts(raw) if related else {}
+    for finding in related if counts else ():
+        note = notebook.order_note(joined, counts, finding.line, str(finding.evidence["split_call"]))
+        if note is not None:
+            finding.evidence["execution_order"] = note
+            finding.message += (f" Note: the saved execution counts ran cell {note['related_cell']} "
+                                f"[{note['related_count']}] and cell {note['cell']} [{note['cell_count']}] in the "
+                                "other order; this follows the written order, as a fresh top-to-bottom run does.")
     for finding in report.findings:
         start, end = joined.origin(finding.line), joined.origin(finding.end_line)
         finding.cell, finding.cell_line, finding.cell_column = start.cell, start.cell_line, finding.column

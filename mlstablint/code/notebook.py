@@ -328,3 +328,36 @@ def _source_edits(raw: str, cell: CodeCell, lines: list[str], ascii_only: bool) 
         separator = ",\n" + raw[line_start:start] if raw[line_start:start].isspace() else ", "
     body = separator.join(encoded(line, k == len(lines) - 1) for k, line in enumerate(lines))
     return [(start, end, body)]
+def execution_counts(raw: str) -> dict[int, int]:
+    """The saved execution count of each code cell (1-based index among all cells) that has one."""
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return {}
+    cells = doc.get("cells") if isinstance(doc, dict) else None
+    out: dict[int, int] = {}
+    for index, cell in enumerate(cells if isinstance(cells, list) else [], start=1):
+        count = cell.get("execution_count") if isinstance(cell, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool):
+            out[index] = count
+    return out
+
+
+def order_note(notebook: JoinedNotebook, counts: dict[int, int], line: int, related: str) -> dict[str, int] | None:
+    """When a finding at joined `line` depends on another statement (`related`, its first line of source) in
+    another cell, and the saved execution counts ran the two cells in the other order than written: the
+    cells and counts (the written order is what the analysis, and a fresh top-to-bottom run, follows)."""
+    lines = notebook.text.split("\n")
+    needle = related.strip()
+    if not needle:
+        return None
+    hits = [i + 1 for i, text in enumerate(lines) if needle in " ".join(text.split())]
+    if not hits:
+        return None
+    here = notebook.origin(line).cell
+    other = notebook.origin(min(hits, key=lambda h: abs(h - line))).cell
+    if other == here or here not in counts or other not in counts:
+        return None
+    if (here < other) == (counts[here] < counts[other]):
+        return None
+    return {"cell": here, "cell_count": counts[here], "related_cell": other, "related_count": counts[other]}

@@ -29,14 +29,17 @@ class PendingFinding:
 class RuleContext:
     """What a rule sees of the file being checked."""
 
-    def __init__(self, resolver: Resolver, text: str = "") -> None:
+    def __init__(self, resolver: Resolver, text: str = "", path: str = "") -> None:
         self.resolver = resolver
         self.text = text
+        self.path = path  # as shown in reports (a rule family may scope itself by it, e.g. MSL3xx and tests)
         self._uses: dict[str, int] = {}
         self.exprs = Exprs(resolver)
         self.pending: list[PendingFinding] = []
         # Nodes already reported by a more specific rule, per rule family that defers to it.
         self.claimed: dict[str, set[int]] = {}
+        # Per-file analyses a rule family shares, built by the first rule that asks (e.g. dataflow.flow_of).
+        self.analyses: dict[str, object] = {}
 
     def uses(self, name: str) -> int:
         """How often an identifier occurs in the file's text (a cheap upper bound on its uses)."""

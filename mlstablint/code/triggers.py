@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from mlstablint.code import apis
+from mlstablint.code import apis, dataflow
 
 _WORD = re.compile(r"\w+")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -70,6 +70,9 @@ NAN = _finals(apis.NAN)
 FLOATS = _finals(apis.FLOAT_CONSTRUCTORS)
 FITS = apis.FIT_METHODS | _finals(apis.CV_FUNCTIONS)
 SCALE_SENSITIVE = _finals(apis.SCALE_SENSITIVE)
+# Every MSL3xx finding needs a split in the file (dataflow.split_of): a split function, a CV function, or a
+# `.split`/`.fit` whose receiver resolves to a splitter or search class, whose name is then in the file.
+SPLITS = _finals(dataflow.SPLIT_FUNCS, dataflow.CV_FUNCS, dataflow.SEARCHES, dataflow.SPLITTERS)
 
 
 class Facts:
@@ -597,6 +600,12 @@ TRIGGERS: dict[str, Callable[[Facts], bool]] = {
     "MSL204": lambda f: f.any(LOG) and f.any(DET) and f.shape("log-call"),
     "MSL205": lambda f: f.any(FITS) and f.any(SCALE_SENSITIVE) and f.any(RAW) and f.shape("fit-raw")
     and f.shape("fit-estimator"),
+    "MSL301": lambda f: f.any(SPLITS),
+    "MSL302": lambda f: f.any(SPLITS),
+    # A fit on a test-named value whose training counterpart the same object was fitted on needs no split.
+    "MSL303": lambda f: f.any(FITS),
+    "MSL304": lambda f: f.any(SPLITS),
+    "MSL305": lambda f: f.any(SPLITS),
 }
 
 

@@ -174,6 +174,7 @@ _CONDITIONING = "mlstablint.sweep.confirm_conditioning"
 _DUPLICATES = "mlstablint.sweep.confirm_duplicates"
 _SCALING = "mlstablint.sweep.confirm_scaling"
 _OVERFLOW = "mlstablint.sweep.confirm_overflow"
+_LEAKAGE = "mlstablint.sweep.confirm_leakage"
 
 EXPERIMENTS: dict[str, Entry] = {
     **{rule: Entry(_PATTERNS, "confirm_pattern", "edge-of-dtype", False)
@@ -185,6 +186,9 @@ EXPERIMENTS: dict[str, Entry] = {
     "MSL202": Entry(_CONDITIONING, "confirm_code_solver", "ols-conditioning", True),
     "MSL203": Entry(_CONDITIONING, "confirm_code_solver", "ols-conditioning", True),
     "MSL205": Entry(_SCALING, "confirm_code_scaling", "scaling-solver", True),
+    # MSL301/302: the leak and its fix on the table with --data, else on a synthetic table (stated as such).
+    "MSL301": Entry(_LEAKAGE, "confirm_leakage", "leakage-optimism", True),
+    "MSL302": Entry(_LEAKAGE, "confirm_leakage", "leakage-optimism", True),
     "MSL601": Entry(_DUPLICATES, "confirm_duplicates", "duplicate-optimism", True),
     "MSL602": Entry(_DUPLICATES, "confirm_duplicates", "duplicate-optimism", True),
     "MSL603": Entry(_CONDITIONING, "confirm_conditioning", "ols-conditioning", True),

@@ -1,0 +1,814 @@
+"""Where rows go: the def-use flow the leakage rules (MSL3xx) follow through one file.
+
+One question is asked of an expression at a point of the file: *which rows does this value carry,
+what was learned from rows on its way, and is it a train or a test part of a split?* The answer, a
+`Value`, is computed on demand from the `Resolver`'s bindings (so a name means what it meant at that
+point) and cached per node:
+
+* `roots` — the sources the rows come from (a binding with no known value, a reader or generator call);
+* `learned` — the statistics learned from rows on the way (`Learn`: a scaler's `fit_transform`, a
+  selector fitted earlier and applied with `transform`, `fillna(df.mean())`, SMOTE's `fit_resample`);
+* `role` — "train", "test" or "val" when the value is (a selection of) one part of a split.
+
+Values flow through assignments, tuple unpacking, column selection (`df[cols]`, `.loc`, `.iloc`),
+`pop`/`drop`, `concat`/`merge`/`hstack`, `.values`/`.to_numpy()`, index arrays of a `KFold.split`
+loop (`X[train_idx]`), and the file's own helper functions that fit or split (summarised from their
+bodies). The rules add the events only they know about (a split, a fit on test rows) and report.
+
+This is the leakage family's own flow; it asks the shared value analysis nothing yet (issue 16),
+and its entry points (`value`, `splitter_of`, `fit_of`) are the questions it would ask it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import libcst as cst
+
+from mlstablint.code.exprs import Exprs
+from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver, dotted
+from mlstablint.code.rule import RuleContext
+
+MAX_DEPTH = 40
+Role = Literal["train", "test", "val"]
+LearnKind = Literal["preprocess", "oversample", "target"]
+
+_PRE = "sklearn.preprocessing."
+# Transformers whose fit learns a statistic of the rows (not only the set of categories or nothing).
+LEARNERS = frozenset({
+    *(_PRE + n for n in ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "QuantileTransformer",
+                         "PowerTransformer", "KBinsDiscretizer")),
+    *("sklearn.impute." + n for n in ("SimpleImputer", "KNNImputer", "IterativeImputer")),
+    *("sklearn.feature_selection." + n for n in (
+        "SelectKBest", "SelectPercentile", "SelectFpr", "SelectFdr", "SelectFwe", "GenericUnivariateSelect", "RFE",
+        "RFECV", "SelectFromModel", "SequentialFeatureSelector")),
+    *("sklearn.decomposition." + n for n in (
+        "PCA", "TruncatedSVD", "KernelPCA", "IncrementalPCA", "FastICA", "NMF", "FactorAnalysis",
+        "LatentDirichletAllocation", "SparsePCA")),
+    *("sklearn.feature_extraction.text." + n for n in ("CountVectorizer", "TfidfVectorizer", "TfidfTransformer")),
+    "sklearn.discriminant_analysis.LinearDiscriminantAnalysis",
+})
+# Learners that use the labels: fitted on all the training rows before a CV of those rows, they still leak
+# into its folds (an unsupervised scaler there changes nothing the test score sees).
+SUPERVISED = frozenset({n.rsplit(".", 1)[-1] for n in LEARNERS if ".feature_selection." in n}
+                       | {"LinearDiscriminantAnalysis"})
+# Estimators that learn from the target: fitted before the split, the test rows' labels shape the features.
+TARGET_LEARNERS = frozenset({_PRE + "TargetEncoder", "category_encoders.TargetEncoder",
+                             "category_encoders.target_encoder.TargetEncoder"})
+# Label encoders: fitted on the test labels they only map class names to codes (a metric's input).
+LABEL_ENCODERS = frozenset({_PRE + "LabelEncoder", _PRE + "LabelBinarizer", _PRE + "MultiLabelBinarizer"})
+# Containers whose fit_transform fits the transformers they hold.
+CONTAINERS = frozenset({"sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline", "sklearn.pipeline.FeatureUnion",
+                        "sklearn.pipeline.make_union", "sklearn.compose.ColumnTransformer",
+                        "sklearn.compose.make_column_transformer"})
+OVERSAMPLERS = frozenset({
+    *("imblearn.over_sampling." + n for n in (
+        "SMOTE", "ADASYN", "RandomOverSampler", "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE", "SMOTENC", "SMOTEN")),
+    "imblearn.combine.SMOTEENN", "imblearn.combine.SMOTETomek",
+})
+RESAMPLE_FUNCS = frozenset({"sklearn.utils.resample"})
+SCALING_FUNCS = frozenset({
+    *(_PRE + n for n in ("scale", "minmax_scale", "maxabs_scale", "robust_scale", "quantile_transform",
+                         "power_transform")),
+    "scipy.stats.zscore", "scipy.stats.mstats.zscore",
+})
+SPLIT_FUNCS = frozenset({"sklearn.model_selection.train_test_split", "sklearn.cross_validation.train_test_split"})
+SPLITTERS = frozenset({
+    "sklearn.model_selection." + n for n in (
+        "KFold", "StratifiedKFold", "GroupKFold", "RepeatedKFold", "RepeatedStratifiedKFold", "ShuffleSplit",
+        "StratifiedShuffleSplit", "GroupShuffleSplit", "TimeSeriesSplit", "LeaveOneOut", "LeavePOut",
+        "StratifiedGroupKFold", "LeaveOneGroupOut", "PredefinedSplit")
+})
+CV_FUNCS = frozenset({
+    "sklearn.model_selection." + n for n in (
+        "cross_val_score", "cross_validate", "cross_val_predict", "learning_curve", "validation_curve",
+        "permutation_test_score")
+})
+SEARCHES = frozenset({
+    "sklearn.model_selection." + n for n in (
+        "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV")
+} | {"sklearn.feature_selection.RFECV", "sklearn.linear_model.LogisticRegressionCV",
+     "sklearn.linear_model.RidgeCV", "sklearn.linear_model.LassoCV", "sklearn.linear_model.ElasticNetCV"})
+# Pandas reductions that are statistics of the rows when used to fill or standardise them.
+STAT_METHODS = frozenset({"mean", "median", "std", "var", "min", "max", "mode", "quantile", "nanmean", "nanstd"})
+STAT_FUNCS = frozenset({f"numpy.{n}" for n in ("mean", "median", "std", "var", "min", "max", "nanmean", "nanmedian",
+                                               "nanstd", "amin", "amax", "percentile", "quantile")})
+# Calls whose result carries the rows of all their data arguments.
+COMBINE_FUNCS = frozenset({
+    "pandas.concat", "pandas.merge", "numpy.concatenate", "numpy.hstack", "numpy.vstack", "numpy.column_stack",
+    "numpy.c_", "numpy.r_", "numpy.stack", "numpy.append", "numpy.array", "numpy.asarray", "pandas.DataFrame",
+    "pandas.Series", "pandas.get_dummies", "numpy.nan_to_num", "scipy.sparse.hstack", "scipy.sparse.vstack",
+    "scipy.sparse.csr_matrix",
+})
+# Methods that return (a part of) the rows of their receiver, the rows of their argument joined in.
+ROW_METHODS = frozenset({
+    "drop", "pop", "copy", "astype", "fillna", "dropna", "reset_index", "to_numpy", "to_frame", "values", "reshape",
+    "ravel", "flatten", "toarray", "todense", "merge", "join", "assign", "rename", "replace", "sort_index",
+    "sort_values", "select_dtypes", "ffill", "bfill", "interpolate", "clip", "round", "abs", "set_index", "filter",
+    "apply", "map", "applymap", "transform", "squeeze", "get", "where", "mask", "head", "tail", "sample", "tolist",
+    "append", "reindex", "transpose", "T", "query", "explode", "melt", "pivot_table", "groupby", "agg",
+    "aggregate", "drop_duplicates", "infer_objects", "convert_dtypes",
+})
+PREDICT_METHODS = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function", "score_samples"})
+FIT_METHODS = frozenset({"fit", "fit_transform", "fit_resample", "partial_fit", "fit_predict"})
+
+_TEST_NAME = re.compile(r"(?:^|_)(?:test|tst|te)(?:_|$|\d)|^test|test$", re.I)
+
+
+def is_test_name(name: str) -> bool:
+    """`X_test`, `test_docs`, `Xtest`, `df_te`: a name that says it holds the test rows."""
+    return bool(_TEST_NAME.search(name)) and "latest" not in name.lower() and "contest" not in name.lower()
+
+
+def train_counterpart(name: str) -> str:
+    """`X_test` -> `X_train`, `test_docs` -> `train_docs`, `df_te` -> `df_tr`."""
+    out = re.sub("test", "train", name)
+    out = re.sub("Test", "Train", out)
+    out = re.sub("TEST", "TRAIN", out)
+    return re.sub(r"(^|_)te(_|$|\d)", r"\1tr\2", out)
+
+
+@dataclass(eq=False)
+class Learn:
+    """A statistic learned from rows, at `node` (where a finding is reported)."""
+
+    node: cst.CSTNode
+    kind: LearnKind
+    what: str  # e.g. "StandardScaler", "`df.mean()`"
+    data: Value
+    seq: int
+
+
+@dataclass(eq=False)
+class Split:
+    """Rows divided into train and test (or folds) at `node`."""
+
+    node: cst.CSTNode
+    kind: str  # "train_test_split", "KFold.split", "cross_val_score", "helper split_data()"...
+    data: Value
+    seq: int
+    arrays: tuple[cst.BaseExpression, ...] = ()
+
+
+@dataclass(frozen=True)
+class Value:
+    roots: frozenset[int] = frozenset()
+    learned: frozenset[Learn] = frozenset()
+    role: Role | None = None
+    split: Split | None = None
+
+    def __or__(self, other: Value) -> Value:
+        roles = {v.role for v in (self, other) if v.roots}
+        role = roles.pop() if len(roles) == 1 else None
+        split = (self.split if self.role == role and self.split is not None else other.split) if role else None
+        return Value(self.roots | other.roots, self.learned | other.learned, role, split)
+
+    def shares_rows(self, other: Value) -> bool:
+        return not self.roots.isdisjoint(other.roots)
+
+
+EMPTY = Value()
+
+
+@dataclass
+class HelperSummary:
+    """What a function of the file does to the rows passed to it."""
+
+    learns: str | None = None  # the learner it fits on a parameter (e.g. "StandardScaler"), if any
+    splits: str | None = None  # the split it performs on a parameter, if any
+    output_roles: dict[int, Role] = field(default_factory=dict)  # returned tuple position -> role
+
+
+class Flow:
+    """The leakage flow of one file; built lazily, shared by the MSL3xx rules through the RuleContext."""
+
+    def __init__(self, resolver: Resolver, exprs: Exprs) -> None:
+        self.r = resolver
+        self.x = exprs
+        self._cache: dict[tuple[int, int], Value] = {}
+        # id(binding of a receiver) -> the fits made on it: (seq, call node, fitted data).
+        self.fits: dict[int, list[tuple[int, cst.Call, Value, str]]] = {}
+        # id(binding) of a loop's index variable -> (role, split).
+        self.loop_roles: dict[int, tuple[Role, Split]] = {}
+        # id(MUTATION binding) -> the value assigned into the name (`df["c"] = expr`).
+        self.mutations: dict[int, cst.BaseExpression] = {}
+        # id(binding of a def) -> the function node.
+        self.functions: dict[int, cst.FunctionDef] = {}
+        self._summaries: dict[int, HelperSummary] = {}
+        self._split_at: dict[int, Split] = {}
+        self._seen: set[tuple[str, int]] = set()
+        self._alive: dict[int, object] = {}
+        self._inplace_drops: dict[str, list[tuple[int, frozenset[str] | None]]] = {}
+        # name -> statistics learned into it in place (`df.fillna(df.mean(), inplace=True)`): (seq, learn).
+        self._inplace_learns: dict[str, list[tuple[int, Learn]]] = {}
+
+    # ---- recording (called by every MSL3xx rule; idempotent per node) ----------------------------
+
+    def key(self, obj: object) -> int:
+        """`id(obj)`, with obj kept alive for the file: bindings of a function's scope are dropped when the
+        walk leaves it, and a new binding could otherwise get the id of one used as a key or a root."""
+        self._alive[id(obj)] = obj
+        return id(obj)
+
+    def once(self, tag: str, node: cst.CSTNode) -> bool:
+        """True the first time a (tag, node) is seen: every rule of the family feeds the flow, once."""
+        key = (tag, id(node))
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def record_fit(self, call: cst.Call) -> None:
+        """`t.fit(X)`, `t.fit_transform(X)`: remember what the receiver was fitted on."""
+        method = self.x.method(call)
+        if method not in FIT_METHODS or not isinstance(call.func, cst.Attribute):
+            return
+        receiver = call.func.value
+        if not isinstance(receiver, cst.Name) or not call.args:
+            return
+        b = self.r.lookup(receiver.value)
+        if b is None:
+            return
+        data = self.arg_value(call)
+        self.fits.setdefault(self.key(b), []).append((self.r.seq, call, data, receiver.value))
+
+    def record_drop(self, call: cst.Call) -> None:
+        """`df.pop("y")`, `df.drop(columns="y", inplace=True)`: columns removed from a name in place; and
+        `df.fillna(df.mean(), inplace=True)`: a statistic learned into it in place."""
+        method = self.x.method(call)
+        if not isinstance(call.func, cst.Attribute) or not isinstance(call.func.value, cst.Name):
+            return
+        inplace = any(a.keyword is not None and a.keyword.value == "inplace" and dotted(a.value) == "True"
+                      for a in call.args)
+        if method == "fillna" and inplace and call.args:
+            stat = self.statistic(call.args[0].value, self._now(INFINITY))
+            if stat is not None:
+                learn = Learn(call, "preprocess", stat[0], stat[1], self.r.seq)
+                self._inplace_learns.setdefault(call.func.value.value, []).append((self.r.seq + 1, learn))
+        if method == "pop" or (method == "drop" and inplace):
+            cols = self.dropped_columns(call)
+            # Bindings made from here on have a larger seq than the current one.
+            self._inplace_drops.setdefault(call.func.value.value, []).append((self.r.seq + 1, cols))
+
+    def record_delete(self, target: cst.BaseExpression) -> None:
+        """`del df["y"]`."""
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            index = target.slice[0].slice if len(target.slice) == 1 else None
+            cols = self._literal_columns(index.value) if isinstance(index, cst.Index) else None
+            self._inplace_drops.setdefault(target.value.value, []).append((self.r.seq + 1, cols))
+
+    def record_mutation(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """After `df["c"] = expr` is bound (a MUTATION binding), remember `expr`."""
+        while isinstance(target, (cst.Subscript, cst.Attribute)):
+            target = target.value
+        if isinstance(target, cst.Name):
+            b = self.r.lookup(target.value)
+            if b is not None and b.aug_op == MUTATION:
+                self.mutations[self.key(b)] = value
+
+    def record_loop(self, node: cst.For) -> Split | None:
+        """`for tr, te in kf.split(X, y)` (also under `enumerate`): a split whose index arrays get roles."""
+        it: cst.BaseExpression = node.iter
+        target: cst.BaseExpression = node.target
+        if isinstance(it, cst.Call) and self.r.qualname(it.func) == "builtins.enumerate" and it.args:
+            it = it.args[0].value
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                target = target.elements[1].value
+        split = self.split_of(it)
+        if split is None:
+            return None
+        if isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) >= 2:
+            roles: tuple[Role, Role] = ("train", "test")
+            for element, role in zip(target.elements[:2], roles, strict=True):
+                if isinstance(element.value, cst.Name):
+                    b = self.r.lookup(element.value.value)
+                    if b is not None:
+                        self.loop_roles[self.key(b)] = (self._role(role, split), split)
+        return split
+
+    def record_function(self, node: cst.FunctionDef) -> None:
+        b = self.r.lookup(node.name.value)
+        if b is not None:
+            self.functions[self.key(b)] = node
+
+    # ---- what a receiver is --------------------------------------------------------------------
+
+    def constructor(self, expr: cst.BaseExpression, before: int = INFINITY) -> str | None:
+        """The qualified class an object was built from (`sc = StandardScaler()`; `StandardScaler().fit(X)`)."""
+        found = self.constructor_call(expr, before)
+        return self.r.qualname(found[0].func, found[1]) if found is not None else None
+
+    def constructor_call(self, expr: cst.BaseExpression, before: int = INFINITY) -> tuple[cst.Call, int] | None:
+        for _ in range(MAX_DEPTH):
+            if isinstance(expr, cst.Name):
+                b = self.r.lookup(expr.value, before)
+                if b is None or b.value is None or b.unpack_index is not None or b.aug_op is not None:
+                    return None
+                expr, before = b.value, b.seq
+                continue
+            if isinstance(expr, cst.Call):
+                if self.x.method(expr) in ("fit", "set_params", "set_output"):
+                    expr = self.x.receiver(expr)
+                    continue
+                return expr, before
+            return None
+        return None
+
+    def holds_learner(self, call: cst.Call, before: int, depth: int = 0) -> bool:
+        """Whether a Pipeline/ColumnTransformer holds a step that learns a statistic (a `OneHotEncoder` and
+        `passthrough` alone learn only the category set)."""
+        if depth > 4:
+            return False
+        pending: list[cst.CSTNode] = [a.value for a in call.args]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, cst.Call):
+                name = self.r.qualname(node.func, before)
+                if name in LEARNERS or name in TARGET_LEARNERS:
+                    return True
+                if name in CONTAINERS and self.holds_learner(node, before, depth + 1):
+                    return True
+                pending.extend(a.value for a in node.args)
+            elif isinstance(node, cst.Name):
+                found = self.constructor_call(node, before)
+                if found is not None:
+                    inner, seq = found
+                    name = self.r.qualname(inner.func, seq)
+                    if name in LEARNERS or name in TARGET_LEARNERS or (
+                            name in CONTAINERS and self.holds_learner(inner, seq, depth + 1)):
+                        return True
+            elif isinstance(node, (cst.List, cst.Tuple)):
+                pending.extend(el.value for el in node.elements)
+        return False
+
+    def learner_kind(
+        self, receiver: cst.BaseExpression, method: str, before: int = INFINITY
+    ) -> tuple[LearnKind, str] | None:
+        cls = self.constructor(receiver, before)
+        if cls is None:
+            return None
+        short = cls.rsplit(".", 1)[-1]
+        if cls in LEARNERS and method in ("fit", "fit_transform"):
+            return "preprocess", f"a `{short}` is fitted"
+        if cls in TARGET_LEARNERS and method in ("fit", "fit_transform"):
+            return "target", f"a `{short}` is fitted"
+        if cls in CONTAINERS and method == "fit_transform":
+            found = self.constructor_call(receiver, before)
+            if found is not None and self.holds_learner(*found):
+                return "preprocess", f"a `{short}` is fitted"
+            return None
+        if cls in OVERSAMPLERS and method in ("fit_resample", "fit_sample"):
+            return "oversample", f"`{short}` resamples"
+        return None
+
+    def fit_of(
+        self, receiver: cst.BaseExpression, before: int = INFINITY
+    ) -> tuple[cst.Call, Value, LearnKind, str] | None:
+        """The fit a transformer's `transform` uses: its last `fit` call, or `StandardScaler().fit(X)` assigned."""
+        if not isinstance(receiver, cst.Name):
+            return None
+        b = self.r.lookup(receiver.value, before)
+        if b is None:
+            return None
+        fits = [f for f in self.fits.get(self.key(b), []) if f[0] < before]
+        call: cst.Call | None = None
+        data = EMPTY
+        if fits:
+            _, call, data, _ = fits[-1]
+        elif isinstance(b.value, cst.Call) and self.x.method(b.value) == "fit" and b.value.args:
+            call, data = b.value, self.arg_value(b.value, b.seq)
+        if call is None:
+            return None
+        kind = self.learner_kind(self.x.receiver(call), "fit", before)
+        if kind is None:
+            return None
+        return call, data, kind[0], kind[1]
+
+    # ---- splits --------------------------------------------------------------------------------
+
+    def split_of(self, call: cst.BaseExpression, before: int = INFINITY) -> Split | None:
+        """The split a call performs (train_test_split, a splitter's `.split`, a CV function, a search's
+        `.fit`, a helper of the file that splits), or None."""
+        if not isinstance(call, cst.Call):
+            return None
+        before = self._now(before)
+        name = self.r.qualname(call.func, before)
+        arrays: tuple[cst.BaseExpression, ...] = ()
+        kind = None
+        if name in SPLIT_FUNCS:
+            arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)
+            kind = "train_test_split"
+        elif name in CV_FUNCS:
+            arrays = tuple(v for v in (self.x.arg(call, 1, "X"), self.x.arg(call, 2, "y")) if v is not None)
+            kind = name.rsplit(".", 1)[-1]
+        elif isinstance(call.func, cst.Attribute):
+            method = call.func.attr.value
+            cls = self.constructor(call.func.value, before)
+            if method == "split" and cls in SPLITTERS:
+                arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)[:2]
+                kind = f"{cls.rsplit('.', 1)[-1]}.split"
+            elif method == "fit" and cls in SEARCHES:
+                arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)[:2]
+                kind = f"{cls.rsplit('.', 1)[-1]}.fit"
+        if kind is None and name is None and isinstance(call.func, cst.Name):
+            summary = self.helper(call.func, before)
+            if summary is not None and summary.splits is not None:
+                arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)
+                kind = f"{call.func.value}() ({summary.splits})"
+        if kind is None or not arrays:
+            return None
+        cached = self._split_at.get(id(call))
+        if cached is not None:
+            return cached
+        data = EMPTY
+        for a in arrays:
+            data = data | self.value(a, before)
+        split = self._split_at[id(call)] = Split(call, kind, data, self._now(before), arrays)
+        return split
+
+    @staticmethod
+    def _role(role: Role, split: Split) -> Role:
+        """The test part of a split of training rows is a validation set."""
+        if role == "test" and split.data.role == "train":
+            return "val"
+        return role
+
+    # ---- helpers of the file -------------------------------------------------------------------
+
+    def helper(self, func: cst.Name, before: int = INFINITY) -> HelperSummary | None:
+        b = self.r.lookup(func.value, before)
+        if b is None or self.key(b) not in self.functions:
+            return None
+        if self.key(b) not in self._summaries:
+            self._summaries[self.key(b)] = self._summarise(self.functions[self.key(b)])
+        return self._summaries[self.key(b)]
+
+    def _summarise(self, fn: cst.FunctionDef) -> HelperSummary:
+        """Read a function's body: does it fit a learner on, or split, what it is given?"""
+        params = {p.name.value for p in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params)}
+        summary = HelperSummary()
+        local_ctors: dict[str, str] = {}
+        split_outputs: dict[str, Role] = {}
+        returns: list[cst.BaseExpression] = []
+
+        def mentions_param(expr: cst.CSTNode) -> bool:
+            found = False
+
+            class Finder(cst.CSTVisitor):
+                def visit_Name(self, node: cst.Name) -> None:
+                    nonlocal found
+                    found = found or node.value in params
+
+            expr.visit(Finder())
+            return found
+
+        outer = self
+
+        class Reader(cst.CSTVisitor):
+            def visit_Assign(self, node: cst.Assign) -> None:
+                value = node.value
+                if isinstance(value, cst.Call):
+                    name = outer.r.qualname(value.func)
+                    target = node.targets[0].target
+                    if name is not None and isinstance(target, cst.Name):
+                        local_ctors[target.value] = name
+                    if name in SPLIT_FUNCS and isinstance(target, (cst.Tuple, cst.List)) and mentions_param(value):
+                        summary.splits = "train_test_split"
+                        for i, el in enumerate(target.elements):
+                            if isinstance(el.value, cst.Name):
+                                split_outputs[el.value.value] = "train" if i % 2 == 0 else "test"
+
+            def visit_Call(self, node: cst.Call) -> None:
+                name = outer.r.qualname(node.func)
+                if name in SPLIT_FUNCS and mentions_param(node):
+                    summary.splits = summary.splits or "train_test_split"
+                if name in SCALING_FUNCS and mentions_param(node):
+                    summary.learns = summary.learns or name.rsplit(".", 1)[-1]
+                method = Exprs.method(node)
+                if method in ("fit", "fit_transform") and node.args and mentions_param(node.args[0].value):
+                    receiver = Exprs.receiver(node)
+                    cls = (local_ctors.get(receiver.value) if isinstance(receiver, cst.Name)
+                           else outer.r.qualname(receiver.func) if isinstance(receiver, cst.Call) else None)
+                    if cls in LEARNERS or (cls in CONTAINERS and method == "fit_transform"):
+                        summary.learns = summary.learns or cls.rsplit(".", 1)[-1]
+
+            def visit_Return(self, node: cst.Return) -> None:
+                if node.value is not None:
+                    returns.append(node.value)
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return node is fn  # nested functions are their own helpers
+
+        fn.visit(Reader())
+        if not returns:
+            summary.learns = None
+        for ret in returns:
+            if isinstance(ret, cst.Call) and outer.r.qualname(ret.func) in SPLIT_FUNCS:
+                n = len([a for a in ret.args if a.keyword is None and not a.star])
+                summary.output_roles = {i: ("train" if i % 2 == 0 else "test") for i in range(2 * n)}
+            elif isinstance(ret, (cst.Tuple, cst.List)):
+                roles = {i: split_outputs[el.value.value] for i, el in enumerate(ret.elements)
+                         if isinstance(el.value, cst.Name) and el.value.value in split_outputs}
+                if roles:
+                    summary.output_roles = roles
+        return summary
+
+    # ---- values --------------------------------------------------------------------------------
+
+    def arg_value(self, call: cst.Call, before: int = INFINITY) -> Value:
+        first = self.x.arg(call, 0, "X")
+        return self.value(first, before) if first is not None else EMPTY
+
+    def _now(self, before: int) -> int:
+        """A point of the file: INFINITY means "here", which must not be cached as INFINITY (later
+        bindings would change the answer)."""
+        return self.r.seq + 1 if before == INFINITY else before
+
+    def value(self, node: cst.BaseExpression, before: int = INFINITY, depth: int = 0) -> Value:
+        before = self._now(before)
+        key = (id(node), before)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if depth > MAX_DEPTH:
+            return EMPTY
+        out = self._value(node, before, depth + 1)
+        self._cache[key] = out
+        return out
+
+    def _binding_value(self, name: str, b: Binding, depth: int) -> Value:
+        loop = self.loop_roles.get(self.key(b))
+        if loop is not None:
+            return Value(frozenset({self.key(b)}), frozenset(), loop[0], loop[1])
+        if b.aug_op == MUTATION:
+            prev = self.r.lookup(name, b.seq)
+            base = self._binding_value(name, prev, depth + 1) if prev is not None else Value(frozenset({self.key(b)}))
+            assigned = self.mutations.get(self.key(b))
+            return base | self.value(assigned, b.seq, depth) if assigned is not None else base
+        if b.value is None or b.qualname is not None:
+            return Value(frozenset({self.key(b)}))
+        if b.aug_op is not None:
+            prev = self.r.lookup(name, b.seq)
+            base = self._binding_value(name, prev, depth + 1) if prev is not None else EMPTY
+            return base | self.value(b.value, b.seq, depth)
+        if b.unpack_index is not None:
+            return self._unpacked(b, depth)
+        return self.value(b.value, b.seq, depth)
+
+    def _unpacked(self, b: Binding, depth: int) -> Value:
+        """`X_tr, X_te, y_tr, y_te = train_test_split(X, y)` (or a helper that splits): one part, with its role."""
+        rhs = b.value
+        assert rhs is not None and b.unpack_index is not None
+        index = b.unpack_index
+        split = self.split_of(rhs, b.seq)
+        if split is not None and isinstance(rhs, cst.Call):
+            if split.kind == "train_test_split":
+                arrays = split.arrays
+                if index // 2 < len(arrays):
+                    part = self.value(arrays[index // 2], b.seq, depth)
+                    role: Role = "train" if index % 2 == 0 else "test"
+                    return Value(part.roots, part.learned, self._role(role, split), split)
+            elif isinstance(rhs.func, cst.Name):
+                summary = self.helper(rhs.func, b.seq)
+                helper_role = summary.output_roles.get(index) if summary is not None else None
+                if helper_role is not None:
+                    return Value(split.data.roots, split.data.learned, self._role(helper_role, split), split)
+            return Value(split.data.roots, split.data.learned)
+        whole = self.value(rhs, b.seq, depth)
+        if not whole.roots:
+            return Value(frozenset({id(rhs)}), whole.learned)
+        return Value(whole.roots, whole.learned)
+
+    def _value(self, node: cst.BaseExpression, before: int, depth: int) -> Value:
+        if isinstance(node, cst.Name):
+            b = self.r.lookup(node.value, before)
+            if b is None:
+                if node.value in ("None", "True", "False"):
+                    return EMPTY
+                return Value(frozenset({hash(("free", node.value))}))
+            out = self._binding_value(node.value, b, depth)
+            inplace = [learn for seq, learn in self._inplace_learns.get(node.value, ()) if b.seq < seq <= before]
+            if inplace:
+                out = Value(out.roots, out.learned | frozenset(inplace), out.role, out.split)
+            return out
+        if isinstance(node, cst.Attribute):
+            return self.value(node.value, before, depth)
+        if isinstance(node, cst.Subscript):
+            base = self.value(node.value, before, depth)
+            for element in node.slice:
+                if isinstance(element.slice, cst.Index):
+                    index = self.value(element.slice.value, before, depth)
+                    if index.role is not None:
+                        return Value(base.roots | index.roots, base.learned | index.learned, index.role, index.split)
+            return base
+        if isinstance(node, (cst.Tuple, cst.List)):
+            out = EMPTY
+            for el in node.elements:
+                out = out | self.value(el.value, before, depth)
+            return out
+        if isinstance(node, cst.BinaryOperation):
+            out = self.value(node.left, before, depth) | self.value(node.right, before, depth)
+            if isinstance(node.operator, (cst.Subtract, cst.Divide)):
+                stat = self.statistic(node.right, before)
+                if stat is not None:
+                    what, data = stat
+                    # `(df - df.mean()) / df.std()` is one standardisation: one statistic, at the outer node.
+                    inner = frozenset(learn for learn in out.learned if learn.node is not node.left)
+                    learn = Learn(node, "preprocess", what, data, before)
+                    out = Value(out.roots, inner | {learn}, out.role, out.split)
+            return out
+        if isinstance(node, cst.UnaryOperation):
+            return self.value(node.expression, before, depth)
+        if isinstance(node, cst.Call):
+            return self._call_value(node, before, depth)
+        return EMPTY
+
+    def statistic(self, node: cst.BaseExpression, before: int) -> tuple[str, Value] | None:
+        """`df.mean()`, `X.std(axis=0)`, `np.mean(X, axis=0)`, `(df.max() - df.min())`: a statistic of rows."""
+        if isinstance(node, cst.BinaryOperation):
+            return self.statistic(node.left, before) or self.statistic(node.right, before)
+        if not isinstance(node, cst.Call):
+            return None
+        method = self.x.method(node)
+        if method in STAT_METHODS and self.r.qualname(node.func, before) is None:
+            data = self.value(self.x.receiver(node), before)
+            if data.roots:
+                return f"the statistic `{_short(node)}` is computed", data
+        if self.r.qualname(node.func, before) in STAT_FUNCS and node.args:
+            data = self.value(node.args[0].value, before)
+            if data.roots:
+                return f"the statistic `{_short(node)}` is computed", data
+        return None
+
+    def _call_value(self, node: cst.Call, before: int, depth: int) -> Value:
+        name = self.r.qualname(node.func, before)
+        args = [a.value for a in node.args
+                if not (a.keyword is not None and a.keyword.value in ("axis", "columns"))]
+        if name is not None:
+            if name in SCALING_FUNCS and node.args:
+                data = self.value(node.args[0].value, before, depth)
+                learn = Learn(node, "preprocess", f"`{name.rsplit('.', 1)[-1]}()` is computed", data, before)
+                return Value(data.roots, data.learned | {learn}, data.role, data.split)
+            if name in RESAMPLE_FUNCS and node.args and not _replace_false(node):
+                data = self.value(node.args[0].value, before, depth)
+                learn = Learn(node, "oversample", "`resample(..., replace=True)` draws", data, before)
+                return Value(data.roots, data.learned | {learn}, data.role, data.split)
+            out = EMPTY
+            for a in args:
+                out = out | self.value(a, before, depth)
+            if not out.roots:  # a reader, a generator or a loader: the rows start here
+                return Value(frozenset({id(node)}), out.learned)
+            return out
+        if isinstance(node.func, cst.Attribute):
+            method = node.func.attr.value
+            receiver = node.func.value
+            if method in FIT_METHODS:
+                data = self.arg_value(node, before)
+                kind = self.learner_kind(receiver, method, before)
+                if kind is not None and method != "fit":
+                    learn = Learn(node, kind[0], kind[1], data, before)
+                    return Value(data.roots, data.learned | {learn}, data.role, data.split)
+                return data
+            if method == "transform":
+                data = self.arg_value(node, before)
+                fit = self.fit_of(receiver, before)
+                if fit is not None:
+                    call, fitted, fit_kind, what = fit
+                    learn = Learn(call, fit_kind, what, fitted, before)
+                    return Value(data.roots, data.learned | {learn}, data.role, data.split)
+                return self.value(receiver, before, depth) | data if not data.roots else data
+            if method in PREDICT_METHODS:
+                return self.arg_value(node, before)
+            if method == "fillna" and node.args:
+                base = self.value(receiver, before, depth)
+                stat = self.statistic(node.args[0].value, before)
+                if stat is not None:
+                    learn = Learn(node, "preprocess", stat[0], stat[1], before)
+                    return Value(base.roots, base.learned | {learn}, base.role, base.split)
+                return base
+            if method == "apply" and node.args and (
+                    self.r.qualname(node.args[0].value, before) in SCALING_FUNCS):
+                base = self.value(receiver, before, depth)
+                zscored = Learn(node, "preprocess", "`apply(zscore)` is computed", base, before)
+                return Value(base.roots, base.learned | {zscored},
+                             base.role, base.split)
+            out = self.value(receiver, before, depth)
+            if method in ("merge", "join", "append", "concat"):
+                for a in args:
+                    out = out | self.value(a, before, depth)
+            return out
+        if isinstance(node.func, cst.Name):
+            summary = self.helper(node.func, before)
+            out = EMPTY
+            for a in args:
+                out = out | self.value(a, before, depth)
+            if summary is not None and summary.learns is not None and out.roots:
+                what = f"a `{summary.learns}` is fitted (in `{node.func.value}()`)"
+                learn = Learn(node, "preprocess", what, out, before)
+                return Value(out.roots, out.learned | {learn}, out.role, out.split)
+            if not out.roots:
+                return Value(frozenset({id(node)}), out.learned)
+            return out
+        return EMPTY
+
+    # ---- columns (target in the features) ------------------------------------------------------
+
+    def _literal_columns(self, expr: cst.BaseExpression, before: int = INFINITY) -> frozenset[str] | None:
+        """The column names a literal (or a name bound to one) spells, else None."""
+        expr, before = self.x.follow(expr, before)
+        if isinstance(expr, cst.SimpleString):
+            return frozenset({expr.evaluated_value}) if isinstance(expr.evaluated_value, str) else None
+        if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+            out: set[str] = set()
+            for el in expr.elements:
+                inner = self._literal_columns(el.value, before)
+                if inner is None:
+                    return None
+                out |= inner
+            return frozenset(out)
+        return None
+
+    def dropped_columns(self, call: cst.Call) -> frozenset[str] | None:
+        cols = self.x.arg(call, 0, "labels") if self.x.method(call) == "drop" else self.x.arg(call, 0, "item")
+        if cols is None:
+            cols = self.x.arg(call, 99, "columns")
+        return self._literal_columns(cols) if cols is not None else None
+
+    def target_columns(self, y: cst.BaseExpression, before: int = INFINITY) -> tuple[frozenset[str], int] | None:
+        """`y = df["price"]` / `df.price` / `df.pop("price")` / `df[["price"]]`: (the columns, the frame's
+        binding id)."""
+        expr, before = self.x.follow(y, before)
+        while isinstance(expr, cst.Attribute) and expr.attr.value in ("values",):
+            expr, before = self.x.follow(expr.value, before)
+        if isinstance(expr, cst.Call) and self.x.method(expr) in ("to_numpy", "ravel", "astype", "copy"):
+            return self.target_columns(self.x.receiver(expr), before)
+        frame: cst.BaseExpression | None = None
+        cols: frozenset[str] | None = None
+        if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            frame, cols = expr.value, self._literal_columns(expr.slice[0].slice.value, before)
+        elif isinstance(expr, cst.Call) and self.x.method(expr) == "pop":
+            frame, cols = self.x.receiver(expr), self.dropped_columns(expr)
+        if frame is None or not cols or not isinstance(frame, cst.Name):
+            return None
+        b = self.r.lookup(frame.value, before)
+        return (cols, self.key(b)) if b is not None else None
+
+    def keeps_columns(self, x: cst.BaseExpression, frame: int, cols: frozenset[str], before: int = INFINITY,
+                      depth: int = 0) -> bool:
+        """Whether `x` is the frame whose binding id is `frame`, with every column of `cols` still in it
+        (only through operations that keep all columns: no selection we cannot read, no drop of them)."""
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(x, cst.Attribute) and x.attr.value in ("values",):
+            return self.keeps_columns(x.value, frame, cols, before, depth + 1)
+        if isinstance(x, cst.Name):
+            b = self.r.lookup(x.value, before)
+            if b is None:
+                return False
+            for seq, dropped in self._inplace_drops.get(x.value, []):
+                now = before if before != INFINITY else self.r.seq + 1
+                if b.seq < seq <= now and (dropped is None or dropped & cols):
+                    return False
+            if self.key(b) == frame:
+                return True
+            if b.aug_op == MUTATION:
+                prev = self.r.lookup(x.value, b.seq)
+                if prev is None:
+                    return False
+                return self.key(prev) == frame or (
+                    prev.value is not None and self.keeps_columns(prev.value, frame, cols, prev.seq, depth + 1))
+            if b.value is None or b.unpack_index is not None or b.aug_op is not None:
+                return False
+            return self.keeps_columns(b.value, frame, cols, b.seq, depth + 1)
+        if isinstance(x, cst.Call) and isinstance(x.func, cst.Attribute):
+            method = x.func.attr.value
+            if method == "drop":
+                dropped = self.dropped_columns(x)
+                if dropped is None or dropped & cols:
+                    return False
+                return self.keeps_columns(x.func.value, frame, cols, before, depth + 1)
+            if method in ("copy", "fillna", "dropna", "reset_index", "to_numpy", "astype", "sample", "drop_duplicates"):
+                return self.keeps_columns(x.func.value, frame, cols, before, depth + 1)
+        return False
+
+
+def _replace_false(call: cst.Call) -> bool:
+    return any(a.keyword is not None and a.keyword.value == "replace" and dotted(a.value) == "False" for a in call.args)
+
+
+def _short(node: cst.CSTNode, limit: int = 40) -> str:
+    from mlstablint.code.exprs import source
+
+    text = " ".join(source(node).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def flow_of(ctx: RuleContext) -> Flow:
+    """The file's flow, built on first use by whichever MSL3xx rule asks first."""
+    flow = ctx.analyses.get("leakage")
+    if flow is None:
+        flow = ctx.analyses["leakage"] = Flow(ctx.resolver, ctx.exprs)
+    assert isinstance(flow, Flow)
+    return flow

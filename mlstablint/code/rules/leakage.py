@@ -1,0 +1,524 @@
+"""MSL3xx: data leakage in code — a statistic, a resampling or the target learned from rows that are
+later split into train and test, a fit on the test rows, the test set used to choose the model.
+
+Every rule asks the file's leakage flow (`mlstablint.code.dataflow`) what a value carries; the
+flow is fed by all of them (idempotently), so any subset of the family can be selected. A rule
+reports only where a split is in sight: a learned statistic with no split after it is left alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import PurePosixPath
+
+import libcst as cst
+
+from mlstablint.code.apis import LIBRARY_ROOTS
+from mlstablint.code.dataflow import (
+    CONTAINERS,
+    LABEL_ENCODERS,
+    LEARNERS,
+    OVERSAMPLERS,
+    SUPERVISED,
+    TARGET_LEARNERS,
+    Flow,
+    Learn,
+    LearnKind,
+    Split,
+    flow_of,
+    is_test_name,
+    train_counterpart,
+)
+from mlstablint.code.exprs import source
+from mlstablint.code.names import dotted
+from mlstablint.code.rule import CodeRule
+from mlstablint.code.rules.common import shorten
+
+LEAK_LIBRARIES = LIBRARY_ROOTS | {"imblearn", "xgboost", "lightgbm", "catboost", "category_encoders"}
+_SELECTING_CALLBACKS = ("EarlyStopping", "early_stopping")
+_CHECKPOINTS = ("ModelCheckpoint",)
+_SELECT_FUNCS = frozenset({"builtins.max", "builtins.min", "builtins.sorted", "numpy.argmax", "numpy.argmin",
+                           "numpy.max", "numpy.min", "numpy.argsort", "numpy.nanargmax"})
+# "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
+_FITTED = re.compile(r"(?:a )?`(\w+)` (?:is fitted|resamples)")
+_SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
+
+
+_TEST_PARTS = frozenset({"tests", "test", "testing"})
+
+
+@functools.cache
+def is_test_file(path: str) -> bool:
+    """Unit tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`): they assert on scores, they do not
+    report them as estimates, and fit on whole fixtures on purpose; the leakage family leaves them alone."""
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    name = parts[-1] if parts else ""
+    return (bool(_TEST_PARTS.intersection(parts[:-1])) or name.startswith("test_") or name == "conftest.py"
+            or name.endswith("_test.py"))
+
+
+def _first_line(node: cst.CSTNode) -> str:
+    return " ".join(source(node).strip().splitlines()[0].split()) if source(node).strip() else ""
+
+
+class _LeakRule(CodeRule):
+    """Feeds the shared flow on every node it needs; subclasses add their checks in the `on_*` hooks."""
+
+    libraries = LEAK_LIBRARIES
+
+    @property
+    def flow(self) -> Flow:
+        return flow_of(self.ctx)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if is_test_file(self.ctx.path):
+            return
+        flow = self.flow
+        if flow.once("drop", node):
+            flow.record_drop(node)
+        self.on_call(node)
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        if is_test_file(self.ctx.path):
+            return
+        # Recorded on leaving, so that every rule's check of this call sees only the earlier fits.
+        flow = self.flow
+        if flow.once("fit", original_node):
+            flow.record_fit(original_node)
+
+    def visit_For(self, node: cst.For) -> None:
+        if is_test_file(self.ctx.path):
+            return
+        flow = self.flow
+        if flow.once("node", node):
+            flow.record_loop(node)
+
+    def leave_For(self, original_node: cst.For) -> None:
+        if is_test_file(self.ctx.path):
+            return
+        self.on_leave_for(original_node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if is_test_file(self.ctx.path):
+            return
+        flow = self.flow
+        if flow.once("node", node):
+            flow.record_function(node)
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        if is_test_file(self.ctx.path):
+            return
+        flow = self.flow
+        if flow.once("node", original_node):
+            for target in original_node.targets:
+                if isinstance(target.target, (cst.Subscript, cst.Attribute)):
+                    flow.record_mutation(target.target, original_node.value)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        if is_test_file(self.ctx.path):
+            return
+        flow = self.flow
+        if flow.once("node", node):
+            flow.record_delete(node.target)
+
+    def on_call(self, node: cst.Call) -> None:
+        pass
+
+    def on_leave_for(self, node: cst.For) -> None:
+        pass
+
+    def split_evidence(self, split: Split) -> dict[str, object]:
+        return {"split": split.kind, "split_call": _first_line(split.node)}
+
+
+class _BeforeSplit(_LeakRule):
+    """A statistic of kind `kind` learned from rows that a later split divides into train and test."""
+
+    kind: LearnKind
+
+    def on_call(self, node: cst.Call) -> None:
+        split = self.flow.split_of(node)
+        if split is not None:
+            for learn in split.data.learned:
+                self._check(learn, split)
+            return
+        if self.x.method(node) == "transform" and node.args:
+            # A transformer fitted on all the rows and applied to the parts of a later split.
+            assert isinstance(node.func, cst.Attribute)
+            fit = self.flow.fit_of(node.func.value)
+            part = self.flow.arg_value(node)
+            if fit is not None and part.split is not None and part.role is not None:
+                call, fitted, kind, what = fit
+                self._check(Learn(call, kind, what, fitted, 0), part.split)
+
+    def _check(self, learn: Learn, split: Split) -> None:
+        if learn.kind != self.kind or learn.data.role != split.data.role or not learn.data.shares_rows(split.data):
+            return
+        fitted = _FITTED.match(learn.what)
+        if learn.data.role is not None and learn.kind == "preprocess" and (
+                fitted is None or fitted.group(1) not in SUPERVISED):
+            return  # a scaler fitted on the training part, then a CV of that part: the test score is untouched
+        if self.ctx.is_claimed(self.id, learn.node):
+            return
+        self.ctx.claim(self.id, learn.node)
+        evidence = {"learned": learn.what, "transformer": fitted.group(1) if fitted else None,
+                    **self.split_evidence(split)}
+        self.report(learn.node, evidence,
+                    what=learn.what[:1].upper() + learn.what[1:], split=split.kind, where=shorten(split.node))
+
+
+class PreprocessingBeforeSplit(_BeforeSplit):
+    """A scaler, imputer, selector, PCA or vectorizer (or a pandas statistic) fitted on rows that are later
+    split into train and test: the test rows shaped the features the model is scored on."""
+
+    id = "MSL301"
+    kind = "preprocess"
+    message = ("{what} on rows that are later split into train and test (`{where}`), so the test "
+               "rows shape the features and the score is optimistic; split first and fit on the training part "
+               "only, or put the step in a `Pipeline` inside `cross_val_score`.")
+
+
+class OversamplingBeforeSplit(_BeforeSplit):
+    """Oversampling (SMOTE, ADASYN, RandomOverSampler, `resample(replace=True)`) before the split or outside
+    the CV loop: copies and interpolations of a row land on both sides."""
+
+    id = "MSL302"
+    kind = "oversample"
+    message = ("{what} rows that are later split (`{where}`): synthetic or copied rows derived from "
+               "the test rows end up in training, so the score is optimistic; resample the training fold only, "
+               "e.g. with an `imblearn.pipeline.Pipeline` inside cross-validation.")
+
+
+class FitOnTest(_LeakRule):
+    """`fit` / `fit_transform` on the test part of a split: the transformer (or model) is refitted on test rows."""
+
+    id = "MSL303"
+    message = ("`{expr}` fits on test data ({why}), so the test rows are scaled or encoded by their own "
+               "statistics, not the training ones; fit on the training part and call `transform` on the test part.")
+
+    def on_call(self, node: cst.Call) -> None:
+        method = self.x.method(node)
+        if method not in ("fit", "fit_transform", "fit_resample", "fit_predict", "partial_fit") or not node.args:
+            return
+        assert isinstance(node.func, cst.Attribute)
+        if self.flow.constructor(node.func.value) in LABEL_ENCODERS:
+            return
+        data = self.flow.arg_value(node)
+        if data.role == "test" and data.split is not None and self._transformer_or_test_named(node):
+            why = f"the test part of `{_first_line(data.split.node)[:50]}`"
+            self.report(node, {"split": data.split.kind}, expr=shorten(node), why=why)
+            return
+        self._named_test(node)
+
+    def _transformer_or_test_named(self, node: cst.Call) -> bool:
+        """A model fitted on the second part of a split is often the point (calibrating a frozen model on a
+        held-out part, incremental `partial_fit` of a second batch): the finding needs a preprocessing
+        object, or data the code itself calls test data."""
+        assert isinstance(node.func, cst.Attribute)
+        cls = self.flow.constructor(node.func.value)
+        if cls in LEARNERS or cls in TARGET_LEARNERS or cls in CONTAINERS or cls in OVERSAMPLERS:
+            return True
+        names = {n.value for n in _names_in(self.x.arg(node, 0, "X"))}
+        return any(is_test_name(n) for n in names)
+
+    def _named_test(self, node: cst.Call) -> None:
+        """`sc.fit_transform(X_train)` ... `sc.fit_transform(X_test)`: no split in the file, but the names and
+        the same receiver fitted on the training counterpart say it."""
+        arg = self.x.arg(node, 0, "X")
+        base = arg
+        while isinstance(base, (cst.Subscript, cst.Attribute)):
+            base = base.value
+        if not isinstance(base, cst.Name) or not is_test_name(base.value):
+            return
+        counterpart = train_counterpart(base.value)
+        if counterpart == base.value or self.r.lookup(counterpart) is None:
+            return
+        assert isinstance(node.func, cst.Attribute)
+        receiver = node.func.value
+        if not isinstance(receiver, cst.Name):
+            return
+        b = self.r.lookup(receiver.value)
+        fits = self.flow.fits.get(self.flow.key(b), []) if b is not None else []
+        for _, call, _, _ in fits:
+            first = self.x.arg(call, 0, "X")
+            while isinstance(first, (cst.Subscript, cst.Attribute)):
+                first = first.value
+            if call is not node and isinstance(first, cst.Name) and first.value == counterpart:
+                why = f"`{base.value}`, while `{receiver.value}` was fitted on `{counterpart}`"
+                self.report(node, {"fitted_on": counterpart}, expr=shorten(node), why=why)
+                return
+
+
+class TestReuse(_LeakRule):
+    """The test set used to choose the model: early stopping or checkpoints on it, or several models scored on
+    it with the best kept."""
+
+    id = "MSL304"
+    message = ("{what} uses the test set to choose the model, so its score is no longer an unbiased estimate; "
+               "choose on a separate validation split or by cross-validation, and touch the test set once.")
+
+    def on_call(self, node: cst.Call) -> None:
+        self._early_stopping(node)
+        self._selection(node)
+
+    # Early stopping / checkpointing on the test data.
+    def _early_stopping(self, node: cst.Call) -> None:
+        if self.x.method(node) != "fit":
+            return
+        monitored: cst.BaseExpression | None = None
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in ("validation_data", "eval_set"):
+                monitored = arg.value
+        if monitored is None:
+            return
+        if isinstance(monitored, (cst.List, cst.Tuple)) and monitored.elements and isinstance(
+                monitored.elements[0].value, (cst.Tuple, cst.List)) and len(monitored.elements) >= 1:
+            monitored = monitored.elements[-1].value
+        if isinstance(monitored, (cst.Tuple, cst.List)) and monitored.elements:
+            monitored = monitored.elements[0].value
+        data = self.flow.value(monitored)
+        if data.role != "test":
+            return
+        how = self._selector(node)
+        if how is None:
+            return
+        self.report(node, {"selection": how}, what=f"`{shorten(node)}` ({how} on the test data)")
+
+    def _selector(self, node: cst.Call) -> str | None:
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == "early_stopping_rounds":
+                return "early stopping"
+            if arg.keyword is not None and arg.keyword.value == "callbacks":
+                for element in getattr(arg.value, "elements", ()):
+                    expr, _ = self.x.follow(element.value)
+                    if isinstance(expr, cst.Call):
+                        name = (dotted(expr.func) or "").rsplit(".", 1)[-1]
+                        if name in _SELECTING_CALLBACKS:
+                            return "early stopping"
+                        if name in _CHECKPOINTS and any(
+                                a.keyword is not None and a.keyword.value == "save_best_only"
+                                and dotted(a.value) == "True" for a in expr.args):
+                            return "best-checkpoint selection"
+        assert isinstance(node.func, cst.Attribute)
+        ctor, _ = self.x.follow(node.func.value)
+        if isinstance(ctor, cst.Call) and any(a.keyword is not None and a.keyword.value == "early_stopping_rounds"
+                                              for a in ctor.args):
+            return "early stopping"
+        return None
+
+    # Several models scored on the test data in a loop, the best kept.
+    def on_leave_for(self, node: cst.For) -> None:
+        scores: dict[str, cst.Call] = {}  # name bound to a test score -> the scoring call
+        appended: dict[str, cst.Call] = {}  # list a test score is appended to -> the scoring call
+        compared: list[cst.Call] = []
+        fits = False
+        rule = self
+
+        class Body(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                nonlocal fits
+                method = rule.x.method(call)
+                if method in ("fit", "fit_transform"):
+                    fits = True
+
+            def visit_Assign(self, assign: cst.Assign) -> None:
+                scored = rule._test_score(assign.value)
+                target = assign.targets[0].target
+                if scored is not None and isinstance(target, cst.Name):
+                    scores[target.value] = scored
+
+            def visit_If(self, branch: cst.If) -> None:
+                for comparison in _comparisons(branch.test):
+                    for side in (comparison.left, *(t.comparator for t in comparison.comparisons)):
+                        if isinstance(side, cst.Name) and side.value in scores:
+                            compared.append(scores[side.value])
+                        else:
+                            scored = rule._test_score(side)
+                            if scored is not None:
+                                compared.append(scored)
+
+        node.body.visit(Body())
+        if not fits:
+            return
+        # `results.append(score)` / `results.append(model.score(X_test, y_test))`
+        for call in _calls(node.body):
+            if self.x.method(call) == "append" and call.args and isinstance(call.func, cst.Attribute) \
+                    and isinstance(call.func.value, cst.Name):
+                value = call.args[0].value
+                scored = scores.get(value.value) if isinstance(value, cst.Name) else self._test_score(value)
+                if scored is None and isinstance(value, (cst.Tuple, cst.List)):
+                    for el in value.elements:
+                        inner = el.value
+                        scored = scored or (scores.get(inner.value) if isinstance(inner, cst.Name)
+                                            else self._test_score(inner))
+                if scored is not None:
+                    appended[call.func.value.value] = scored
+        for scored in compared:
+            self._report_selection(scored, "the best model in a loop, compared on the test score")
+        pending = self.ctx.analyses.setdefault("msl304_lists", {})
+        assert isinstance(pending, dict)
+        pending.update(appended)
+
+    def _selection(self, node: cst.Call) -> None:
+        """`max(scores)`, `np.argmax(scores)`, `scores.index(max(scores))` on a list of test scores."""
+        pending = self.ctx.analyses.get("msl304_lists")
+        if not pending:
+            return
+        assert isinstance(pending, dict)
+        candidates: list[cst.BaseExpression] = []
+        if self.r.qualname(node.func) in _SELECT_FUNCS and node.args:
+            candidates.append(node.args[0].value)
+        if self.x.method(node) in _SELECT_METHODS and isinstance(node.func, cst.Attribute):
+            candidates.append(node.func.value)
+        for expr in candidates:
+            while isinstance(expr, cst.Call) and expr.args and self.r.qualname(expr.func) in (
+                    "numpy.array", "numpy.asarray", "pandas.Series", "builtins.list"):
+                expr = expr.args[0].value
+            if isinstance(expr, cst.Name) and expr.value in pending:
+                self._report_selection(pending[expr.value], f"`{shorten(node)}` over scores on the test set")
+
+    def _report_selection(self, scored: cst.Call, how: str) -> None:
+        if not self.ctx.is_claimed(self.id, scored):
+            self.ctx.claim(self.id, scored)
+            self.report(scored, {"selection": how}, what=f"`{shorten(scored)}`, scored in a loop and used to pick "
+                                                        f"{how.split(',')[0].removeprefix('the ')},")
+
+    def _test_score(self, expr: cst.BaseExpression) -> cst.Call | None:
+        """A score computed on the test part of a split: `m.score(X_test, y_test)`, `accuracy_score(y_test, p)`."""
+        if not isinstance(expr, cst.Call):
+            return None
+        if self.x.method(expr) == "score" and expr.args:
+            return expr if self.flow.arg_value(expr).role == "test" else None
+        name = self.r.qualname(expr.func) or ""
+        if name.startswith("sklearn.metrics.") and any(self.flow.value(a.value).role == "test" for a in expr.args):
+            return expr
+        return None
+
+
+class TargetInFeatures(_LeakRule):
+    """A feature derived from the target before the split, or the target column left in the features."""
+
+    id = "MSL305"
+    message = ("{what}, so the model sees the label it is scored on; {fix}.")
+
+    def on_call(self, node: cst.Call) -> None:
+        split = self.flow.split_of(node)
+        if split is None:
+            return
+        for learn in split.data.learned:
+            if learn.kind == "target" and learn.data.role == split.data.role and learn.data.shares_rows(split.data):
+                what = learn.what[:1].upper() + learn.what[1:]
+                self._report(learn.node, split, f"{what} on the target of rows that are later split "
+                                                f"(`{shorten(split.node)}`)",
+                             "encode inside cross-validation (`TargetEncoder` in a `Pipeline` cross-fits)")
+        if len(split.arrays) < 2:
+            return
+        features, labels = split.arrays[0], split.arrays[1]
+        found = self.flow.target_columns(labels)
+        if found is None:
+            return
+        columns, frame = found
+        for assign, read in self._grouped_target_features(features, columns):
+            self._report(assign, split, f"`{shorten(assign)}` derives a feature from the target column "
+                                        f"{sorted(read)[0]!r} on all rows before the split",
+                         "compute target statistics inside cross-validation (e.g. `TargetEncoder`), "
+                         "from the training fold only")
+        if self.flow.keeps_columns(features, frame, columns):
+            col = sorted(columns)[0]
+            self._report(split.node, split, f"`{shorten(features)}` still holds the target column {col!r}",
+                         f"drop it from the features (`df.drop(columns={col!r})`)")
+
+    def _grouped_target_features(self, features: cst.BaseExpression,
+                                 columns: frozenset[str]) -> list[tuple[cst.CSTNode, frozenset[str]]]:
+        """`df["te"] = df.groupby(k)["y"].transform("mean")` assignments into the frame the features come from."""
+        out: list[tuple[cst.CSTNode, frozenset[str]]] = []
+        for binding_id, value in self.flow.mutations.items():
+            read = _grouped_columns(value)
+            if read & columns and binding_id in self.flow.value(features).roots | self._binding_ids(features):
+                out.append((value, read & columns))
+        return out
+
+    def _binding_ids(self, features: cst.BaseExpression) -> set[int]:
+        """The bindings a features expression goes through (so a mutation of any of them counts)."""
+        ids: set[int] = set()
+        expr, before = features, 1 << 62
+        for _ in range(40):
+            while isinstance(expr, (cst.Subscript, cst.Attribute)):
+                expr = expr.value
+            if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+                expr = expr.func.value
+                continue
+            if not isinstance(expr, cst.Name):
+                break
+            b = self.r.lookup(expr.value, before)
+            while b is not None and b.aug_op is not None:
+                ids.add(self.flow.key(b))
+                b = self.r.lookup(expr.value, b.seq)
+            if b is None or b.value is None:
+                break
+            ids.add(self.flow.key(b))
+            expr, before = b.value, b.seq
+        return ids
+
+    def _report(self, node: cst.CSTNode, split: Split, what: str, fix: str) -> None:
+        if not self.ctx.is_claimed(self.id, node):
+            self.ctx.claim(self.id, node)
+            self.report(node, self.split_evidence(split), what=what, fix=fix)
+
+
+def _grouped_columns(expr: cst.BaseExpression) -> frozenset[str]:
+    """The literal columns subscripted in an expression that computes a grouped statistic (`groupby`)."""
+    read: set[str] = set()
+    grouped = any(isinstance(call.func, cst.Attribute) and call.func.attr.value == "groupby" for call in _calls(expr))
+
+    class Columns(cst.CSTVisitor):
+        def visit_Subscript(self, node: cst.Subscript) -> None:
+            for element in node.slice:
+                if isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString):
+                    value = element.slice.value.evaluated_value
+                    if isinstance(value, str):
+                        read.add(value)
+
+    expr.visit(Columns())
+    return frozenset(read) if grouped else frozenset()
+
+
+def _names_in(node: cst.CSTNode | None) -> list[cst.Name]:
+    """The names an expression mentions (`X[test_idx]` -> X, test_idx)."""
+    found: list[cst.Name] = []
+    if node is None:
+        return found
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Names())
+    return found
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Calls())
+    return found
+
+
+def _comparisons(node: cst.BaseExpression) -> list[cst.Comparison]:
+    found: list[cst.Comparison] = []
+
+    class Comparisons(cst.CSTVisitor):
+        def visit_Comparison(self, comparison: cst.Comparison) -> None:
+            found.append(comparison)
+
+    node.visit(Comparisons())
+    return found
+
+
+RULES: list[type[CodeRule]] = [PreprocessingBeforeSplit, OversamplingBeforeSplit, FitOnTest, TestReuse,
+                               TargetInFeatures]
