@@ -119,10 +119,13 @@ def _rfactors(columns: int) -> _Blobs[RFactor]:
 # ---- the driver
 
 
-def reduce_blobs(blobs: DataFrame, merge: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
-            ) -> Iterator[bytes]:
-    """The per-partition blobs merged into at most FAN_IN on the executors, then collected."""
-    merged = blobs.repartition(FAN_IN).mapInArrow(merge, BLOB)
+def reduce_blobs(blobs: DataFrame, merge: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]],
+                 persisted: bool = False) -> Iterator[bytes]:
+    """The per-partition blobs merged into at most FAN_IN on the executors, then collected. Blobs read from a
+    persisted output are `coalesce`d (no shuffle); others are shuffled, since coalescing would also narrow the
+    pass that computes them to FAN_IN tasks."""
+    grouped = blobs.coalesce(FAN_IN) if persisted else blobs.repartition(FAN_IN)
+    merged = grouped.mapInArrow(merge, BLOB)
     for row in merged.collect():
         yield bytes(row["blob"])
 
@@ -138,7 +141,7 @@ def first_pass(df: DataFrame, layout: Layout, options: Options) -> tuple[Partial
     try:
         kind = _partials(layout, options)
         blobs = out.where(F.col("blob").isNotNull()).select("blob")
-        partial = kind.merged(reduce_blobs(blobs, functools.partial(_merge_blobs, kind)))
+        partial = kind.merged(reduce_blobs(blobs, functools.partial(_merge_blobs, kind), persisted=True))
     except BaseException:
         out.unpersist()
         raise
@@ -168,7 +171,8 @@ def analyse_dataframe(df: DataFrame, display: str, options: AuditOptions, test: 
             raise DataError("the table has no rows")
         ctx = analyze.Context(dataset=display, partial=partial, thresholds=options.thresholds,
                               intercept=options.intercept, severity=severity_lookup(),
-                              row_counts=hashes.row_counts(keys, layout))
+                              row_counts=hashes.row_counts(keys, layout, floor=not analyze.is_classification(
+                                  partial, options.thresholds)))
 
         def second_pass(full_cols: list[int]) -> tuple[np.ndarray, int]:
             return r_factor(df, layout, full_cols)

@@ -88,8 +88,9 @@ def keys(out: DataFrame) -> DataFrame:
     return out.where(F.col("blob").isNull()).drop("blob")
 
 
-def row_counts(keys: DataFrame, layout: Layout) -> RowCounts:
-    """The counts `analyze.duplicates` needs: groupBy on the feature hash (and on hash + target key)."""
+def row_counts(keys: DataFrame, layout: Layout, floor: bool) -> RowCounts:
+    """The counts `analyze.duplicates` needs: groupBy on the feature hash (and on hash + target key); with
+    `floor`, a numeric target's within-group spread too (what its regression floor needs)."""
     from pyspark.sql import functions as F
 
     one = F.lit(1)
@@ -99,7 +100,7 @@ def row_counts(keys: DataFrame, layout: Layout) -> RowCounts:
     groups = keys.groupBy("h", "k").count().groupBy("h").agg(
         F.sum("count").alias("n"), F.count(one).alias("labels"), F.max("count").alias("best"))
     counts = _group_counts(groups)
-    if not layout.target_numeric or not counts.conflicting_groups:
+    if not (floor and layout.target_numeric and counts.conflicting_groups):
         return counts
     # A numeric target's floor: squared deviations from each duplicate group's mean of its finite targets.
     per_group = keys.groupBy("h").agg(F.count("v").alias("c"), F.var_pop("v").alias("var"))
