@@ -166,11 +166,8 @@ def analyse(full: F64, rows: int, intercept: bool, exact_drops: list[int], *, co
 
 def _sparse_null_basis(null_rows: F64, norms: F64) -> tuple[list[tuple[list[int], list[float]]], list[int]]:
     """One dependency per null direction: pivot column = combination of non-pivot columns."""
-    import scipy.linalg
-
     d = null_rows.shape[0]
-    _q, _r, piv = scipy.linalg.qr(null_rows, pivoting=True, mode="economic")
-    pivots = [int(p) for p in piv[:d]]
+    pivots = _pivots(null_rows, d)
     basis = np.linalg.solve(null_rows[:, pivots], null_rows)  # basis[:, pivots] = I
     directions = []
     for i, p in enumerate(pivots):
@@ -181,6 +178,22 @@ def _sparse_null_basis(null_rows: F64, norms: F64) -> tuple[list[tuple[list[int]
         cols = [p, *[j for j in involved if j != p]]
         directions.append((cols, [float(raw[j]) for j in cols]))
     return directions, pivots
+
+
+def _pivots(rows: F64, count: int) -> list[int]:
+    """The first `count` pivots of a QR factorisation with column pivoting (Businger-Golub), ties (within
+    1e-6 relative) going to the lowest column: exact ties, such as a column and its copy, are then not
+    decided by rounding, which differs with the order the Gram matrix was summed in."""
+    work = np.array(rows, dtype=np.float64)
+    pivots: list[int] = []
+    for _ in range(count):
+        norms = np.linalg.norm(work, axis=0)
+        norms[pivots] = -1.0
+        pivot = int(np.flatnonzero(norms >= norms.max() * (1 - 1e-6))[0])
+        pivots.append(pivot)
+        q = work[:, pivot] / np.linalg.norm(work[:, pivot])
+        work -= np.outer(q, q @ work)
+    return pivots
 
 
 def _vif(full: F64, columns: list[int]) -> list[tuple[int, float]]:
