@@ -242,6 +242,18 @@ def test_train_test_overlap_and_drift(spark: Any, tmp_path: Path) -> None:
     assert as_text(on_spark) == as_text(local)
 
 
+def test_wide_design_sparse_gram_matches_local(spark: Any, tmp_path: Path) -> None:
+    """Above max-design-columns the partials carry a sparse Gram matrix (encoded as its nonzeros)."""
+    from tests.test_sparse_design import wide_onehot
+
+    path = write_parquet(wide_onehot(rows=1500, levels=[60, 40, 20], copies=2), tmp_path / "wide", parts=3)
+    thresholds = {"max-design-columns": 50}
+    local = mlstablint.audit(path, target="y", thresholds=thresholds, name="t")
+    assert {"MSL603", "MSL604"} <= {f.rule for f in local.findings}
+    on_spark = mlstablint.audit(spark.read.parquet(str(path)), target="y", thresholds=thresholds, name="t")
+    same(as_json(local), as_json(on_spark))
+
+
 # ---- the API and the command line
 
 

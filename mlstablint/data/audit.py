@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -195,8 +196,10 @@ def pass_one_options(options: AuditOptions, layout: Layout, hashes: bool, has_te
     enabled = enabled_rules(options)
     p = len(layout.design)
     sample_rows = sample_rows_for(options, p) if wants_test(options, has_test) and "MSL613" in enabled else 0
-    return Options(gram=p <= t.max_design_columns and bool(set(CONDITIONING_RULES) & enabled), hashes=hashes,
-                   sample_rows=sample_rows, class_cap=t.max_classes)
+    conditioning = bool(set(CONDITIONING_RULES) & enabled)
+    return Options(gram=p <= t.max_design_columns and conditioning, hashes=hashes,
+                   sparse_gram=p > t.max_design_columns and conditioning, sample_rows=sample_rows,
+                   class_cap=t.max_classes)
 
 
 def test_layout(schema: pa.Schema, train: Layout) -> Layout:
@@ -276,11 +279,19 @@ def conclude(ctx: analyze.Context, options: AuditOptions, notes: list[str], seco
         notes.append(f"{display}: target {layout.target!r} is {kind} (class labels are integer, boolean or "
                      f"text columns with 2 to {t.max_classes} distinct values): MSL611 skipped")
 
+    sparse = partial.sparse_gram.result() if partial.sparse_gram is not None else None
     if partial.gram is not None:
         _conditioning(ctx, display, layout, options, second_pass)
+    elif sparse is not None and partial.incomplete_rows == 0:
+        _conditioning(ctx, display, layout, options, second_pass, sparse)
+        notes.append(f"{display}: {p} design columns exceed max-design-columns ({t.max_design_columns}): one-hot "
+                     f"and rank checks from the sparse Gram matrix; the conditioning check (MSL605) skipped")
     elif set(CONDITIONING_RULES) & enabled:
-        notes.append(f"{display}: {p} design columns exceed max-design-columns ({t.max_design_columns}): "
-                     f"one-hot, rank and conditioning checks ({', '.join(CONDITIONING_RULES)}) skipped")
+        why = ("its Gram matrix is not sparse" if partial.sparse_gram is not None and partial.sparse_gram.too_dense
+               else "rows have missing or infinite values" if sparse is not None else "")
+        notes.append(f"{display}: {p} design columns exceed max-design-columns ({t.max_design_columns})"
+                     f"{' and ' + why if why else ''}: one-hot, rank and conditioning checks "
+                     f"({', '.join(CONDITIONING_RULES)}) skipped")
 
     if test_pass is not None and wants_test(options, True):
         ctx.test, ctx.test_dataset = test_pass(layout)
@@ -291,12 +302,15 @@ def conclude(ctx: analyze.Context, options: AuditOptions, notes: list[str], seco
 
 
 def _conditioning(ctx: analyze.Context, display: str, layout: Layout, options: AuditOptions,
-                  second_pass: SecondPass) -> None:
-    """One-hot groups from the Gram matrix; rank and conditioning from its Cholesky factor or from TSQR."""
+                  second_pass: SecondPass, sparse: Any = None) -> None:
+    """One-hot groups from the Gram matrix; rank and conditioning from its Cholesky factor or from TSQR, or
+    (a wide design's `sparse` Gram matrix) rank and null directions from it."""
     partial = ctx.partial
-    assert partial.gram is not None
+    gram = partial.gram if sparse is None else sparse
+    assert gram is not None
     kinds = analyze.column_kinds(partial)
-    groups, exhausted = onehot.find_groups(partial.gram, kinds["binary"], partial.rows)
+    find = onehot.find_groups if sparse is None else onehot.find_groups_sparse
+    groups, exhausted = find(gram, kinds["binary"], partial.rows)
     ctx.groups = groups
     if exhausted:
         ctx.notes.append(f"{display}: the one-hot group search hit its budget: some groups may be missed")
@@ -311,10 +325,16 @@ def _conditioning(ctx: analyze.Context, display: str, layout: Layout, options: A
     dropped = {j for js in drops.values() for j in js}
     kept = [j for j in present if j not in dropped]
     full_cols = [0, *[j + 1 for j in kept]]
+    names = ["(intercept)", *[layout.design[j] for j in kept]]
+    ctx.model_columns = names if options.intercept else names[1:]
+    if sparse is not None:
+        ctx.conditioning = linalg.analyse_sparse(sparse, partial.rows, options.intercept, full_cols,
+                                                 known_exact=len(present) - len(kept))
+        return
     factor = None
     rows_used = partial.rows
     if partial.incomplete_rows == 0:
-        factor = linalg.factor_from_gram(partial.gram[np.ix_(full_cols, full_cols)])
+        factor = linalg.factor_from_gram(gram[np.ix_(full_cols, full_cols)])
     if factor is None:
         factor, rows_used = second_pass(full_cols)
     if rows_used == 0:
@@ -328,8 +348,6 @@ def _conditioning(ctx: analyze.Context, display: str, layout: Layout, options: A
     ctx.conditioning = linalg.analyse(factor, rows_used, options.intercept, [],
                                       condition_index=t.condition_index, variance_proportion=t.variance_proportion,
                                       vif=t.vif, known_exact=len(present) - len(kept))
-    names = ["(intercept)", *[layout.design[j] for j in kept]]
-    ctx.model_columns = names if options.intercept else names[1:]
 
 
 def tsqr_block(x: np.ndarray) -> np.ndarray:

@@ -9,7 +9,8 @@ features, 8 more for the target's key when there is a target).
   deviations) combined by Chan, Golub & LeVeque's pairwise update, zeros, values outside {0, 1},
   values above exp's overflow thresholds, and the distinct values up to a cap;
 - per left-out (text, categorical, date) column: nulls and distinct values up to a cap;
-- the Gram matrix of [1 | X] with non-finite entries read as 0 (float64 `Xb.T @ Xb` per batch);
+- the Gram matrix of [1 | X] with non-finite entries read as 0 (float64 `Xb.T @ Xb` per batch), or for
+  a design too wide for a dense one, a sparse Gram matrix (`SparseGram`: one-hot designs are sparse);
 - 64-bit hashes of each feature row and a 64-bit key of each row's target;
 - the target's moments and, for a discrete target, its class counts;
 - optionally a bottom-k sample of rows by row hash (mergeable and independent of batching), for
@@ -308,9 +309,80 @@ class Moments:
 # The partial statistics
 
 
+# Nonzeros of a sparse Gram matrix at most (~50 MB with its work arrays): past it the design is not sparse
+# enough to be worth it, and the checks that need the Gram matrix are skipped.
+SPARSE_GRAM_NONZEROS = 1 << 22
+
+
+class SparseGram:
+    """The Gram matrix of [1 | X] (non-finite entries read as 0) as a scipy.sparse CSR matrix, summed over
+    batches: a wide one-hot design has few nonzeros in XᵀX (two dummies of one group never share a row).
+
+    Batches' products are kept aside and summed when they hold as many nonzeros as the total, so that
+    adding a batch costs what it holds, not the total's size (amortised). Past `SPARSE_GRAM_NONZEROS`
+    nonzeros the sum is dropped and `too_dense` says so.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.total: Any = None
+        self.pending: list[Any] = []
+        self.pending_nonzeros = 0
+        self.too_dense = False
+
+    def add_block(self, ones_x: F64) -> None:
+        """Add Bᵀ B for a block B = [1 | x] of finite values."""
+        import scipy.sparse
+
+        block = scipy.sparse.csc_matrix(ones_x)
+        self.add((block.T @ block).tocsr())
+
+    def add(self, product: Any) -> None:
+        if self.too_dense:
+            return
+        self.pending.append(product)
+        self.pending_nonzeros += product.nnz
+        if self.pending_nonzeros >= max(self.nonzeros, 1 << 16):
+            self._fold()
+
+    @property
+    def nonzeros(self) -> int:
+        return int(self.total.nnz) if self.total is not None else 0
+
+    def _fold(self) -> None:
+        if not self.pending or self.too_dense:
+            return
+        total = self.total
+        for product in self.pending:
+            total = product if total is None else total + product
+        self.pending, self.pending_nonzeros = [], 0
+        self.total = total
+        if self.nonzeros > SPARSE_GRAM_NONZEROS:
+            self.total, self.too_dense = None, True
+
+    def merge(self, other: SparseGram) -> SparseGram:
+        if other.too_dense:
+            self.total, self.pending, self.too_dense = None, [], True
+            return self
+        other._fold()
+        if other.total is not None:
+            self.add(other.total)
+        return self
+
+    def result(self) -> Any:
+        """The summed matrix (CSR, size × size), or None when it grew too dense."""
+        import scipy.sparse
+
+        self._fold()
+        if self.too_dense:
+            return None
+        return self.total if self.total is not None else scipy.sparse.csr_matrix((self.size, self.size))
+
+
 @dataclass
 class Options:
     gram: bool = True
+    sparse_gram: bool = False  # the Gram matrix as a SparseGram (for designs too wide for a dense one)
     hashes: bool = True
     sample_rows: int = 0
     class_cap: int = 51
@@ -342,6 +414,7 @@ class Partial:
     other_distinct: list[set[Any] | None] = field(init=False)
     # design
     gram: F64 | None = field(init=False)
+    sparse_gram: SparseGram | None = field(init=False)
     # rows
     feature_hashes: list[U64] = field(init=False)
     target_keys: list[U64] = field(init=False)
@@ -369,6 +442,7 @@ class Partial:
         self.other_nulls = zeros_i(q)
         self.other_distinct = [set() for _ in range(q)]
         self.gram = np.zeros((p + 1, p + 1)) if self.options.gram else None
+        self.sparse_gram = SparseGram(p + 1) if self.options.sparse_gram and not self.options.gram else None
         self.feature_hashes, self.target_keys = [], []
         self.class_counts = {} if self.layout.target_discrete else None
         self.sample_keys = np.empty(0, dtype=np.uint64)
@@ -425,15 +499,18 @@ class Partial:
             except pa.ArrowException:
                 values = set()
             self.other_distinct[j] = values if len(values) <= TEXT_DISTINCT_CAP else None
-        if self.gram is not None:
+        if self.gram is not None or self.sparse_gram is not None:
             if not clean or ones_x is None:
                 ones_x = scratch("gram", (b, x.shape[1] + 1), np.float64)
                 ones_x[:, 0] = 1.0
                 np.copyto(ones_x[:, 1:], x)
                 if not clean:
                     ones_x[:, 1:][~np.isfinite(x)] = 0.0
-            with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
-                self.gram = ones_x.T @ ones_x
+            if self.sparse_gram is not None:
+                self.sparse_gram.add_block(ones_x)
+            else:
+                with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
+                    self.gram = ones_x.T @ ones_x
         if not (self.options.hashes or self.options.sample_rows):
             self._fill_target(batch)
             return
@@ -540,6 +617,8 @@ class Partial:
                                                                                     other.other_distinct, strict=True)]
         if self.gram is not None and other.gram is not None:
             self.gram = self.gram + other.gram
+        if self.sparse_gram is not None and other.sparse_gram is not None:
+            self.sparse_gram.merge(other.sparse_gram)
         self.feature_hashes.extend(other.feature_hashes)
         self.target_keys.extend(other.target_keys)
         self.target_nulls += other.target_nulls

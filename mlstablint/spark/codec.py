@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mlstablint.data.partials import Layout, Moments, Options, Partial, RFactor
+from mlstablint.data.partials import Layout, Moments, Options, Partial, RFactor, SparseGram
 
 _COUNTS = ("nulls", "nans", "posinf", "neginf", "count", "zeros", "nonbinary", "above_f32", "above_f64",
            "other_nulls")
@@ -71,6 +71,7 @@ def encode_partial(p: Partial) -> bytes:
     for j, values in enumerate(p.other_distinct):
         cols[f"other_distinct_{j}"] = _list(None if values is None else pa.array(list(values)))
     cols["gram"] = _list(p.gram, pa.float64())
+    cols.update(_encode_sparse(p.sparse_gram))
     cols["feature_hashes"] = _list(p.hashes(), pa.uint64())
     cols["target_keys"] = _list(p.targets(), pa.uint64())
     tm = p.target_moments
@@ -98,6 +99,7 @@ def decode_partial(blob: bytes, layout: Layout, options: Options) -> Partial:
                         for j in range(len(layout.other))]
     gram = _flat(batch, "gram")
     p.gram = None if gram is None or not options.gram else gram.reshape(width + 1, width + 1)
+    p.sparse_gram = _decode_sparse(batch, width + 1) if options.sparse_gram and not options.gram else None
     hashes, targets = _flat(batch, "feature_hashes"), _flat(batch, "target_keys")
     p.feature_hashes = [hashes] if hashes is not None and hashes.size else []
     p.target_keys = [targets] if targets is not None and targets.size else []
@@ -111,6 +113,29 @@ def decode_partial(blob: bytes, layout: Layout, options: Options) -> Partial:
     p.sample_keys = keys if keys is not None else np.empty(0, dtype=np.uint64)
     p.sample_values = sample.reshape(-1, width) if sample is not None else np.empty((0, width))
     return p
+
+
+def _encode_sparse(gram: SparseGram | None) -> dict[str, pa.Array]:
+    """A sparse Gram matrix as its nonzeros (row, column, value); `sparse_too_dense` when it was dropped."""
+    matrix = gram.result() if gram is not None else None
+    coo = matrix.tocoo() if matrix is not None else None
+    return {"sparse_too_dense": pa.array([gram is not None and gram.too_dense]),
+            "sparse_rows": _list(None if coo is None else coo.row.astype(np.int64), pa.int64()),
+            "sparse_cols": _list(None if coo is None else coo.col.astype(np.int64), pa.int64()),
+            "sparse_values": _list(None if coo is None else coo.data.astype(np.float64), pa.float64())}
+
+
+def _decode_sparse(batch: pa.RecordBatch, size: int) -> SparseGram:
+    import scipy.sparse
+
+    gram = SparseGram(size)
+    if batch.column("sparse_too_dense")[0].as_py():
+        gram.too_dense = True
+        return gram
+    rows, cols, values = (_flat(batch, f"sparse_{name}") for name in ("rows", "cols", "values"))
+    if rows is not None and cols is not None and values is not None:
+        gram.add(scipy.sparse.csr_matrix((values, (rows, cols)), shape=(size, size)))
+    return gram
 
 
 def encode_rfactor(acc: RFactor) -> bytes:
