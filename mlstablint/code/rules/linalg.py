@@ -132,6 +132,7 @@ class UnscaledEstimator(CodeRule):
                "on feature scale, so large-scale columns dominate and convergence slows or fails; use "
                "`make_pipeline(StandardScaler(), {short}(...))`.")
     libraries = frozenset({"sklearn"})
+    value_hazard = False
 
     def _estimator(self, node: cst.BaseExpression, before: int, depth: int = 0) -> str | None:
         """The scale-sensitive estimator an expression builds, unless a scaler (or an unknown step) is in it."""
