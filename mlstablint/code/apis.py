@@ -78,6 +78,10 @@ INTEGER_FUNCS = _expand((NUMPY_LIKE, ("arange", "floor", "ceil", "round", "rint"
 SVD_EIG = _expand((("numpy.linalg", "scipy.linalg", "jax.numpy.linalg", "torch.linalg", "cupy.linalg"),
                    ("svd", "eigh", "eig", "eigvalsh", "eigvals", "svdvals"))) | {"tensorflow.linalg.svd",
                                                                              "tensorflow.linalg.eigh", "torch.svd"}
+# Layers whose output is a probability / a linear predictor (the value analysis reads models built of them).
+SIGMOID_LAYERS = frozenset({"torch.nn.Sigmoid"})
+SOFTMAX_LAYERS = frozenset({"torch.nn.Softmax", "keras.layers.Softmax"})
+LINEAR_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.Bilinear", "torch.nn.LazyLinear", "keras.layers.Dense"})
 INV = frozenset({
     "numpy.linalg.inv", "scipy.linalg.inv", "torch.inverse", "torch.linalg.inv", "tensorflow.linalg.inv",
     "jax.numpy.linalg.inv", "jax.scipy.linalg.inv", "cupy.linalg.inv",

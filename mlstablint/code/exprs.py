@@ -240,7 +240,7 @@ class Exprs:
         if operands is None:
             return None
         left, right = operands
-        base = self.transposed(left, before)
+        base = self.transposed(self.follow(left, before)[0], before)
         if base is not None and same(base, right):
             return right
         return None
@@ -293,7 +293,7 @@ class Exprs:
         """An exp argument that cannot overflow: shifted by its max, clipped, or minus a square/abs."""
         for expr, b in self.definitions(node, before):
             if self.is_guard_call(expr, b):
-                return True
+                return self.values is None or not self.values.exceeds_exp_limit(expr, b)
             if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Subtract):
                 if self.is_max_like(expr.right, b):
                     return True

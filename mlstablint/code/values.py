@@ -227,6 +227,12 @@ class Values:
         value = self.value(argument, before)
         return value if value.range.hi <= self.exp_limit(call, value) else None
 
+    def exceeds_exp_limit(self, node: cst.BaseExpression, before: int = INFINITY) -> bool:
+        """Whether a guarded exp argument has a known top above the overflow threshold (a clip to 50 in
+        float16); a guard whose bounds cannot be read counts as a guard."""
+        value = self.value(node, before)
+        return value.range.hi != INF and not self.bounded_for_exp(node, before)
+
     def bounded_for_exp(self, node: cst.BaseExpression, before: int = INFINITY) -> bool:
         """Whether exp(node) cannot overflow: its range's top is below the threshold of its dtype (else of
         float32 in a file using torch/TensorFlow/JAX, float64 otherwise)."""
@@ -283,8 +289,10 @@ class Values:
 
     def _name(self, node: cst.Name, before: int, depth: int) -> Value:
         b = self.r.lookup(node.value, before)
-        if b is None or b.qualname is not None:
-            if b is not None and self.r.qualname(node, before) in apis.CONSTANTS:
+        if b is None:
+            return self._refine(node, UNKNOWN, -1, before)  # a global defined elsewhere: tests still hold
+        if b.qualname is not None:
+            if self.r.qualname(node, before) in apis.CONSTANTS:
                 return Value(CONSTANT, Interval(0, INF))
             return UNKNOWN
         if isinstance(b.node, (cst.FunctionDef, cst.ClassDef)):
@@ -334,21 +342,25 @@ class Values:
         if isinstance(statement, cst.Call):
             name = self.r.call_name(statement, b.seq)
             method = Exprs.method(statement)
-            if method in ("clamp_", "clip_", "clamp_min_", "clamp_max_") or (
-                    name is not None and name in apis.GUARDS):
-                bounds = self._clip_bounds(statement, method or "", b.seq, depth, receiver=method is not None)
-                if bounds is not None:
-                    return replace(previous, range=previous.range.meet(bounds)).because(
-                        f"clamped in place by `{_short(statement)}`")
+            if name is not None and name in apis.GUARDS:
+                bounds = self._clip_bounds(statement, name.rsplit(".", 1)[-1], b.seq, depth, receiver=False)
+            elif method in ("clamp_", "clip_", "clamp_min_", "clamp_max_"):
+                bounds = self._clip_bounds(statement, method, b.seq, depth, receiver=True)
+            else:
+                bounds = None
+            if bounds is not None:
+                return replace(previous, range=previous.range.meet(bounds)).because(
+                    f"clamped in place by `{_short(statement)}`")
         return UNKNOWN
 
     def _refine(self, node: cst.Name, value: Value, assigned: int, before: int) -> Value:
         """Narrow a name's range by the tests known to hold here that were made after its assignment."""
         conditions = self.r.conditions if self._conditions is None else self._conditions
         for condition in conditions:
-            if not assigned < condition.seq < before:
+            if not assigned <= condition.seq < before:
                 continue
-            bound = self._test_bounds(condition.test, node, condition.truth, condition.seq)
+            # Names in the test resolve as bound when it ran (a binding made at seq n is visible from n + 1).
+            bound = self._test_bounds(condition.test, node, condition.truth, condition.seq + 1)
             if bound is None:
                 continue
             narrowed = value.range.meet(bound)
@@ -357,7 +369,7 @@ class Values:
             where = None
             why = f"`{_short(condition.test)}` is {'true' if condition.truth else 'false'} here"
             if condition.where is not None:
-                where = self.r.qualname(condition.where, condition.seq) or "where"
+                where = self.r.qualname(condition.where, condition.seq + 1) or "where"
                 why = f"inside `{where}({_short(condition.test)}, ...)`"
             value = replace(value, range=narrowed, where=where or value.where).because(why)
         return value
@@ -400,6 +412,9 @@ class Values:
             subject, other, op_type = right, left, flipped[op_type]
         if not self._mentions(subject, node):
             return None
+        reduction = self._reduction(subject)
+        if reduction is not None:
+            subject = reduction[1]
         bound = Exprs.number(other)
         if bound is None:
             constant = self.value(other, before)
@@ -409,12 +424,28 @@ class Values:
         upper = op_type in (cst.LessThan, cst.LessThanEqual)
         if not truth:
             upper = not upper
+        if reduction is not None and (reduction[0] == "max") != upper:
+            return None  # max(z) <= c bounds every z above; max(z) >= c says nothing of the others
         magnitude = self.x.op_arg(subject, "abs", before) is not None
         if magnitude:
             return Interval(-bound, bound) if upper else None
         return Interval(-INF, bound) if upper else Interval(bound, INF)
 
+    def _reduction(self, subject: cst.BaseExpression) -> tuple[str, cst.BaseExpression] | None:
+        """`z.max()`, `np.max(z)`, `np.abs(z).max()` -> ('max', the reduced expression); min likewise."""
+        for op in ("max", "min"):
+            inner = self.x.reduction_arg(subject, op)
+            if inner is None and Exprs.method(subject) in (f"a{op}", f"nan{op}"):
+                assert isinstance(subject, cst.Call)
+                inner = Exprs.receiver(subject)
+            if inner is not None:
+                return op, inner
+        return None
+
     def _mentions(self, subject: cst.BaseExpression, node: cst.Name) -> bool:
+        reduction = self._reduction(subject)
+        if reduction is not None:
+            subject = reduction[1]
         inner = self.x.op_arg(subject, "abs")
         if inner is not None:
             subject = inner
@@ -505,13 +536,13 @@ class Values:
         """What calling a torch/Keras layer or model returns (its last activation), or None."""
         name = keras_name(name) or name
         short = name.rsplit(".", 1)[-1]
-        if name in ("torch.nn.Sigmoid",):
+        if name in apis.SIGMOID_LAYERS:
             return _model(Value(PROBABILITY, Interval(0, 1), origin=name, family="sigmoid"), name)
-        if name in ("torch.nn.Softmax",):
+        if name in apis.SOFTMAX_LAYERS:
             return _model(Value(PROBABILITY, Interval(0, 1), origin=name, family="softmax"), name)
         if name in ("torch.nn.LogSoftmax", "torch.nn.LogSigmoid"):
             return _model(Value(LOG_PROBABILITY, Interval(-INF, 0), origin=name), name)
-        if name in ("torch.nn.Linear", "torch.nn.Bilinear", "torch.nn.LazyLinear"):
+        if name in apis.LINEAR_LAYERS and name.startswith("torch."):
             return _model(Value(LINEAR, origin=name), name)
         if name in ("torch.nn.Tanh",):
             return _model(Value(None, Interval(-1, 1), origin=name), name)
@@ -570,10 +601,18 @@ class Values:
                 return result
             return Value(dtype=dtype) if dtype else UNKNOWN
         if method is not None:
-            return self._method(node, method, before, depth)
+            result = self._method(node, method, before, depth)
+            if result is not UNKNOWN:
+                return result
         callee = self.value(node.func, before, depth)
         if callee.kind == MODEL and callee.output is not None:
             out = callee.output
+            if out.kind == LINEAR and out.dtype is None:
+                # Layers run in float16 under autocast or a Keras mixed-precision policy.
+                keras = (callee.origin or "").startswith("keras.") or (out.origin or "").startswith("keras.")
+                dtype = self.r.autocast[-1] if self.r.autocast and self.r.autocast[-1] else (
+                    self.r.policy_dtype if keras else None)
+                out = replace(out, dtype=dtype) if dtype else out
             return out if out.reason else out.because(f"the output of `{_short(node.func)}`")
         return UNKNOWN
 
@@ -675,7 +714,8 @@ class Values:
         bounds = self._clip_bounds(node, short, before, depth, receiver=False)
         if bounds is None:
             return replace(inner, range=Interval(), kind=inner.kind if inner.kind != RAW else None)
-        return replace(inner, range=inner.range.meet(bounds)).because(f"bounded by `{_short(node)}`")
+        where = None if bounds.hi < INF else inner.where  # the clamp bounds both branches
+        return replace(inner, range=inner.range.meet(bounds), where=where).because(f"bounded by `{_short(node)}`")
 
     def _clip_bounds(self, node: cst.Call, short: str, before: int, depth: int, receiver: bool) -> Interval | None:
         """The bounds a clip/clamp/minimum/maximum call imposes (None when it names none we can read)."""
@@ -737,8 +777,9 @@ class Values:
             return inner
         if method in ("clip", "clamp", "clamp_min", "clamp_max", "clip_by_value"):
             bounds = self._clip_bounds(node, method, before, depth, receiver=True)
-            return replace(inner, range=inner.range.meet(bounds)) if bounds is not None else replace(
-                inner, range=Interval())
+            if bounds is None:
+                return replace(inner, range=Interval())
+            return replace(inner, range=inner.range.meet(bounds), where=None if bounds.hi < INF else inner.where)
         if method in ("exp",) and not node.args:
             return Value(None, inner.range.exp(), inner.dtype, ".exp()")
         if method in ("log", "log2", "log10") and not node.args:

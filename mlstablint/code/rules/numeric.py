@@ -11,10 +11,11 @@ from mlstablint.code.exprs import Exprs, source
 from mlstablint.code.exprs import same as _same
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import fix_name, shorten
-from mlstablint.code.values import AUTODIFF, LINEAR, PREDICTION, RAW
+from mlstablint.code.values import AUTODIFF, EXP_OVERFLOW, LINEAR, PREDICTION, RAW
 
 # Overflow thresholds of exp: log(finfo(dtype).max).
-EXP_OVERFLOW = {"float64": 709.78, "float32": 88.72, "float16": 11.09}
+# sqrt(finfo(float32).max) / 10: squares of magnitudes below this cannot overflow even in float32.
+HYPOT_SAFE = 1.8e18
 
 
 def _is_add(node: cst.BaseExpression) -> bool:
@@ -101,15 +102,16 @@ class Expm1(CodeRule):
         _, a, b = denominator
         exp_side = b if self.x.is_one(a) else a if self.x.is_one(b) else None
         argument = self.x.op_arg(exp_side, "exp") if exp_side is not None else None
-        if not (isinstance(argument, cst.UnaryOperation) and isinstance(argument.operator, cst.Minus)):
-            return None
-        scaled = self.x.binop(argument.expression)
+        need = -2.0  # exp(-2 * x), or exp(-(2 * x))
+        if isinstance(argument, cst.UnaryOperation) and isinstance(argument.operator, cst.Minus):
+            argument, need = argument.expression, 2.0
+        scaled = self.x.binop(argument) if argument is not None else None
         if scaled is None or scaled[0] != "multiply":
             return None
         _, c, x = scaled
-        if self.x.number(c) == 2.0:
+        if self.x.number(c) == need:
             return x
-        return c if self.x.number(x) == 2.0 else None
+        return c if self.x.number(x) == need else None
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         self._check(node)
@@ -209,7 +211,28 @@ class NaiveSoftplus(CodeRule):
     message = ("`{expr}` overflows to inf for arguments above {limit64} (float64) although the result is finite; "
                "use `{fix}`.")
 
+    def _method_chain(self, node: cst.Call) -> None:
+        """`z.exp().add(1).log()` and `(1 + z.exp()).log()`: the tensor-method spelling."""
+        receiver = self.x.receiver(node)
+        added = self.x.binop(receiver)
+        if added is None and self.x.method(receiver) == "add" and isinstance(receiver, cst.Call) and len(
+                receiver.args) == 1:
+            added = ("add", self.x.receiver(receiver), receiver.args[0].value)
+        if added is None or added[0] != "add":
+            return
+        for one, other in ((added[1], added[2]), (added[2], added[1])):
+            if self.x.is_one(one) and self.x.method(other) == "exp" and isinstance(other, cst.Call) and not other.args:
+                inner = self.x.receiver(other)
+                if self.x.is_bounded_above(inner) or self.x.is_constant(inner):
+                    return
+                self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node),
+                            fix=f"torch.nn.functional.softplus({source(inner)})", limit64=EXP_OVERFLOW["float64"])
+                return
+
     def visit_Call(self, node: cst.Call) -> None:
+        if self.x.method(node) == "log" and not node.args:
+            self._method_chain(node)
+            return
         if self.x.op(node) not in ("log", "log1p") or len(node.args) != 1:
             return
         arg = node.args[0].value
@@ -566,6 +589,8 @@ class NaiveHypot(CodeRule):
         a, b = self.x.square_base(arg.left), self.x.square_base(arg.right)
         if a is None or b is None:
             return
+        if max(self.v.range(a).magnitude(), self.v.range(b).magnitude()) < HYPOT_SAFE:
+            return  # both magnitudes are known far below where the squares overflow
         self.report(node, {}, expr=shorten(node), fix=f"np.hypot({source(a)}, {source(b)})")
 
     def visit_Call(self, node: cst.Call) -> None:
