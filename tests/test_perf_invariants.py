@@ -40,7 +40,7 @@ def fast() -> FileChecker:
 def _snippets() -> list[str]:
     """Every code string of tests/test_rules.py, the catalogue's examples and the fixtures."""
     out: list[str] = []
-    for name in ("test_rules.py", "test_values.py"):
+    for name in ("test_rules.py", "test_values.py", "test_rules_losses.py"):
         tree = ast.parse((ROOT / "tests" / name).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" in node.value:

@@ -36,6 +36,7 @@ from functools import partial
 from typing import Any
 
 from mlstablint.code import apis
+from mlstablint.code.rules import losses
 
 _WORD = re.compile(r"\w+")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -606,7 +607,21 @@ class _Shapes:
 
 
 # Rule id -> predicate. Each holds whenever the rule can report or claim a node in the file.
+# MSL5xx: the losses' own names; MSL115/116: words that name a low-precision dtype, and (MSL115, where
+# torch/TF/JAX default to float32) a float literal of 1e-8 or less.
+LOSSES = _finals(losses.FUNCTION_LOSSES, losses.CLASS_LOSSES, losses.KERAS_LOSS_STRINGS)
+LOW_PRECISION = frozenset({"float16", "half", "bfloat16", "autocast", "mixed_float16", "mixed_bfloat16", "HalfTensor"})
+LOW_PRECISION_OPS = _finals(apis.EXP, apis.LOG, apis.SOFTMAX, apis.LOG_SOFTMAX, apis.LOGSUMEXP) | {"log_softmax"}
+_TINY_LITERAL = re.compile(r"\d[eE]-0*(?:[89]|[1-9]\d)\b|\b0?\.0{7,}\d")
+
 TRIGGERS: dict[str, Callable[[Facts], bool]] = {
+    "MSL501": lambda f: f.any(LOG) and f.shape("times-log"),
+    "MSL502": lambda f: f.any(LOSSES) and f.any(SOFTMAX),
+    "MSL503": lambda f: f.any(LOSSES) and f.any(SIGMOID),
+    "MSL504": lambda f: f.any(LOSSES) and (f.any(SOFTMAX) or f.any(SIGMOID)),
+    "MSL505": lambda f: "compile" in f.words and f.any(LOSSES),
+    "MSL115": lambda f: f.any(LOW_PRECISION) or _TINY_LITERAL.search(f.text) is not None,
+    "MSL116": lambda f: f.any(LOW_PRECISION) and f.any(LOW_PRECISION_OPS),
     "MSL101": lambda f: f.any(LOG) and f.shape("log-of-sum"),
     "MSL102": lambda f: (f.any(EXP) or f.power_op or f.any(POWER) or f.any(OPERATOR_FUNCS))
     and f.shape("exp-minus"),

@@ -153,7 +153,7 @@ class LogOfSoftmax(CodeRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         target = _log_target(self.x, node)
-        if target is None:
+        if target is None or self.ctx.is_claimed("log-probability", node):  # MSL501's cross-entropy
             return
         softmax = self.x.softmax_like(target)
         if softmax is None:
@@ -280,7 +280,7 @@ class LogOfSigmoid(CodeRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         target = _log_target(self.x, node)
-        if target is None:
+        if target is None or self.ctx.is_claimed("log-probability", node):  # MSL501's cross-entropy
             return
         negate = False
         if isinstance(target, cst.BinaryOperation) and isinstance(target.operator, cst.Subtract) and self.x.is_one(
@@ -418,6 +418,8 @@ class XLogY(CodeRule):
                 continue
             if self.x.is_constant(y) or self.x.is_constant(factor) or self.x.is_guard_call(y) or _is_add(y):
                 continue
+            if self.v.range(y).lo > 0:
+                continue  # log(y) is finite: y was clipped away from 0 (`1 - clip(p, eps, 1 - eps)`)
             y_def, yb = self.x.follow(y)
             if self.x.is_guard_call(y_def, yb) or _is_add(y_def):
                 continue
