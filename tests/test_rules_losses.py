@@ -61,6 +61,10 @@ CASES: list[tuple[str, str, str]] = [
      KERAS + "p = tf.nn.softmax(z)\nloss = keras.losses.CategoricalCrossentropy()(y, p)"),
     ("MSL502", "import jax\nimport optax\np = jax.nn.softmax(z)\nloss = optax.softmax_cross_entropy(p, labels)",
      "import jax\nimport optax\nloss = optax.softmax_cross_entropy(z, labels)"),
+    ("MSL502", TORCH + "loss = nn.CrossEntropyLoss()(x.softmax(-1), y)", TORCH + "loss = nn.CrossEntropyLoss()(x, y)"),
+    ("MSL502", KERAS + "p = keras.activations.softmax(z)\n"
+     "loss = keras.losses.categorical_crossentropy(y, p, from_logits=True)",
+     KERAS + "p = keras.activations.softmax(z)\nloss = keras.losses.categorical_crossentropy(y, p)"),
     # MSL503: BCE on sigmoid(z) with z at hand; a sigmoid output into a with-logits loss.
     ("MSL503", TORCH + "loss = nn.BCELoss()(torch.sigmoid(z), y)", TORCH + "loss = nn.BCEWithLogitsLoss()(z, y)"),
     ("MSL503", TORCH + "p = torch.sigmoid(z)\nloss = F.binary_cross_entropy(p, y)",
@@ -94,6 +98,12 @@ CASES: list[tuple[str, str, str]] = [
      "model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), optimizer='sgd')",
      KERAS + "model = keras.Sequential()\nmodel.add(keras.layers.Dense(32, activation='relu'))\n"
      "model.add(keras.layers.Dense(1, activation='sigmoid'))\nmodel.compile(loss='binary_crossentropy', optimizer='sgd')"),
+    ("MSL505", KERAS + "inputs = keras.Input(shape=(8,))\nh = keras.layers.Dense(16, activation='relu')(inputs)\n"
+     "outputs = keras.layers.Dense(1, activation='sigmoid')(h)\nmodel = keras.Model(inputs, outputs)\n"
+     "model.compile(optimizer='adam', loss=keras.losses.BinaryCrossentropy(from_logits=True))",
+     KERAS + "inputs = keras.Input(shape=(8,))\nh = keras.layers.Dense(16, activation='relu')(inputs)\n"
+     "outputs = keras.layers.Dense(1, activation='sigmoid')(h)\nmodel = keras.Model(inputs, outputs)\n"
+     "model.compile(optimizer='adam', loss=keras.losses.BinaryCrossentropy())"),
     # MSL115: guards that the dtype cannot hold.
     ("MSL115", TORCH + "p = torch.sigmoid(z).half()\nloss = -torch.log(p + 1e-8).mean()",
      TORCH + "p = torch.sigmoid(z).half()\nloss = -torch.log(p.float() + 1e-8).mean()"),
@@ -108,6 +118,10 @@ CASES: list[tuple[str, str, str]] = [
      TORCH + "h = x.half()\ny = torch.softmax(h.float(), dim=-1)"),
     ("MSL116", "import numpy as np\nx16 = x.astype(np.float16)\ny = np.exp(x16)",
      "import numpy as np\nx16 = x.astype(np.float16)\ny = np.exp(x16.astype(np.float32))"),
+    ("MSL116", KERAS + "keras.mixed_precision.set_global_policy('mixed_float16')\ndense = keras.layers.Dense(10)\n"
+     "p = tf.nn.softmax(dense(x))",
+     KERAS + "keras.mixed_precision.set_global_policy('mixed_float16')\ndense = keras.layers.Dense(10)\n"
+     "p = tf.nn.softmax(tf.cast(dense(x), tf.float32))"),
     ("MSL116", TORCH + "t = torch.randn(4, 8, dtype=torch.bfloat16)\nz = torch.logsumexp(t, dim=1)",
      TORCH + "t = torch.randn(4, 8, dtype=torch.bfloat16)\nz = torch.logsumexp(t.float(), dim=1)"),
 ]
