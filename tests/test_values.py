@@ -304,6 +304,16 @@ NEGATIVE = [
     "import numpy as np\nnp.log(1 + x)\n",
     "import torch\ntorch.log(torch.softmax(z, 1))\n",
 
+    # Values checked by an assertion: a -inf or NaN there fails the test, which is the point.
+    "import numpy as np\nfrom numpy.testing import assert_allclose\np = clf.predict_proba(X)\n"
+    "assert_allclose(np.log(p), clf.predict_log_proba(X))\n",
+    "import numpy as np\nassert np.isfinite(np.log(1 + x)).all()\n",
+    # Counts by their names, integer powers of 2, decompositions that are not of a Gram matrix.
+    "import numpy as np\ndef f(n_samples):\n    return np.log(1 + n_samples)\n",
+    "import numpy as np\nnum = np.log(clf.feature_count_ + 1.0)\n",
+    "import numpy as np\nmask = 2 ** (n_bits - 1) - 1\n",
+    "from scipy import linalg\nimport numpy as np\ns = np.amax(linalg.svdvals(np.dot(E.T, E)))\n",
+    "import numpy as np\nP = W.T @ np.linalg.inv(C) @ W\n",
     # A mean of a probability is still a probability in [0, 1] but clipped away from 0 first.
     "import torch\np = torch.sigmoid(z).clamp(1e-6, 1 - 1e-6)\nl = torch.log(p)\n",
 ]

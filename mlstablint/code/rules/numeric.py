@@ -89,6 +89,10 @@ class Expm1(CodeRule):
         number = self.x.number(base)
         if number is None or number <= 0 or number == 1 or self.x.is_constant(exponent):
             return None
+        if number == int(number) and number != 10:
+            return None  # 2 ** n - 1: bit arithmetic on integers
+        if self.v.kind(exponent) in ("integer-valued", "constant"):
+            return None  # 10 ** k - 1 of an integer k is exact up to 10 ** 15
         return base, exponent
 
     def _hand_tanh(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
