@@ -427,3 +427,15 @@ def test_every_rule_runs_with_the_analysis() -> None:
     checker = FileChecker({rule.id for rule in ALL_RULES})
     report = checker.check_source("import torch\np = torch.softmax(z, 1)\nlp = torch.log(p)\nh = torch.log(p)\n", "m.py")
     assert [f.rule for f in report.findings] == ["MSL104", "MSL104"]
+
+
+def test_opt_in_rules_need_a_selector_more_specific_than_all() -> None:
+    """Rules under the precision bar leave the default set (catalogue `default: false`), like ruff's preview
+    rules: `ALL` does not enable them, their id or a prefix does."""
+    from mlstablint.config import Config
+
+    known, outside = {"MSL101", "MSL109", "MSL201"}, {"MSL109"}
+    assert Config().enabled_rules(known, outside) == {"MSL101", "MSL201"}
+    assert Config(select=["ALL", "MSL109"]).enabled_rules(known, outside) == known
+    assert Config(select=["MSL1"]).enabled_rules(known, outside) == {"MSL101", "MSL109"}
+    assert Config(select=["MSL"], ignore=["MSL109"]).enabled_rules(known, outside) == {"MSL101", "MSL201"}
