@@ -150,11 +150,10 @@ def check(
         "(default 30)."),
 ) -> None:
     """Check Python files for numerically unstable patterns (and, with --data, audit a training table)."""
+    from mlstablint.catalog import opt_in_rules
     from mlstablint.code.discover import discover
     from mlstablint.code.runner import check_files
     from mlstablint.config import ConfigError
-
-    from mlstablint.catalog import opt_in_rules
 
     cfg, known = _configure(config, select, ignore)
     enabled = cfg.enabled_rules(known, opt_in_rules())
@@ -210,6 +209,7 @@ def audit_data(
         "session's, spark-submit's, or local[*])."),
 ) -> None:
     """Audit training tables for what breaks fitting: duplicates, one-hot traps, conditioning, overflow..."""
+    from mlstablint.catalog import opt_in_rules
     from mlstablint.config import ConfigError
     from mlstablint.data.command import DataArgs, run_data
 
