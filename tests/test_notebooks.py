@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli
+from tests.sarif_support import validate
 
-VALIDATE = ROOT.parent / "shared" / "tools" / "validate-sarif"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 
@@ -165,9 +164,7 @@ def test_sarif_points_at_the_raw_line_and_names_the_cell(project: Path) -> None:
     assert last["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "analysis.ipynb"
     notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert any("cell 7" in n["message"]["text"] for n in notes)
-    check = subprocess.run([sys.executable, str(VALIDATE), str(project / "nb.sarif"), "--multitool"],
-                           capture_output=True, text=True, timeout=900)
-    assert check.returncode == 0, check.stdout + check.stderr
+    validate(project / "nb.sarif")
 
 
 def test_data_findings_land_on_the_notebook_cell_that_loads_the_table(tmp_path: Path) -> None:
