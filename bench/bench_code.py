@@ -4,7 +4,7 @@
 
 Needs: flake8 and ruff in the same environment (`pip install flake8 ruff`); libcst (a dependency).
 The corpus is scikit-learn 1.9.1's package sources (the `.py` files of its wheel): taken from
-/tmp/corpus/scikit_learn/sklearn when present, else downloaded with
+.bench-cache/scikit_learn-1.9.1/ inside the checkout (git-ignored), downloaded there the first time with
 `pip download --no-deps --only-binary :all: scikit-learn==1.9.1` and unzipped. It is copied
 into a scratch project so that the cache (which only covers files under the project root)
 applies to the warm run.
@@ -31,12 +31,14 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-DEFAULT_CORPUS = Path("/tmp/corpus/scikit_learn/sklearn")
+CACHE = Path(__file__).resolve().parent.parent / ".bench-cache" / "scikit_learn-1.9.1"
 BIN = Path(sys.executable).parent
 
 
 def fetch_corpus(scratch: Path) -> Path:
-    """scikit-learn 1.9.1's package sources, downloaded and unzipped into `scratch`."""
+    """scikit-learn 1.9.1's package sources, downloaded and unzipped into `scratch` (once: kept there)."""
+    if (scratch / "unzipped" / "sklearn").is_dir():
+        return scratch / "unzipped" / "sklearn"
     wheels = scratch / "wheel"
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
                     "scikit-learn==1.9.1", "-d", str(wheels)], check=True)
@@ -83,7 +85,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench_code_") as tmp:
         scratch = Path(tmp)
-        corpus = args.corpus or (DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else fetch_corpus(scratch))
+        corpus = args.corpus or fetch_corpus(CACHE)
         project = scratch / "project"
         project.mkdir()
         src = copy_sources(corpus, project)

@@ -150,12 +150,13 @@ def check(
         "(default 30)."),
 ) -> None:
     """Check Python files for numerically unstable patterns (and, with --data, audit a training table)."""
+    from mlstablint.catalog import opt_in_rules
     from mlstablint.code.discover import discover
     from mlstablint.code.runner import check_files
     from mlstablint.config import ConfigError
 
     cfg, known = _configure(config, select, ignore)
-    enabled = cfg.enabled_rules(known)
+    enabled = cfg.enabled_rules(known, opt_in_rules())
     files, errors = discover(list(paths or [Path(".")]), cfg)
     report = check_files(files, cfg, enabled, jobs, use_cache=not no_cache)
     tables: list[Table] = []  # the audited tables, for the confirmation experiments
@@ -208,6 +209,7 @@ def audit_data(
         "session's, spark-submit's, or local[*])."),
 ) -> None:
     """Audit training tables for what breaks fitting: duplicates, one-hot traps, conditioning, overflow..."""
+    from mlstablint.catalog import opt_in_rules
     from mlstablint.config import ConfigError
     from mlstablint.data.command import DataArgs, run_data
 
@@ -216,7 +218,7 @@ def audit_data(
         tables: list[Table] = []
         args = DataArgs(data, target, test_data, features, no_intercept, batch_size,
                         engine=engine.value if engine is not None else None, spark_master=spark_master)
-        report = run_data(cfg, args, cfg.enabled_rules(known), tables=tables)
+        report = run_data(cfg, args, cfg.enabled_rules(known, opt_in_rules()), tables=tables)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     _confirm(report, confirm, sweep_budget, cfg.sweep_budget, tables)
@@ -264,7 +266,8 @@ def list_rules() -> None:
     docs = load_catalog().values()
     width = max(len(d.name) for d in docs)
     for d in docs:
-        typer.echo(f"{d.id}  {d.name:<{width}}  {d.severity:<7}  {d.summary}")
+        opt_in = "" if d.default else " (opt-in: select it by id or prefix)"
+        typer.echo(f"{d.id}  {d.name:<{width}}  {d.severity:<7}  {d.summary}{opt_in}")
 
 
 @app.command("rule")
@@ -276,6 +279,8 @@ def show_rule(rule_id: str = typer.Argument(..., metavar="ID", help="A rule id, 
     if doc is None:
         raise UsageError(f"unknown rule {rule_id!r} (see `mlstablint rules`)")
     header = f"Severity: {doc.severity} · Family: {doc.family} · Fix safety: {doc.fix_safety}"
+    if not doc.default:
+        header += " · Not in the default set (opt-in)"
     typer.echo(f"# {doc.id} {doc.name}\n\n{header}\n\n{doc.summary}\n\n{doc.body.strip()}")
 
 

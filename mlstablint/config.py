@@ -76,8 +76,12 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger source files are skipped with a notification
     max_nesting: int = DEFAULT_MAX_NESTING  # syntax tree depth; deeper files are skipped with a notification
 
-    def enabled_rules(self, known: Iterable[str]) -> set[str]:
-        return {rule for rule in known if is_selected(rule, self.select, self.ignore)}
+    def enabled_rules(self, known: Iterable[str], opt_in: Iterable[str] = ()) -> set[str]:
+        """The selected rules; an `opt_in` rule (outside the default set) needs a selector other than
+        ALL that matches it (`MSL109`, `MSL1`, `MSL`), as ruff's preview rules need opting in."""
+        outside = set(opt_in)
+        return {rule for rule in known if is_selected(rule, self.select, self.ignore) and (
+            rule not in outside or _best(rule, [s for s in self.select if s != "ALL"]) >= 0)}
 
     def ignored_for(self, rel_path: str) -> list[str]:
         """Selectors that per-file-ignores applies to the file at `rel_path` (POSIX, relative to root)."""

@@ -16,7 +16,7 @@ from mlstablint.data.thresholds import Thresholds
 from mlstablint.findings import Report
 
 ROOT = Path(__file__).resolve().parent.parent
-NIST = ROOT.parent / "shared" / "data" / "nist"
+NIST = ROOT / "tests" / "data" / "nist"  # NIST StRD, kept in the repository (see its README)
 
 
 def write_table(table: pd.DataFrame | pa.Table, path: Path) -> Path:

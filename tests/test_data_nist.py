@@ -19,8 +19,6 @@ import pytest
 
 from tests.data_support import NIST, analyse, by_rule, run_audit
 
-pytestmark = pytest.mark.skipif(not NIST.is_dir(), reason="shared/data/nist is not present")
-
 REGRESSION = ["Norris", "Pontius", "Longley", "Filip", "Wampler1", "Wampler2", "Wampler3", "Wampler4", "Wampler5"]
 
 

@@ -67,6 +67,22 @@ def test_findings_that_share_a_key_pair_with_entries_in_line_order() -> None:
     assert sorted((f.line, e.label) for f, e in result.matched) == [(15, "tp"), (95, "benign")]
     assert [f.line for f in result.new] == [300]
     assert result.gone == []
+    assert sorted(result.labels()) == [("MSL110", "benign"), ("MSL110", "todo"), ("MSL110", "tp")]
+
+
+def test_a_finding_whose_span_grew_or_shrank_keeps_its_label() -> None:
+    entries = [entry("a.py", "MSL109", "y = np.exp(", "tp", line=10),
+               entry("a.py", "MSL109", "return np.exp(z)\nfoo(", "benign", line=30)]
+    found = [finding("a.py", "MSL109", 12, "y = np.exp(\nx @ w)"), finding("a.py", "MSL109", 31, "return np.exp(z)")]
+    result = review.compare(found, entries)
+    assert sorted((f.line, e.label) for f, e in result.matched) == [(12, "tp"), (31, "benign")]
+    assert result.new == [] and result.gone == []
+
+
+def test_spans_that_share_no_line_do_not_pair() -> None:
+    result = review.compare([finding("a.py", "MSL109", 12, "u = np.exp(v)")],
+                            [entry("a.py", "MSL109", "y = np.exp(x)", "tp", line=12)])
+    assert result.matched == [] and len(result.new) == 1 and len(result.gone) == 1
 
 
 def test_an_entry_whose_finding_disappeared_is_gone() -> None:

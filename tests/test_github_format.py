@@ -19,8 +19,9 @@ import yaml
 from mlstablint.findings import Confirmation, Finding, Report, ToolError
 from mlstablint.report.github import render_github
 from tests.conftest import ROOT, run_cli
+from tests.sarif_support import validate
 from tests.test_cli import BAD, write
-from tests.test_sarif import git_init, validate
+from tests.test_sarif import git_init
 
 # GitHub's workflow command: `::LEVEL key=value,key=value::message` (values escaped, see below).
 COMMAND = re.compile(r"^::(error|warning|notice)(?: ([^:]*))?::(.*)$")

@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli
+from tests.sarif_support import validate
 
-VALIDATE = ROOT.parent / "shared" / "tools" / "validate-sarif"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 
@@ -43,6 +42,7 @@ IMAGE_OUTPUT = {"output_type": "display_data", "metadata": {},
                 "data": {"image/png": PNG, "text/plain": ["<Figure size 640x480 with 1 Axes>"]}}
 STREAM_OUTPUT = {"output_type": "stream", "name": "stdout", "text": ["np.log(1 + x) in an output is not code\n"]}
 
+# `z` is computed (not a literal 1, which the value analysis proves exact), so `log(1 + z)` is a finding.
 PIPELINE = notebook(
     cell("markdown", "# Training\nThe model uses `np.log(1 + x)` in prose: not code.\n"),
     cell("code", "import numpy as np\nimport pandas as pd\n%matplotlib inline\n"),
@@ -52,7 +52,7 @@ PIPELINE = notebook(
     cell("raw", "np.exp(X @ w)\n"),
     cell("code", "%%bash\necho np.log(1 + x)\n"),
     cell("code", "def oops(:\n    pass\n"),
-    cell("code", "loss = np.log(1 + y_hat)  # first line of the cell\nz = 1\nlast = np.log(1 + z)\n"),
+    cell("code", "loss = np.log(1 + y_hat)  # first line of the cell\nz = y_hat * 1e-9\nlast = np.log(1 + z)\n"),
 )
 
 
@@ -164,9 +164,7 @@ def test_sarif_points_at_the_raw_line_and_names_the_cell(project: Path) -> None:
     assert last["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "analysis.ipynb"
     notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert any("cell 7" in n["message"]["text"] for n in notes)
-    check = subprocess.run([sys.executable, str(VALIDATE), str(project / "nb.sarif"), "--multitool"],
-                           capture_output=True, text=True, timeout=900)
-    assert check.returncode == 0, check.stdout + check.stderr
+    validate(project / "nb.sarif")
 
 
 def test_data_findings_land_on_the_notebook_cell_that_loads_the_table(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """SARIF 2.1.0 for GitHub code scanning, checked against external truth: every log the tests write
-passes ../shared/tools/validate-sarif --multitool (the OASIS schema, GitHub's ingestion rules and
+passes tests/sarif_support.validate (the OASIS schema, our checks of GitHub's ingestion rules and
 Microsoft's SARIF Multitool with its GitHub rules), and the properties GitHub relies on hold:
 repo-relative percent-encoded URIs, explicit levels, stable fingerprints, byte-identical output."""
 
@@ -21,29 +21,13 @@ from mlstablint.catalog import load_catalog
 from mlstablint.findings import Confirmation, Finding, Report, ToolError, data_fingerprint
 from mlstablint.report.sarif import FINGERPRINT_KEY, INFORMATION_URI, MAX_DESCRIPTION, _clip, render_sarif
 from tests.conftest import ROOT, run_cli
+from tests.sarif_support import validate
 from tests.test_cli import BAD, CLEAN, write
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-VALIDATOR = ROOT.parent / "shared" / "tools" / "validate-sarif"
-
-
-def validate(*files: Path) -> str:
-    """Run the project's SARIF validator with the Multitool; it must pass every layer.
-
-    Not skipped when npm is missing: CI machines have it, and a skip would hide a broken log."""
-    assert VALIDATOR.exists(), f"{VALIDATOR} is missing (the shared/ folder beside the checkout)"
-    out = subprocess.run([sys.executable, str(VALIDATOR), *map(str, files), "--multitool"],
-                         capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout + out.stderr
-    for f in files:
-        for layer in ("schema", "github", "multitool"):
-            assert f"{f} [{layer}]: 0 error(s)" in out.stdout, out.stdout
-    return out.stdout
-
 
 def git_init(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)

@@ -304,6 +304,16 @@ NEGATIVE = [
     "import numpy as np\nnp.log(1 + x)\n",
     "import torch\ntorch.log(torch.softmax(z, 1))\n",
 
+    # Values checked by an assertion: a -inf or NaN there fails the test, which is the point.
+    "import numpy as np\nfrom numpy.testing import assert_allclose\np = clf.predict_proba(X)\n"
+    "assert_allclose(np.log(p), clf.predict_log_proba(X))\n",
+    "import numpy as np\nassert np.isfinite(np.log(1 + x)).all()\n",
+    # Counts by their names, integer powers of 2, decompositions that are not of a Gram matrix.
+    "import numpy as np\ndef f(n_samples):\n    return np.log(1 + n_samples)\n",
+    "import numpy as np\nnum = np.log(clf.feature_count_ + 1.0)\n",
+    "import numpy as np\nmask = 2 ** (n_bits - 1) - 1\n",
+    "from scipy import linalg\nimport numpy as np\ns = np.amax(linalg.svdvals(np.dot(E.T, E)))\n",
+    "import numpy as np\nP = W.T @ np.linalg.inv(C) @ W\n",
     # A mean of a probability is still a probability in [0, 1] but clipped away from 0 first.
     "import torch\np = torch.sigmoid(z).clamp(1e-6, 1 - 1e-6)\nl = torch.log(p)\n",
 ]
@@ -417,3 +427,15 @@ def test_every_rule_runs_with_the_analysis() -> None:
     checker = FileChecker({rule.id for rule in ALL_RULES})
     report = checker.check_source("import torch\np = torch.softmax(z, 1)\nlp = torch.log(p)\nh = torch.log(p)\n", "m.py")
     assert [f.rule for f in report.findings] == ["MSL104", "MSL104"]
+
+
+def test_opt_in_rules_need_a_selector_more_specific_than_all() -> None:
+    """Rules under the precision bar leave the default set (catalogue `default: false`), like ruff's preview
+    rules: `ALL` does not enable them, their id or a prefix does."""
+    from mlstablint.config import Config
+
+    known, outside = {"MSL101", "MSL109", "MSL201"}, {"MSL109"}
+    assert Config().enabled_rules(known, outside) == {"MSL101", "MSL201"}
+    assert Config(select=["ALL", "MSL109"]).enabled_rules(known, outside) == known
+    assert Config(select=["MSL1"]).enabled_rules(known, outside) == {"MSL101", "MSL109"}
+    assert Config(select=["MSL"], ignore=["MSL109"]).enabled_rules(known, outside) == {"MSL101", "MSL201"}

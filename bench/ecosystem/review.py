@@ -75,8 +75,9 @@ class Comparison:
     gone: list[Entry] = field(default_factory=list)  # entries with no finding any more
 
     def labels(self) -> list[tuple[str, str]]:
-        """(rule, label) of every matched finding."""
-        return [(finding.rule, entry.label) for finding, entry in self.matched]
+        """(rule, label) of every finding; a finding with no entry yet counts as `todo`."""
+        return [(finding.rule, entry.label) for finding, entry in self.matched] + [
+            (finding.rule, TODO) for finding in self.new]
 
     @property
     def todo(self) -> list[Finding]:
@@ -95,7 +96,9 @@ def flagged_source(lines: Sequence[str], line: int, end_line: int) -> str:
 
 
 def compare(findings: Iterable[Finding], entries: Iterable[Entry]) -> Comparison:
-    """Pair every finding with the review entry of the same key; pair ties in line order."""
+    """Pair every finding with the review entry of the same key (ties in line order), then pair what is
+    left in the same file and rule when their flagged lines share a line of text: an engine that now
+    reports a wider or narrower span of the same statement keeps its label."""
     by_key_findings: dict[Key, list[Finding]] = defaultdict(list)
     by_key_entries: dict[Key, list[Entry]] = defaultdict(list)
     for finding in findings:
@@ -109,9 +112,30 @@ def compare(findings: Iterable[Finding], entries: Iterable[Entry]) -> Comparison
         result.matched.extend(zip(found, known, strict=False))
         result.new.extend(found[len(known):])
         result.gone.extend(known[len(found):])
+    _pair_overlapping_spans(result)
     result.new.sort(key=lambda f: (f.package, f.path, f.line, f.rule))
     result.gone.sort(key=lambda e: (e.package, e.path, e.line, e.rule))
     return result
+
+
+def _pair_overlapping_spans(result: Comparison) -> None:
+    """Move (new, gone) pairs of one file and rule whose flagged lines share a non-blank line to `matched`,
+    closest recorded line first."""
+    candidates = sorted(
+        (abs(finding.line - entry.line), n, g)
+        for n, finding in enumerate(result.new)
+        for g, entry in enumerate(result.gone)
+        if (finding.package, finding.path, finding.rule) == (entry.package, entry.path, entry.rule)
+        and (set(finding.source.splitlines()) & set(entry.source.splitlines())) - {""})
+    used_new: set[int] = set()
+    used_gone: set[int] = set()
+    for _, n, g in candidates:
+        if n not in used_new and g not in used_gone:
+            used_new.add(n)
+            used_gone.add(g)
+            result.matched.append((result.new[n], result.gone[g]))
+    result.new = [f for n, f in enumerate(result.new) if n not in used_new]
+    result.gone = [e for g, e in enumerate(result.gone) if g not in used_gone]
 
 
 @dataclass(frozen=True)
@@ -131,7 +155,7 @@ class Precision:
 
 
 def precision_table(labels: Iterable[tuple[str, str]]) -> list[Precision]:
-    """One row per rule (sorted) and a last row "all"; `todo` is counted but not in the denominator."""
+    """One row per rule (sorted) and a last row "all"; `todo` (unlabelled) is counted, not in the denominator."""
     per_rule: dict[str, Counter[str]] = defaultdict(Counter)
     total: Counter[str] = Counter()
     for rule, label in labels:

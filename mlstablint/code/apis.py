@@ -76,7 +76,7 @@ INTEGER_FUNCS = _expand((NUMPY_LIKE, ("arange", "floor", "ceil", "round", "rint"
                                       "argmin", "numel")), (("math",), ("floor", "ceil", "factorial", "comb", "perm")),
                         ) | {"builtins.len", "builtins.range", "builtins.int", "builtins.round"}
 SVD_EIG = _expand((("numpy.linalg", "scipy.linalg", "jax.numpy.linalg", "torch.linalg", "cupy.linalg"),
-                   ("svd", "eigh", "eig", "eigvalsh", "eigvals", "svdvals"))) | {"tensorflow.linalg.svd",
+                   ("svd", "eigh"))) | {"tensorflow.linalg.svd",
                                                                              "tensorflow.linalg.eigh", "torch.svd"}
 # Layers whose output is a probability / a linear predictor (the value analysis reads models built of them).
 SIGMOID_LAYERS = frozenset({"torch.nn.Sigmoid"})

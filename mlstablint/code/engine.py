@@ -48,9 +48,28 @@ def imported_roots(text: str) -> set[str]:
 NESTING_MESSAGE = "too deeply nested for the parser; file skipped"
 
 
-def python_syntax_error(exc: SyntaxError) -> str:
-    """CPython's syntax error as a one-line report message."""
-    return f"syntax error at line {exc.lineno}, column {exc.offset}: {exc.msg}"
+# CPython's messages for Python 2 statements, and Python 2 spellings on the line CPython rejects.
+_PY2_MESSAGES = ("Missing parentheses in call to 'print'", "Missing parentheses in call to 'exec'",
+                 "leading zeros in decimal integer literals are not permitted",
+                 "multiple exception types must be parenthesized")
+_PY2_LINE = re.compile(r"""^\s*raise\s+[\w.]+\s*,|`|<>|\b\d+[lL]\b""")
+_PY2_PREFIX = re.compile(r"""\bur['"]""")
+_STRING = re.compile(r"""'[^']*'|"[^"]*\"""")
+
+
+def python_syntax_error(exc: SyntaxError, text: str | None = None) -> str:
+    """CPython's syntax error as a one-line report message: its message, its line and column. A file that
+    fails on a Python 2 spelling (a print statement, `except E, e`, backticks, `<>`, `0777`, `10L`) is said
+    to be Python 2, so that the user ports it instead of hunting for a typo."""
+    message = f"syntax error at line {exc.lineno}, column {exc.offset}: {exc.msg}"
+    line = ""
+    if text is not None and exc.lineno is not None and exc.lineno >= 1:
+        lines = text.splitlines()
+        line = lines[exc.lineno - 1] if exc.lineno <= len(lines) else ""
+    # Strings are blanked first: a backtick or `<>` inside one says nothing about the language version.
+    if exc.msg.startswith(_PY2_MESSAGES) or _PY2_LINE.search(_STRING.sub("''", line)) or _PY2_PREFIX.search(line):
+        message += " (this is Python 2 code, which mlstablint does not read: port the file to Python 3)"
+    return message
 
 
 def nesting_depth(tree: ast.AST, limit: int) -> int:
@@ -159,26 +178,25 @@ class FileChecker:
             try:
                 ast.parse(text, filename=path)
             except SyntaxError as exc:
-                report.errors.append(ToolError(path, python_syntax_error(exc)))
+                report.errors.append(ToolError(path, python_syntax_error(exc, text)))
             except (RecursionError, MemoryError, ValueError):
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
-        problem, python_rejects = self._before_libcst(text, facts)
+        problem = self._before_libcst(text, facts)
         if problem is not None:
             report.errors.append(ToolError(path, problem))
             return report
         try:
             module = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
+            # CPython accepted the text (it was parsed above): syntax newer than the installed libcst knows.
             first = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
             where = f"line {exc.raw_line}, column {exc.raw_column + 1}"
-            report.errors.append(ToolError(path, f"syntax error at {where}: {first}"))
+            report.errors.append(ToolError(path, f"valid Python that the installed libcst cannot parse ({where}: "
+                                                 f"{first}); upgrade libcst to check this file"))
             return report
         except RecursionError:
             report.errors.append(ToolError(path, NESTING_MESSAGE))
-            return report
-        if python_rejects is not None:  # libcst is laxer than CPython (e.g. a second BOM, U+FEFF, at the start)
-            report.errors.append(ToolError(path, python_rejects))
             return report
         ctx = RuleContext(self.resolver, text)
         self.resolver.reset()
@@ -214,11 +232,11 @@ class FileChecker:
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
         return report
 
-    def _before_libcst(self, text: str, facts: Facts | None) -> tuple[str | None, str | None]:
-        """(Why libcst must not be given this text, CPython's syntax error if it rejects the text).
+    def _before_libcst(self, text: str, facts: Facts | None) -> str | None:
+        """Why libcst must not be given this text (CPython's syntax error when it rejects the text), or None.
         libcst's native parse cannot be interrupted and takes time superlinear in the nesting depth (see
         DEFAULT_MAX_NESTING), so the depth is measured on the `ast` first (the prefilter's when it has one).
-        A text `ast` rejects for a syntax error goes on to libcst, whose message is the more precise."""
+        A text `ast` rejects is reported with CPython's message; libcst is never given it."""
         tree = facts.tree if facts is not None else None
         if tree is None:
             try:
@@ -226,14 +244,15 @@ class FileChecker:
             except SyntaxError as exc:
                 # CPython's tokenizer stops at 200 open brackets; libcst would parse them, then recurse.
                 if "too many nested parentheses" in str(exc.msg):
-                    return NESTING_MESSAGE, None
-                return None, python_syntax_error(exc)
+                    return NESTING_MESSAGE
+                # CPython's own message and line (libcst's "expected one of ..." points a line later).
+                return python_syntax_error(exc, text)
             except (RecursionError, MemoryError, ValueError):
-                return NESTING_MESSAGE, None
+                return NESTING_MESSAGE
         depth = nesting_depth(tree, self.max_nesting)
         if depth > self.max_nesting:
-            return f"skipped: syntax nested more than {self.max_nesting} deep (max-nesting)", None
-        return None, None
+            return f"skipped: syntax nested more than {self.max_nesting} deep (max-nesting)"
+        return None
 
     def _positions(
         self, module: cst.Module, text: str, flagged: dict[int, list[cst.CSTNode]] | None, tree: ast.Module | None

@@ -118,6 +118,10 @@ class Resolver(cst.BatchableCSTVisitor):
         self.policy_dtype: str | None = None
         # Values of expression statements: computed and thrown away.
         self.discarded: set[int] = set()
+        # > 0 inside an `assert` statement or an argument of an `assert*(...)` call: a value there is
+        # checked by the assertion itself (a test comparing log(p) with predict_log_proba).
+        self.asserting = 0
+        self._assert_args: set[int] = set()
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -362,6 +366,8 @@ class Resolver(cst.BatchableCSTVisitor):
         func = node.func
         attr = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
             func, cst.Name) else ""
+        if attr.startswith(("assert", "assert_")) or attr in ("assertEqual", "assertAlmostEqual", "allclose"):
+            self._assert_args.update(id(a) for a in node.args)
         if attr == "where":
             positional = [a for a in node.args if a.keyword is None and not a.star]
             if len(positional) == 3:
@@ -417,9 +423,20 @@ class Resolver(cst.BatchableCSTVisitor):
 
     def visit_Arg(self, node: cst.Arg) -> None:
         self._enter(node)
+        if id(node) in self._assert_args:
+            self.asserting += 1
 
     def leave_Arg(self, original_node: cst.Arg) -> None:
         self._leave(original_node)
+        if id(original_node) in self._assert_args:
+            self._assert_args.discard(id(original_node))
+            self.asserting -= 1
+
+    def visit_Assert(self, node: cst.Assert) -> None:
+        self.asserting += 1
+
+    def leave_Assert(self, original_node: cst.Assert) -> None:
+        self.asserting -= 1
 
     def visit_With(self, node: cst.With) -> None:
         for item in node.items:

@@ -84,6 +84,8 @@ class CodeRule(cst.BatchableCSTVisitor):
     def report(self, node: cst.CSTNode, evidence: dict[str, Any] | None = None, **fields: object) -> None:
         if self.value_hazard and id(node) in self.r.discarded and not _writes_out(node):
             return  # an expression statement: the value is thrown away, nothing downstream sees it
+        if self.value_hazard and self.r.asserting:
+            return  # inside an assertion: the value is what the assertion checks (a -inf or NaN fails it)
         self.ctx.pending.append(PendingFinding(self.id, node, self.message.format(**fields), evidence or {}))
 
 

@@ -283,8 +283,10 @@ class _Shapes:
                     if _is_add(chained) or (isinstance(chained, ast.Call) and isinstance(
                             chained.func, ast.Attribute) and chained.func.attr == "add"):
                         found.add("log-of-exps")  # MSL106: z.exp().add(1).log()
-                if name in OPERATOR_FUNCS:
-                    # MSL102/105/108 spelled with np.divide / tf.divide / torch.div / np.subtract.
+                if name in OPERATOR_FUNCS and isinstance(node.func, ast.Attribute) and any(
+                        isinstance(v, (ast.Call, ast.BinOp)) for v in _values(node)):
+                    # MSL102/105/108 spelled with np.divide / tf.divide / torch.div / np.subtract: an operand is
+                    # a call (exp, sum) or an operation (1 + exp); `re.sub(pattern, repl, s)` is not.
                     found.update(("exp-minus", "over-one-plus-exp", "over-sum", "over-sum-or-add", "softmax-naive"))
                 if name in exp and has_args:
                     found.add("exp-call")
@@ -345,8 +347,8 @@ class _Shapes:
                     if isinstance(left, ast.Call) and callee(left) in exp:
                         found.add("exp-minus")  # MSL102
                     elif (isinstance(left, ast.Call) and callee(left) in POWER) or (
-                            isinstance(left, ast.BinOp) and isinstance(left.op, (ast.Pow, ast.Div))):
-                        found.add("exp-minus")  # MSL102: 10 ** x - 1, 2 / (1 + exp(-2x)) - 1
+                            isinstance(left, ast.BinOp) and isinstance(left.op, ast.Div) and _is_add(left.right)):
+                        found.add("exp-minus")  # MSL102: np.power(10, x) - 1, 2 / (1 + exp(-2x)) - 1
                     if isinstance(right, ast.Name) or self._square_like(right, square):
                         later.append(("variance", partial(self.direct, left, "mean-of-square")))  # MSL112
                 elif isinstance(op, ast.Div):
@@ -623,8 +625,7 @@ TRIGGERS: dict[str, Callable[[Facts], bool]] = {
     "MSL115": lambda f: f.any(LOW_PRECISION) or _TINY_LITERAL.search(f.text) is not None,
     "MSL116": lambda f: f.any(LOW_PRECISION) and f.any(LOW_PRECISION_OPS),
     "MSL101": lambda f: f.any(LOG) and f.shape("log-of-sum"),
-    "MSL102": lambda f: (f.any(EXP) or f.power_op or f.any(POWER) or f.any(OPERATOR_FUNCS))
-    and f.shape("exp-minus"),
+    "MSL102": lambda f: (f.any(EXP) or f.any(POWER) or f.any(OPERATOR_FUNCS)) and f.shape("exp-minus"),
     "MSL103": lambda f: f.any(LOG) and f.any(EXP) and f.any(SUM) and f.shape("log-of-exp"),
     "MSL104": lambda f: f.any(SOFTMAX) and f.any(LOG) and f.shape("log-of-softmax"),
     "MSL105": lambda f: f.any(EXP) and f.shape("over-one-plus-exp"),

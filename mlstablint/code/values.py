@@ -21,6 +21,7 @@ and parameters are unknown.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,8 @@ _SAME_VALUE_METHODS = frozenset({
     "ravel", "contiguous", "item", "tolist", "expand", "expand_as", "view_as", "reshape_as", "permute",
     "transpose", "to_numpy", "values",
 })
+# Names that say they hold a count (`n`, `n_samples`, `num_items`, `feature_count_`): integer-valued.
+_COUNT_NAME = re.compile(r"^(?:n|k|m|n_\w+|num_\w+|\w*counts?_?|\w*_count_\w*)$")
 _KERAS_PREFIXES = ("tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.")
 
 
@@ -298,6 +301,8 @@ class Values:
         if isinstance(b.node, (cst.FunctionDef, cst.ClassDef)):
             return self._callable(b)
         value = self._binding_value(node, b, depth)
+        if value.kind is None and b.value is None and _COUNT_NAME.match(node.value):
+            value = Value(INTEGER, Interval(0, INF), origin=f"`{node.value}`", reason=f"`{node.value}` names a count")
         return self._refine(node, value, b.seq, before)
 
     def _binding_value(self, node: cst.Name, b: Binding, depth: int) -> Value:
@@ -462,6 +467,8 @@ class Values:
             if name in apis.CONSTANTS:
                 return Value(CONSTANT, Interval(0, INF))
             return UNKNOWN
+        if _COUNT_NAME.match(attr) and attr not in ("n", "k", "m"):
+            return Value(INTEGER, Interval(0, INF), origin=f"`.{attr}`", reason=f"`{attr}` names a count")
         if attr in ("T", "mT", "data", "values", "real"):
             inner = self.value(node.value, before, depth)
             if attr in ("values",) and inner.kind is None:

@@ -50,8 +50,11 @@ class InvThenMultiply(CodeRule):
         if inverted is None:
             chain = self.x.matmul_operands(operands[0])
             inner = self.x.op_arg(chain[1], "inv") if chain is not None else None
-            if chain is not None and inner is not None:
+            if chain is not None and inner is not None and not _names(chain[0]) - {"T", "mT", "H"} <= _names(
+                    operands[1]):
+                # (Sandwiches of a covariance, A.T @ inv(K) @ A, want the product itself.)
                 inverted, head, name = inner, f"{source(chain[0])} @ ", self.r.call_name(chain[1])
+                left = chain[1]
             elif isinstance(operands[0], cst.Attribute):
                 # An inverse kept on `self` in one method and multiplied in another.
                 value = self.v.value(operands[0])

@@ -79,16 +79,19 @@ class Expm1(CodeRule):
             self.report(node, {"function": "tanh"}, expr=shorten(node), fix=f"np.tanh({source(tanh)})")
 
     def _power_of_constant(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
-        """`10 ** x`, `np.power(10, x)`, `torch.pow(10, x)` -> (10, x)."""
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Power):
-            base, exponent = node.left, node.right
-        elif isinstance(node, cst.Call) and (self.r.call_name(node) or "") in apis.POWER and len(node.args) == 2:
+        """`np.power(10, x)`, `torch.pow(10, x)` -> (10, x). (`10 ** x - 1` is left alone: on the ecosystem
+        check it was decibel and bit arithmetic, never a small x.)"""
+        if isinstance(node, cst.Call) and (self.r.call_name(node) or "") in apis.POWER and len(node.args) == 2:
             base, exponent = node.args[0].value, node.args[1].value
         else:
             return None
         number = self.x.number(base)
         if number is None or number <= 0 or number == 1 or self.x.is_constant(exponent):
             return None
+        if number == int(number) and number != 10:
+            return None  # 2 ** n - 1: bit arithmetic on integers
+        if self.v.kind(exponent) in ("integer-valued", "constant"):
+            return None  # 10 ** k - 1 of an integer k is exact up to 10 ** 15
         return base, exponent
 
     def _hand_tanh(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
