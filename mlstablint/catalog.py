@@ -48,6 +48,9 @@ class RuleDoc:
     body: str  # the Markdown after the front matter
     sections: dict[str, str] = field(hash=False, compare=False)
     source: str = ""
+    # False: an opt-in rule (like ruff's preview rules), enabled only when a selector other than ALL
+    # names it (`select = ["MSL109"]`, `--select MSL1`): its measured precision is under the bar.
+    default: bool = True
 
     def code_blocks(self, section: str) -> list[str]:
         """Python code blocks of one section, e.g. the catalogue's Example / Use instead."""
@@ -108,6 +111,7 @@ def parse_page(text: str, source: str = "") -> RuleDoc:
         body=body,
         sections=sections,
         source=source,
+        default=_default_flag(meta.get("default", True), source),
     )
 
 
@@ -126,3 +130,14 @@ def load_catalog() -> dict[str, RuleDoc]:
     if not docs:
         raise CatalogError(f"no rule pages found in {folder}")
     return dict(sorted(docs.items()))
+
+
+def _default_flag(value: object, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise CatalogError(f"{source}: default must be true or false")
+    return value
+
+
+def opt_in_rules() -> set[str]:
+    """Rules outside the default set: enabled only when selected by something more specific than ALL."""
+    return {rule_id for rule_id, doc in load_catalog().items() if not doc.default}

@@ -334,7 +334,8 @@ def list_rules() -> None:
     docs = load_catalog().values()
     width = max(len(d.name) for d in docs)
     for d in docs:
-        typer.echo(f"{d.id}  {d.name:<{width}}  {d.severity:<7}  {d.summary}")
+        opt_in = "" if d.default else " (opt-in: select it by id or prefix)"
+        typer.echo(f"{d.id}  {d.name:<{width}}  {d.severity:<7}  {d.summary}{opt_in}")
 
 
 @app.command("rule")
@@ -346,6 +347,8 @@ def show_rule(rule_id: str = typer.Argument(..., metavar="ID", help="A rule id, 
     if doc is None:
         raise UsageError(f"unknown rule {rule_id!r} (see `mlstablint rules`)")
     header = f"Severity: {doc.severity} · Family: {doc.family} · Fix safety: {doc.fix_safety}"
+    if not doc.default:
+        header += " · Not in the default set (opt-in)"
     typer.echo(f"# {doc.id} {doc.name}\n\n{header}\n\n{doc.summary}\n\n{doc.body.strip()}")
 
 

@@ -85,8 +85,12 @@ class Config:
     fixable: list[str] = field(default_factory=lambda: ["ALL"])  # rules whose fixes may be applied...
     unfixable: list[str] = field(default_factory=list)  # ...except these (the more specific selector wins)
 
-    def enabled_rules(self, known: Iterable[str]) -> set[str]:
-        return {rule for rule in known if is_selected(rule, self.select, self.ignore)}
+    def enabled_rules(self, known: Iterable[str], opt_in: Iterable[str] = ()) -> set[str]:
+        """The selected rules; an `opt_in` rule (outside the default set) needs a selector other than
+        ALL that matches it (`MSL109`, `MSL1`, `MSL`), as ruff's preview rules need opting in."""
+        outside = set(opt_in)
+        return {rule for rule in known if is_selected(rule, self.select, self.ignore) and (
+            rule not in outside or _best(rule, [s for s in self.select if s != "ALL"]) >= 0)}
 
     def is_fixable(self, rule: str) -> bool:
         return is_selected(rule, self.fixable, self.unfixable)

@@ -19,8 +19,8 @@ def test_every_code_rule_has_a_page_and_every_code_page_a_rule() -> None:
 
 
 def test_the_issue_rule_table_is_implemented() -> None:
-    expected = ([f"MSL1{i:02d}" for i in range(1, 15)] + [f"MSL20{i}" for i in range(1, 6)]
-                + [f"MSL30{i}" for i in range(1, 6)])
+    expected = ([f"MSL1{i:02d}" for i in range(1, 17)] + [f"MSL20{i}" for i in range(1, 6)]
+                + [f"MSL30{i}" for i in range(1, 6)] + [f"MSL50{i}" for i in range(1, 6)])
     assert CODE_RULE_IDS == expected
 
 

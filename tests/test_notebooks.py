@@ -42,6 +42,7 @@ IMAGE_OUTPUT = {"output_type": "display_data", "metadata": {},
                 "data": {"image/png": PNG, "text/plain": ["<Figure size 640x480 with 1 Axes>"]}}
 STREAM_OUTPUT = {"output_type": "stream", "name": "stdout", "text": ["np.log(1 + x) in an output is not code\n"]}
 
+# `z` is computed (not a literal 1, which the value analysis proves exact), so `log(1 + z)` is a finding.
 PIPELINE = notebook(
     cell("markdown", "# Training\nThe model uses `np.log(1 + x)` in prose: not code.\n"),
     cell("code", "import numpy as np\nimport pandas as pd\n%matplotlib inline\n"),
@@ -51,7 +52,7 @@ PIPELINE = notebook(
     cell("raw", "np.exp(X @ w)\n"),
     cell("code", "%%bash\necho np.log(1 + x)\n"),
     cell("code", "def oops(:\n    pass\n"),
-    cell("code", "loss = np.log(1 + y_hat)  # first line of the cell\nz = 1\nlast = np.log(1 + z)\n"),
+    cell("code", "loss = np.log(1 + y_hat)  # first line of the cell\nz = y_hat * 1e-9\nlast = np.log(1 + z)\n"),
 )
 
 

@@ -42,10 +42,11 @@ def fast() -> FileChecker:
 def _snippets() -> list[str]:
     """Every code string of tests/test_rules.py, the catalogue's examples and the fixtures."""
     out: list[str] = []
-    tree = ast.parse((ROOT / "tests" / "test_rules.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" in node.value:
-            out.append(textwrap.dedent(node.value))
+    for name in ("test_rules.py", "test_values.py", "test_rules_losses.py"):
+        tree = ast.parse((ROOT / "tests" / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" in node.value:
+                out.append(textwrap.dedent(node.value).lstrip("\n"))
     for doc in load_catalog().values():
         for section in ("Example", "Use instead"):
             out.extend(doc.code_blocks(section))

@@ -44,6 +44,44 @@ SIGMOID = frozenset({
     "tensorflow.sigmoid", "tensorflow.math.sigmoid", "tensorflow.nn.sigmoid", "jax.nn.sigmoid",
     "jax.scipy.special.expit", "keras.activations.sigmoid", "tensorflow.keras.activations.sigmoid",
 })
+LOG2 = _expand((NUMPY_LIKE, ("log2",)), (("math", "torch"), ("log2",)))
+LOG10 = _expand((NUMPY_LIKE, ("log10",)), (("math", "cmath", "torch"), ("log10",)))
+LOG_SOFTMAX = frozenset({
+    "scipy.special.log_softmax", "torch.log_softmax", "torch.special.log_softmax",
+    "torch.nn.functional.log_softmax", "tensorflow.nn.log_softmax", "tensorflow.math.log_softmax",
+    "jax.nn.log_softmax",
+})
+LOG_SIGMOID = frozenset({
+    "scipy.special.log_expit", "torch.nn.functional.logsigmoid", "tensorflow.math.log_sigmoid",
+    "jax.nn.log_sigmoid",
+})
+TANH = _expand((NUMPY_LIKE, ("tanh",)), (("math", "torch"), ("tanh",)), (TF_MATH, ("tanh",)),
+               (("jax.nn",), ("tanh",))) | {"torch.nn.functional.tanh"}
+SIN_COS = _expand(((*NUMPY_LIKE, "math", "torch"), ("sin", "cos")), (TF_MATH, ("sin", "cos")))
+POWER = _expand((NUMPY_LIKE, ("power", "float_power")), (("torch",), ("pow",)), (TF_MATH, ("pow",))) | {
+    "math.pow", "builtins.pow"}
+NORM = _expand((NUMPY_LIKE, ("hypot",)), (("numpy.linalg", "jax.numpy.linalg", "scipy.linalg", "torch.linalg"),
+                                          ("norm",)), (("torch",), ("norm", "hypot")))
+# Operators spelled as functions: the value analysis reads them as the operator.
+DIVIDE = _expand((NUMPY_LIKE, ("divide", "true_divide")), (("torch",), ("div", "divide", "true_divide")),
+                 (TF_MATH, ("divide", "truediv", "div")))
+ADD = _expand((NUMPY_LIKE, ("add",)), (("torch",), ("add",)), (TF_MATH, ("add",)))
+SUBTRACT = _expand((NUMPY_LIKE, ("subtract",)), (("torch",), ("sub", "subtract")), (TF_MATH, ("subtract",)))
+MULTIPLY = _expand((NUMPY_LIKE, ("multiply",)), (("torch",), ("mul", "multiply")), (TF_MATH, ("multiply",)))
+NEGATIVE = _expand((NUMPY_LIKE, ("negative",)), (("torch",), ("neg", "negative")), (TF_MATH, ("negative",)))
+# Results that are integer-valued (counts, sizes, indices).
+INTEGER_FUNCS = _expand((NUMPY_LIKE, ("arange", "floor", "ceil", "round", "rint", "count_nonzero", "bincount",
+                                      "argmax", "argmin", "trunc", "size")),
+                        (("torch",), ("arange", "floor", "ceil", "round", "count_nonzero", "bincount", "argmax",
+                                      "argmin", "numel")), (("math",), ("floor", "ceil", "factorial", "comb", "perm")),
+                        ) | {"builtins.len", "builtins.range", "builtins.int", "builtins.round"}
+SVD_EIG = _expand((("numpy.linalg", "scipy.linalg", "jax.numpy.linalg", "torch.linalg", "cupy.linalg"),
+                   ("svd", "eigh"))) | {"tensorflow.linalg.svd",
+                                                                             "tensorflow.linalg.eigh", "torch.svd"}
+# Layers whose output is a probability / a linear predictor (the value analysis reads models built of them).
+SIGMOID_LAYERS = frozenset({"torch.nn.Sigmoid"})
+SOFTMAX_LAYERS = frozenset({"torch.nn.Softmax", "keras.layers.Softmax"})
+LINEAR_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.Bilinear", "torch.nn.LazyLinear", "keras.layers.Dense"})
 INV = frozenset({
     "numpy.linalg.inv", "scipy.linalg.inv", "torch.inverse", "torch.linalg.inv", "tensorflow.linalg.inv",
     "jax.numpy.linalg.inv", "jax.scipy.linalg.inv", "cupy.linalg.inv",

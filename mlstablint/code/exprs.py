@@ -9,17 +9,23 @@ as they were bound at that point of the file (see `names.py`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from mlstablint.code import apis
 from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver
 
+if TYPE_CHECKING:
+    from mlstablint.code.values import Values
+
 MAX_DEPTH = 12
 
 _OPS: dict[str, str] = {}
 for _op, _names in (
-    ("exp", apis.EXP), ("log", apis.LOG), ("log1p", apis.LOG1P), ("sqrt", apis.SQRT),
+    ("exp", apis.EXP), ("log", apis.LOG), ("log2", apis.LOG2), ("log10", apis.LOG10),
+    ("divide", apis.DIVIDE), ("add", apis.ADD), ("subtract", apis.SUBTRACT), ("multiply", apis.MULTIPLY),
+    ("log1p", apis.LOG1P), ("sqrt", apis.SQRT),
     ("square", apis.SQUARE), ("sum", apis.SUM), ("mean", apis.MEAN), ("max", apis.MAX),
     ("logsumexp", apis.LOGSUMEXP), ("softmax", apis.SOFTMAX), ("sigmoid", apis.SIGMOID),
     ("inv", apis.INV), ("pinv", apis.PINV), ("solve", apis.SOLVE), ("lstsq", apis.LSTSQ),
@@ -38,6 +44,8 @@ class Exprs:
 
     def __init__(self, resolver: Resolver) -> None:
         self.r = resolver
+        # The value analysis of the same file (set by RuleContext): ranges behind `is_bounded_above`.
+        self.values: Values | None = None
 
     # ---- calls ---------------------------------------------------------------------------------
 
@@ -47,6 +55,26 @@ class Exprs:
             return None
         name = self.r.qualname(node.func, before)
         return _OPS.get(name) if name else None
+
+    def binop(
+        self, node: cst.BaseExpression, before: int = INFINITY
+    ) -> tuple[str, cst.BaseExpression, cst.BaseExpression] | None:
+        """`a / b`, `np.divide(a, b)`, `tf.add(a, b)`, `torch.div(a, b)` -> ('divide', a, b); the same for
+        'add', 'subtract', 'multiply' (operators spelled as functions are the operator)."""
+        if isinstance(node, cst.BinaryOperation):
+            name = _BINARY.get(type(node.operator))
+            return (name, node.left, node.right) if name is not None else None
+        op = self.op(node, before)
+        if op in ("add", "subtract", "multiply", "divide"):
+            assert isinstance(node, cst.Call)
+            a, b = self.arg(node, 0), self.arg(node, 1)
+            if a is not None and b is not None:
+                return op, a, b
+        return None
+
+    def is_log(self, node: cst.BaseExpression, before: int = INFINITY) -> bool:
+        """A natural, base-2 or base-10 log (each gives -inf at 0)."""
+        return self.op(node, before) in ("log", "log2", "log10")
 
     @staticmethod
     def method(node: cst.BaseExpression) -> str | None:
@@ -212,7 +240,7 @@ class Exprs:
         if operands is None:
             return None
         left, right = operands
-        base = self.transposed(left, before)
+        base = self.transposed(self.follow(left, before)[0], before)
         if base is not None and same(base, right):
             return right
         return None
@@ -265,7 +293,7 @@ class Exprs:
         """An exp argument that cannot overflow: shifted by its max, clipped, or minus a square/abs."""
         for expr, b in self.definitions(node, before):
             if self.is_guard_call(expr, b):
-                return True
+                return self.values is None or not self.values.exceeds_exp_limit(expr, b)
             if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Subtract):
                 if self.is_max_like(expr.right, b):
                     return True
@@ -277,7 +305,7 @@ class Exprs:
                     return True
             if self.is_negative_scaled_square(expr, b):
                 return True
-        return False
+        return self.values is not None and self.values.bounded_for_exp(node, before)
 
     def is_raw(self, node: cst.BaseExpression, before: int = INFINITY, depth: int = 0) -> str | None:
         """Where the value comes from if it is raw, unscaled data (e.g. 'pandas.read_csv'), else None."""
@@ -377,47 +405,39 @@ class Exprs:
         return False
 
     def probability_source(self, node: cst.BaseExpression, before: int = INFINITY) -> str | None:
-        """Why a value is a probability that can be exactly 0 (predict_proba, a normalising ratio,
-        a naive sigmoid/softmax), following local names; None if it is guarded or unknown."""
-        while isinstance(node, cst.Subscript):
-            node = node.value
-        for expr, b in self.definitions(node, before):
-            while isinstance(expr, cst.Subscript):
-                expr = expr.value
-            if isinstance(expr, cst.Name):
-                if expr is not node:
-                    return self.probability_source(expr, b)
-                continue
-            if self.method(expr) in apis.PROBABILITY_METHODS:
-                return "predict_proba"
-            if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
-                right = expr.right
-                if self.reduction_arg(right, "sum", b) is not None:
-                    return "a ratio normalised by its sum"
-                if self.is_one(expr.left) and isinstance(right, cst.BinaryOperation) and isinstance(
-                    right.operator, cst.Add
-                ) and any(self.op(side, b) == "exp" for side in (right.left, right.right)):
-                    return "a naive sigmoid"
+        """Why a value is a probability that can be exactly 0 (predict_proba, a normalising ratio, a naive
+        sigmoid, a sigmoid/softmax...), from the value analysis; None if it is kept away from 0 or unknown."""
+        if self.values is None:
             return None
-        return None
+        value = self.values.value(node, before)
+        if value.kind != "probability" or value.range.lo > 0:
+            return None
+        return _PROBABILITY_PHRASES.get(value.family or "", value.origin or "a probability")
 
-    def call_to(self, node: cst.BaseExpression, names: frozenset[str], before: int = INFINITY) -> str | None:
-        """The qualified name of the call in `names` that a value is (directly or through local names)."""
-        for expr, b in self.definitions(node, before):
-            name = self.r.call_name(expr, b)
-            if name in names:
-                return name
-            if not isinstance(expr, cst.Name):
-                return None
-        return None
+    def activation(self, node: cst.BaseExpression, family: str, before: int = INFINITY) -> str | None:
+        """Where a sigmoid/softmax probability comes from (a qualified name, a model, a method), when the
+        value is one and nothing keeps it away from 0."""
+        if self.values is None:
+            return None
+        value = self.values.value(node, before)
+        if value.kind != "probability" or value.family != family or value.range.lo > 0:
+            return None
+        return value.origin or family
 
     def softmax_like(self, node: cst.BaseExpression, before: int = INFINITY) -> str | None:
-        return self.call_to(node, apis.SOFTMAX, before)
+        return self.activation(node, "softmax", before)
 
     def sigmoid_like(self, node: cst.BaseExpression, before: int = INFINITY) -> str | None:
-        return self.call_to(node, apis.SIGMOID, before)
+        return self.activation(node, "sigmoid", before)
 
 
+_PROBABILITY_PHRASES = {
+    "predict_proba": "predict_proba", "ratio": "a ratio normalised by its sum", "naive-sigmoid": "a naive sigmoid",
+}
+_BINARY: dict[type, str] = {
+    cst.Add: "add", cst.Subtract: "subtract", cst.Multiply: "multiply", cst.Divide: "divide",
+    cst.Power: "power", cst.MatrixMultiply: "matmul",
+}
 _EMPTY = cst.Module(body=[])
 
 

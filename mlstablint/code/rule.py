@@ -13,6 +13,7 @@ from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.fixes import Fix, Spelling, spell
 from mlstablint.code.names import Resolver
+from mlstablint.code.values import Values
 
 
 @dataclass
@@ -35,6 +36,8 @@ class RuleContext:
         self.path = path  # as shown in reports (a rule family may scope itself by it, e.g. MSL3xx and tests)
         self._uses: dict[str, int] = {}
         self.exprs = Exprs(resolver)
+        self.values = Values(resolver, self.exprs)
+        self.exprs.values = self.values
         self.pending: list[PendingFinding] = []
         # Nodes already reported by a more specific rule, per rule family that defers to it.
         self.claimed: dict[str, set[int]] = {}
@@ -63,6 +66,9 @@ class CodeRule(cst.BatchableCSTVisitor):
     libraries: ClassVar[frozenset[str]] = LIBRARY_ROOTS
     # Text that makes the rule relevant even without a library import (e.g. float("nan")).
     trigger: ClassVar[str | None] = None
+    # Whether the hazard is in the value computed (then an expression statement, whose value is thrown
+    # away, is not reported); False for rules about a call's effect (fitting an estimator).
+    value_hazard: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.ctx: RuleContext = RuleContext(Resolver())
@@ -75,7 +81,16 @@ class CodeRule(cst.BatchableCSTVisitor):
     def x(self) -> Exprs:
         return self.ctx.exprs
 
+    @property
+    def v(self) -> Values:
+        """The value analysis: `self.v.value(expr)` says what a value can be (values.py)."""
+        return self.ctx.values
+
     def report(self, node: cst.CSTNode, evidence: dict[str, Any] | None = None, **fields: object) -> None:
+        if self.value_hazard and id(node) in self.r.discarded and not _writes_out(node):
+            return  # an expression statement: the value is thrown away, nothing downstream sees it
+        if self.value_hazard and self.r.asserting:
+            return  # inside an assertion: the value is what the assertion checks (a -inf or NaN fails it)
         pending = PendingFinding(self.id, node, self.message.format(**fields), evidence or {})
         pending.fix = self.fix(node)
         self.ctx.pending.append(pending)
@@ -88,3 +103,8 @@ class CodeRule(cst.BatchableCSTVisitor):
     def spell(self, qualname: str) -> Spelling | None:
         """`qualname` written with the file's own aliases, or with an import where the name is missing."""
         return spell(self.r, self.ctx.uses(qualname.rpartition(".")[2]), qualname)
+
+
+def _writes_out(node: cst.CSTNode) -> bool:
+    """`np.exp(x, out=y)` as a statement still stores its value."""
+    return isinstance(node, cst.Call) and any(a.keyword is not None and a.keyword.value == "out" for a in node.args)

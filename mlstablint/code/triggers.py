@@ -36,6 +36,7 @@ from functools import partial
 from typing import Any
 
 from mlstablint.code import apis, dataflow
+from mlstablint.code.rules import losses
 
 _WORD = re.compile(r"\w+")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -46,20 +47,26 @@ def _finals(*groups: Iterable[str]) -> frozenset[str]:
     return frozenset(name.rsplit(".", 1)[-1] for group in groups for name in group)
 
 
-LOG = _finals(apis.LOG)
+LOG = _finals(apis.LOG, apis.LOG2, apis.LOG10)
 LOG1P = _finals(apis.LOG1P)
 EXP = _finals(apis.EXP)
 SUM = _finals(apis.SUM) | {"sum"}
 MEAN = _finals(apis.MEAN) | {"mean"}
-SOFTMAX = _finals(apis.SOFTMAX)
-SIGMOID = _finals(apis.SIGMOID)
+# The value analysis also finds activations in torch/Keras layers and models, tensor methods and
+# `activation="sigmoid"` strings (values.py): their words count as well.
+SOFTMAX = _finals(apis.SOFTMAX, apis.SOFTMAX_LAYERS) | {"softmax"}
+SIGMOID = _finals(apis.SIGMOID, apis.SIGMOID_LAYERS) | {"sigmoid"}
+LAYERS = _finals(apis.LINEAR_LAYERS)
+OPERATOR_FUNCS = _finals(apis.DIVIDE, apis.SUBTRACT)
+ADD_FUNCS = _finals(apis.ADD)
+POWER = _finals(apis.POWER)
 SQRT = _finals(apis.SQRT)
 SQUARE = _finals(apis.SQUARE)
 READERS = _finals(apis.READERS)
 INV = _finals(apis.INV)
 DET = _finals(apis.DET)
-SOLVERS = _finals(apis.INV, apis.PINV, apis.SOLVE, apis.LSTSQ)
-MATMUL = _finals(apis.MATMUL) | {"dot", "matmul", "mm"}
+SOLVERS = _finals(apis.INV, apis.PINV, apis.SOLVE, apis.LSTSQ, apis.SVD_EIG)
+MATMUL = _finals(apis.MATMUL, apis.LINEAR_LAYERS) | {"dot", "matmul", "mm"}
 MATMUL_OPS = _finals(apis.MATMUL)
 TRANSPOSE_OPS = _finals(apis.TRANSPOSE)
 TRANSPOSED = _finals(apis.TRANSPOSE) | {"T", "mT", "H", "transpose", "t"}
@@ -179,20 +186,27 @@ def _assignments(nodes: Sequence[ast.AST]) -> list[tuple[set[str], ast.expr]]:
     """(names bound, value) of every assignment that gives a name a value (names.Resolver's bindings)."""
     out: list[tuple[set[str], ast.expr]] = []
     for node in nodes:
-        if isinstance(node, ast.Assign):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # The value analysis gives a call the kind of what the function returns (values.py).
+            out.extend(({node.name}, r.value) for r in ast.walk(node) if isinstance(r, ast.Return) and r.value)
+        elif isinstance(node, ast.Assign):
             out.append(({n for t in node.targets for n in _target_names(t)}, node.value))
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and node.value is not None:
             out.append((_target_names(node.target), node.value))
     return out
 
 
-_BINDING_NODES = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)
+_BINDING_NODES = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.FunctionDef,
+                  ast.AsyncFunctionDef)
 
 
 def _target_names(target: ast.expr) -> set[str]:
     if isinstance(target, ast.Name):
         return {target.id}
-    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    if isinstance(target, ast.Attribute):
+        names.add(target.attr)  # `self.p = ...`: the value analysis follows `self.p` (values.py)
+    return names
 
 
 def _is_add(node: ast.expr | None) -> bool:
@@ -232,8 +246,10 @@ class _Shapes:
             "exp": lambda n: isinstance(n, ast.Call) and callee(n) in exp,
             "sum-of-exp": lambda n: self._sum_of_exp(n, sums),
             "prob": lambda n: self._prob(n, sums, exp),
-            "gram": lambda n: (isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and self._transposed(
-                n.left, transpose)) or (isinstance(n, ast.Call) and self._gram(n, matmul, transpose)),
+            # A named left operand may be a transpose made in an earlier step (`XT = X.T; XT @ X`).
+            "gram": lambda n: (isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and (self._transposed(
+                n.left, transpose) or isinstance(n.left, ast.Name))) or (
+                isinstance(n, ast.Call) and self._gram(n, matmul, transpose)),
             "mean-of-square": lambda n: isinstance(n, ast.Call) and callee(n) in means and self._mean_of_square(
                 n, square),
         }
@@ -253,14 +269,28 @@ class _Shapes:
                             found.add("log-of-sum")  # MSL101
                         if all(is_exp) or (is_one[0] and is_exp[1]) or (is_one[1] and is_exp[0]):
                             found.add("log-of-exps")  # MSL106
+                    elif isinstance(value, ast.Call) and callee(value) in ADD_FUNCS and any(
+                            _number(v) == 1.0 for v in _values(value)):
+                        found.add("log-of-sum")  # MSL101, `log(tf.add(1.0, x))`
                     if value is not None:
                         found.add("log-call")
                         # MSL104/107 log(softmax/sigmoid)
                         site((("log-of-softmax", "softmax"), ("log-of-sigmoid", "sigmoid")), _values(node))
                         later.append(("log-of-exp", partial(self.direct, value, "sum-of-exp")))  # MSL103
                         later.append(("log-of-prob", partial(self.direct, value, "prob")))  # MSL110
-                if isinstance(node.func, ast.Attribute) and node.func.attr == "log" and not has_args:
+                method = node.func.attr if isinstance(node.func, ast.Attribute) else None
+                if method in ("log", "log2", "log10") and not has_args:
+                    assert isinstance(node.func, ast.Attribute)
                     site((("log-of-softmax", "softmax"), ("log-of-sigmoid", "sigmoid")), [node.func.value])
+                    chained = node.func.value
+                    if _is_add(chained) or (isinstance(chained, ast.Call) and isinstance(
+                            chained.func, ast.Attribute) and chained.func.attr == "add"):
+                        found.add("log-of-exps")  # MSL106: z.exp().add(1).log()
+                if name in OPERATOR_FUNCS and isinstance(node.func, ast.Attribute) and any(
+                        isinstance(v, (ast.Call, ast.BinOp)) for v in _values(node)):
+                    # MSL102/105/108 spelled with np.divide / tf.divide / torch.div / np.subtract: an operand is
+                    # a call (exp, sum) or an operation (1 + exp); `re.sub(pattern, repl, s)` is not.
+                    found.update(("exp-minus", "over-one-plus-exp", "over-sum", "over-sum-or-add", "softmax-naive"))
                 if name in exp and has_args:
                     found.add("exp-call")
                     site((("exp-of-hot", "matmul"), ("exp-of-hot", "pred"), ("exp-of-hot", "raw")),
@@ -319,6 +349,9 @@ class _Shapes:
                 if isinstance(op, ast.Sub):
                     if isinstance(left, ast.Call) and callee(left) in exp:
                         found.add("exp-minus")  # MSL102
+                    elif (isinstance(left, ast.Call) and callee(left) in POWER) or (
+                            isinstance(left, ast.BinOp) and isinstance(left.op, ast.Div) and _is_add(left.right)):
+                        found.add("exp-minus")  # MSL102: np.power(10, x) - 1, 2 / (1 + exp(-2x)) - 1
                     if isinstance(right, ast.Name) or self._square_like(right, square):
                         later.append(("variance", partial(self.direct, left, "mean-of-square")))  # MSL112
                 elif isinstance(op, ast.Div):
@@ -369,6 +402,8 @@ class _Shapes:
                 node = node.value
         if isinstance(node, ast.Name):
             return node.id in self._taint(pred)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr in self._taint(pred):
+            return True
         return bool(self._preds[pred](node))
 
     def _taint(self, pred: str) -> set[str]:
@@ -433,7 +468,7 @@ class _Shapes:
         words_of: dict[int, frozenset[str]] = {}
         by_feature = {
             "exp": exp, "inv": inv, "sigmoid": self._names(SIGMOID), "softmax": self._names(SOFTMAX),
-            "raw": readers | {"values", "to_numpy"}, "matmul": matmul | {"dot", "matmul", "mm"},
+            "raw": readers | {"values", "to_numpy"}, "matmul": matmul | {"dot", "matmul", "mm"} | LAYERS,
             "pred": PREDICTIONS, "prob": frozenset({"predict_proba"}), "estimator": self._names(SCALE_SENSITIVE),
         }
         feats_of: dict[int, tuple[set[str], set[str]]] = {}
@@ -577,9 +612,23 @@ class _Shapes:
 
 
 # Rule id -> predicate. Each holds whenever the rule can report or claim a node in the file.
+# MSL5xx: the losses' own names; MSL115/116: words that name a low-precision dtype, and (MSL115, where
+# torch/TF/JAX default to float32) a float literal of 1e-8 or less.
+LOSSES = _finals(losses.FUNCTION_LOSSES, losses.CLASS_LOSSES, losses.KERAS_LOSS_STRINGS)
+LOW_PRECISION = frozenset({"float16", "half", "bfloat16", "autocast", "mixed_float16", "mixed_bfloat16", "HalfTensor"})
+LOW_PRECISION_OPS = _finals(apis.EXP, apis.LOG, apis.SOFTMAX, apis.LOG_SOFTMAX, apis.LOGSUMEXP) | {"log_softmax"}
+_TINY_LITERAL = re.compile(r"\d[eE]-0*(?:[89]|[1-9]\d)\b|\b0?\.0{7,}\d")
+
 TRIGGERS: dict[str, Callable[[Facts], bool]] = {
+    "MSL501": lambda f: f.any(LOG) and f.shape("times-log"),
+    "MSL502": lambda f: f.any(LOSSES) and f.any(SOFTMAX),
+    "MSL503": lambda f: f.any(LOSSES) and f.any(SIGMOID),
+    "MSL504": lambda f: f.any(LOSSES) and (f.any(SOFTMAX) or f.any(SIGMOID)),
+    "MSL505": lambda f: "compile" in f.words and f.any(LOSSES),
+    "MSL115": lambda f: f.any(LOW_PRECISION) or _TINY_LITERAL.search(f.text) is not None,
+    "MSL116": lambda f: f.any(LOW_PRECISION) and f.any(LOW_PRECISION_OPS),
     "MSL101": lambda f: f.any(LOG) and f.shape("log-of-sum"),
-    "MSL102": lambda f: f.any(EXP) and f.shape("exp-minus"),
+    "MSL102": lambda f: (f.any(EXP) or f.any(POWER) or f.any(OPERATOR_FUNCS)) and f.shape("exp-minus"),
     "MSL103": lambda f: f.any(LOG) and f.any(EXP) and f.any(SUM) and f.shape("log-of-exp"),
     "MSL104": lambda f: f.any(SOFTMAX) and f.any(LOG) and f.shape("log-of-softmax"),
     "MSL105": lambda f: f.any(EXP) and f.shape("over-one-plus-exp"),

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlstablint.catalog import opt_in_rules
 from mlstablint.commands.data import DataArgs, wants_data
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def run_check(paths: list[Path], cfg: Config, known: list[str], data: DataArgs, 
     from mlstablint.code.discover import discover
     from mlstablint.code.runner import check_files
 
-    enabled = cfg.enabled_rules(known)
+    enabled = cfg.enabled_rules(known, opt_in_rules())
     files, errors = discover(paths, cfg)
     report = check_files(files, cfg, enabled, jobs, use_cache=use_cache)
     if after_code is not None:
@@ -64,6 +65,6 @@ def run_audit(cfg: Config, known: list[str], data: DataArgs, confirm: bool, swee
     from mlstablint.commands.data import run_data
 
     tables: list[Table] = []
-    report = run_data(cfg, data, cfg.enabled_rules(known), tables=tables)
+    report = run_data(cfg, data, cfg.enabled_rules(known, opt_in_rules()), tables=tables)
     confirm_findings(report, confirm, sweep_budget, cfg.sweep_budget, tables)
     return report

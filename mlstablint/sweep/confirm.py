@@ -175,11 +175,14 @@ _DUPLICATES = "mlstablint.sweep.confirm_duplicates"
 _SCALING = "mlstablint.sweep.confirm_scaling"
 _OVERFLOW = "mlstablint.sweep.confirm_overflow"
 _LEAKAGE = "mlstablint.sweep.confirm_leakage"
+_LOSSES = "mlstablint.sweep.confirm_losses"
 
 EXPERIMENTS: dict[str, Entry] = {
     **{rule: Entry(_PATTERNS, "confirm_pattern", "edge-of-dtype", False)
        for rule in ("MSL101", "MSL102", "MSL103", "MSL104", "MSL105", "MSL106", "MSL107", "MSL108",
                     "MSL110", "MSL111", "MSL112", "MSL113", "MSL114", "MSL204")},
+    **{rule: Entry(_LOSSES, "confirm_loss", "loss-at-the-edge", False)
+       for rule in ("MSL115", "MSL116", "MSL501", "MSL502", "MSL503", "MSL504", "MSL505")},
     # MSL109: exp of OLS predictions on the data with --data; the pattern at the dtype's edge without.
     "MSL109": Entry(_OVERFLOW, "confirm_unguarded_exp", "exp-of-predictions", True),
     "MSL201": Entry(_CONDITIONING, "confirm_code_solver", "ols-conditioning", True),

@@ -136,7 +136,8 @@ def _array(value: Any, dtype: str) -> Array:
     return out
 
 
-def _floats(value: Any) -> list[float]:
+def floats(value: Any) -> list[float]:
+    """An array or number as a flat list of Python floats."""
     return [float(v) for v in np.ravel(np.asarray(value, dtype=np.float64))]
 
 
@@ -160,15 +161,15 @@ def evaluate(rule: str) -> tuple[bool, dict[str, Any], list[str]]:
     for case in pattern.cases:
         args = [_array(v, case.dtype) for v in case.inputs]
         with np.errstate(all="ignore"):
-            naive = _floats(pattern.naive(*args))
-            stable = _floats(pattern.stable(*args))
+            naive = floats(pattern.naive(*args))
+            stable = floats(pattern.stable(*args))
         if case.reference is None:
             ref = None
             naive_err = stable_err = None
             naive_bad = not all(math.isfinite(v) for v in naive)
             stable_ok = all(math.isfinite(v) for v in stable)
         else:
-            ref = _floats(case.reference)
+            ref = floats(case.reference)
             naive_err, stable_err = _rel_error(naive, ref), _rel_error(stable, ref)
             naive_bad = naive_err > NAIVE_ERROR
             stable_ok = stable_err <= STABLE_ERROR
@@ -184,8 +185,8 @@ def evaluate(rule: str) -> tuple[bool, dict[str, Any], list[str]]:
         error = ""
         if naive_err is not None and math.isfinite(naive_err) and not isinstance(case.reference, int):
             error = f" (relative error {naive_err:.2g})"
-        texts.append(f"{case.dtype} at {_short(shown_input)}: {pattern.naive_text} = {_values(naive)}{error}, "
-                     f"{pattern.stable_text} = {_values(stable)}")
+        texts.append(f"{case.dtype} at {_short(shown_input)}: {pattern.naive_text} = {format_values(naive)}{error}, "
+                     f"{pattern.stable_text} = {format_values(stable)}")
     return confirmed, figures, texts
 
 
@@ -198,7 +199,8 @@ def _short(value: Any) -> str:
     return "[" + ", ".join(f"{v:.10g}" for v in items) + "]" if len(items) > 1 else f"{items[0]:.10g}"
 
 
-def _values(values: list[float]) -> str:
+def format_values(values: list[float]) -> str:
+    """A value or a short list of them, 6 significant digits, for a summary."""
     text = [("nan" if math.isnan(v) else f"{v:.6g}") for v in values]
     return text[0] if len(text) == 1 else "[" + ", ".join(text) + "]"
 

@@ -10,6 +10,7 @@ from mlstablint.code.fixes import Fix, Replacement
 from mlstablint.code.names import INFINITY
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import bare, module_of, shorten, unchanged_since
+from mlstablint.code.values import INVERSE
 
 _SOLVERS = ("inv", "pinv", "solve", "lstsq")
 
@@ -36,7 +37,7 @@ class InvThenMultiply(CodeRule):
 
     id = "MSL201"
     message = ("`{expr}` multiplies by an explicit inverse, which is slower and loses up to cond(A) more accuracy "
-               "than a solve; use `{fix}` (or `scipy.linalg.cho_solve` when A is symmetric positive definite).")
+               "than a solve; use `{fix}` (or `scipy.linalg.cho_solve` when A is symmetric positive definite).{why}")
 
     def _check(self, node: cst.BaseExpression) -> None:
         operands = self.x.matmul_operands(node)
@@ -44,16 +45,31 @@ class InvThenMultiply(CodeRule):
             return
         left, before = self.x.follow(operands[0])
         inverted = self.x.op_arg(left, "inv", before)
+        name = self.r.call_name(left, before)
+        head = ""  # `A @ ` of a product chain `A @ inv(K) @ y`
+        why = ""
+        if inverted is None:
+            chain = self.x.matmul_operands(operands[0])
+            inner = self.x.op_arg(chain[1], "inv") if chain is not None else None
+            if chain is not None and inner is not None and not _names(chain[0]) - {"T", "mT", "H"} <= _names(
+                    operands[1]):
+                # (Sandwiches of a covariance, A.T @ inv(K) @ A, want the product itself.)
+                inverted, head, name = inner, f"{source(chain[0])} @ ", self.r.call_name(chain[1])
+                left = chain[1]
+            elif isinstance(operands[0], cst.Attribute):
+                # An inverse kept on `self` in one method and multiplied in another.
+                value = self.v.value(operands[0])
+                if value.kind == INVERSE and value.origin in apis.INV and value.argument is not None:
+                    inverted, name, why = value.argument, value.origin, f" (Value analysis: {value.reason}.)"
         if inverted is None or self.x.gram_base(inverted, before) is not None:
             return  # the normal equations are MSL202's finding
         if same(inverted, operands[1]) or _names(inverted) <= _names(operands[1]):
             return  # inv(A) @ A (or @ triu(A)) checks an inverse; it solves nothing
         if isinstance(operands[0], cst.Name) and self.ctx.uses(operands[0].value) > 2:
             return  # an inverse computed once and reused (covariance sandwiches, many right-hand sides)
-        assert isinstance(left, cst.Call)
-        prefix = source(left.func).rsplit(".", 1)[0] + "." if isinstance(left.func, cst.Attribute) else ""
-        self.report(node, {"inverse": self.r.call_name(left, before)}, expr=shorten(node),
-                    fix=f"{prefix}solve({source(inverted)}, {source(operands[1])})")
+        prefix = _module_prefix(left, name)
+        self.report(node, {"inverse": name}, expr=shorten(node),
+                    fix=f"{head}{prefix}solve({source(inverted)}, {source(operands[1])})", why=why)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         self._check(node)
@@ -94,16 +110,26 @@ _LSTSQ_FOR = {
 }
 
 
+def _module_prefix(call: cst.BaseExpression, name: str | None) -> str:
+    """`np.linalg.` of `np.linalg.inv(...)`, as the user spelled it (else from the qualified name)."""
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute):
+        return source(call.func).rsplit(".", 1)[0] + "."
+    if isinstance(call, cst.Call):
+        return ""
+    return name.rsplit(".", 1)[0] + "." if name else ""
+
+
 class NormalEquations(CodeRule):
     """Solving with `X.T @ X` squares the condition number of X."""
 
     id = "MSL202"
-    message = ("`{expr}` inverts or solves with the Gram matrix X.T @ X, which squares the condition number of X "
+    message = ("`{expr}` inverts, solves or decomposes the Gram matrix X.T @ X, which squares the condition number "
+               "of X "
                "(cond 1e8 becomes 1e16, past float64's precision); use `np.linalg.lstsq(X, y)`, a QR "
                "factorisation, or a regularised estimator such as `Ridge`.")
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.x.op(node) not in _SOLVERS or not node.args:
+        if (self.x.op(node) not in _SOLVERS and self.r.call_name(node) not in apis.SVD_EIG) or not node.args:
             return
         base = self.x.gram_base(node.args[0].value)
         if base is None:
@@ -205,6 +231,7 @@ class UnscaledEstimator(CodeRule):
                "on feature scale, so large-scale columns dominate and convergence slows or fails; use "
                "`make_pipeline(StandardScaler(), {short}(...))`.")
     libraries = frozenset({"sklearn"})
+    value_hazard = False
 
     def _estimator(self, node: cst.BaseExpression, before: int, depth: int = 0) -> str | None:
         """The scale-sensitive estimator an expression builds, unless a scaler (or an unknown step) is in it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from mlstablint.code import apis
 from mlstablint.code.apis import FLOAT_CONSTRUCTORS as _FLOATS
 from mlstablint.code.apis import NAN as _NAN
 from mlstablint.code.exprs import Exprs, source
@@ -21,9 +22,11 @@ from mlstablint.code.rules.common import (
     shorten,
     unchanged_since,
 )
+from mlstablint.code.values import AUTODIFF, EXP_OVERFLOW, LINEAR, PREDICTION, RAW
 
 # Overflow thresholds of exp: log(finfo(dtype).max).
-EXP_OVERFLOW = {"float64": 709.78, "float32": 88.72, "float16": 11.09}
+# sqrt(finfo(float32).max) / 10: squares of magnitudes below this cannot overflow even in float32.
+HYPOT_SAFE = 1.8e18
 
 
 # Libraries with log1p and expm1 under those names (their fixes keep the library the code uses).
@@ -78,17 +81,25 @@ class Log1p(CodeRule):
     message = "`{expr}` loses precision for small |x| (1 + x rounds to 1 below 1.1e-16 in float64); use `{fix}`."
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.x.op(node) != "log" or len(node.args) != 1:
+        op = self.x.op(node)
+        if op not in ("log", "log2", "log10") or len(node.args) != 1:
             return
-        arg = node.args[0].value
-        if not (isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add)):
+        found = self.x.binop(node.args[0].value)
+        if found is None or found[0] != "add":
             return
-        for one, other in ((arg.left, arg.right), (arg.right, arg.left)):
-            if (self.x.is_one(one) and not self.x.is_constant(other) and self.x.op(other) != "exp"
-                    and not self.x.is_integer_valued(other)):
-                self.report(node, {"function": self.r.call_name(node)},
-                            expr=shorten(node), fix=f"{fix_name(node, 'log1p')}({source(other)})")
+        _, left, right = found
+        for one, other in ((left, right), (right, left)):
+            if not self.x.is_one(one) or self.x.is_constant(other) or self.x.op(other) == "exp":
+                continue
+            value = self.v.value(other)
+            # Counts and sizes (integer-valued), or x >= 1: 1 + x loses nothing log1p would keep.
+            if self.x.is_integer_valued(other) or value.kind == "integer-valued" or value.range.lo >= 1:
                 return
+            fix = f"{fix_name(node, 'log1p')}({source(other)})"
+            if op != "log":
+                fix += f" / {fix_name(node, 'log')}({2 if op == 'log2' else 10})"
+            self.report(node, {"function": self.r.call_name(node)}, expr=shorten(node), fix=fix)
+            return
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
         if not (isinstance(node, cst.Call) and isinstance(node.args[0].value, cst.BinaryOperation)):
@@ -101,20 +112,76 @@ class Log1p(CodeRule):
 
 
 class Expm1(CodeRule):
-    """`exp(x) - 1` cancels catastrophically for small |x|."""
+    """`exp(x) - 1` (also `10 ** x - 1`, and the hand-written tanh `2 / (1 + exp(-2x)) - 1`) cancels
+    catastrophically for small |x|."""
 
     id = "MSL102"
     message = "`{expr}` cancels catastrophically for small |x| (all digits lost below 1.1e-16 in float64); use `{fix}`."
 
+    def _check(self, node: cst.BaseExpression) -> None:
+        found = self.x.binop(node)
+        if found is None or found[0] != "subtract" or not self.x.is_one(found[2]):
+            return
+        left = found[1]
+        inner = self.x.op_arg(left, "exp")
+        if inner is not None and not self.x.is_constant(inner):
+            assert isinstance(left, cst.Call)
+            self.report(node, {"function": self.r.call_name(left)},
+                        expr=shorten(node), fix=f"{fix_name(left, 'expm1')}({source(inner)})")
+            return
+        power = self._power_of_constant(left)
+        if power is not None:
+            base, exponent = power
+            self.report(node, {"function": "power"}, expr=shorten(node),
+                        fix=f"np.expm1({source(exponent)} * np.log({source(base)}))")
+            return
+        tanh = self._hand_tanh(left)
+        if tanh is not None:
+            self.report(node, {"function": "tanh"}, expr=shorten(node), fix=f"np.tanh({source(tanh)})")
+
+    def _power_of_constant(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+        """`np.power(10, x)`, `torch.pow(10, x)` -> (10, x). (`10 ** x - 1` is left alone: on the ecosystem
+        check it was decibel and bit arithmetic, never a small x.)"""
+        if isinstance(node, cst.Call) and (self.r.call_name(node) or "") in apis.POWER and len(node.args) == 2:
+            base, exponent = node.args[0].value, node.args[1].value
+        else:
+            return None
+        number = self.x.number(base)
+        if number is None or number <= 0 or number == 1 or self.x.is_constant(exponent):
+            return None
+        if number == int(number) and number != 10:
+            return None  # 2 ** n - 1: bit arithmetic on integers
+        if self.v.kind(exponent) in ("integer-valued", "constant"):
+            return None  # 10 ** k - 1 of an integer k is exact up to 10 ** 15
+        return base, exponent
+
+    def _hand_tanh(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """`2 / (1 + exp(-2 * x))` -> x (2 * sigmoid(2x), whose `- 1` is tanh(x))."""
+        found = self.x.binop(node)
+        if found is None or found[0] != "divide" or self.x.number(found[1]) != 2.0:
+            return None
+        denominator = self.x.binop(found[2])
+        if denominator is None or denominator[0] != "add":
+            return None
+        _, a, b = denominator
+        exp_side = b if self.x.is_one(a) else a if self.x.is_one(b) else None
+        argument = self.x.op_arg(exp_side, "exp") if exp_side is not None else None
+        need = -2.0  # exp(-2 * x), or exp(-(2 * x))
+        if isinstance(argument, cst.UnaryOperation) and isinstance(argument.operator, cst.Minus):
+            argument, need = argument.expression, 2.0
+        scaled = self.x.binop(argument) if argument is not None else None
+        if scaled is None or scaled[0] != "multiply":
+            return None
+        _, c, x = scaled
+        if self.x.number(c) == need:
+            return x
+        return c if self.x.number(x) == need else None
+
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        if not isinstance(node.operator, cst.Subtract) or not self.x.is_one(node.right):
-            return
-        inner = self.x.op_arg(node.left, "exp")
-        if inner is None or self.x.is_constant(inner):
-            return
-        assert isinstance(node.left, cst.Call)
-        self.report(node, {"function": self.r.call_name(node.left)},
-                    expr=shorten(node), fix=f"{fix_name(node.left, 'expm1')}({source(inner)})")
+        self._check(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._check(node)
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
         if not (isinstance(node, cst.BinaryOperation) and isinstance(node.left, cst.Call)):
@@ -191,22 +258,19 @@ class LogOfSoftmax(CodeRule):
 
     id = "MSL104"
     message = ("`{expr}` returns -inf (and NaN gradients) wherever a softmax probability underflows to 0; "
-               "use `{fix}`, which computes x - logsumexp(x) directly.")
+               "use `{fix}`, which computes x - logsumexp(x) directly.{why}")
 
     def visit_Call(self, node: cst.Call) -> None:
-        target: cst.BaseExpression | None = None
-        if self.x.op(node) == "log" and len(node.args) == 1:
-            target = node.args[0].value
-        elif self.x.method(node) == "log" and not node.args:
-            target = self.x.receiver(node)
-        if target is None:
+        target = _log_target(self.x, node)
+        if target is None or self.ctx.is_claimed("log-probability", node):  # MSL501's cross-entropy
             return
         softmax = self.x.softmax_like(target)
         if softmax is None:
             return
         self.ctx.claim("log-probability", node)
-        fix = softmax.rsplit(".", 1)[0] + ".log_softmax"
-        self.report(node, {"softmax": softmax}, expr=shorten(node), fix=fix)
+        value = self.v.value(target)
+        fix = _activation_fix(softmax, "log_softmax", value.argument)
+        self.report(node, {"softmax": softmax}, expr=shorten(node), fix=fix, why=_why(value.reason))
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
         if not (isinstance(node, cst.Call)):
@@ -229,28 +293,37 @@ class NaiveSigmoid(CodeRule):
     message = ("`{expr}` is a naive sigmoid: exp overflows beyond |x| > {limit64} (float64) or {limit32} "
                "(float32){nan}; use `scipy.special.expit` (or `torch.sigmoid`).")
 
-    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        if not isinstance(node.operator, cst.Divide) or not _is_add(node.right):
+    def _check(self, node: cst.BaseExpression) -> None:
+        found = self.x.binop(node)
+        if found is None or found[0] != "divide":
             return
-        denominator = node.right
-        assert isinstance(denominator, cst.BinaryOperation)
-        for one, other in ((denominator.left, denominator.right), (denominator.right, denominator.left)):
+        _, numerator, denominator = found
+        terms = self.x.binop(denominator)
+        if terms is None or terms[0] != "add":
+            return
+        for one, other in ((terms[1], terms[2]), (terms[2], terms[1])):
             if not self.x.is_one(one):
                 continue
             exp_arg = self.x.op_arg(other, "exp")
             if exp_arg is None or self.x.is_bounded_above(exp_arg) or self.x.is_constant(exp_arg):
                 continue
             self.ctx.claim("exp-explained", other)
-            if self.x.is_one(node.left):
+            if self.x.is_one(numerator):
                 self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node),
                             limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"], nan="")
                 return
-            numerator_arg = self.x.op_arg(node.left, "exp")
+            numerator_arg = self.x.op_arg(numerator, "exp")
             if numerator_arg is not None and _same(numerator_arg, exp_arg):
                 self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node),
                             limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"],
                             nan=", and inf/inf gives NaN")
                 return
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._check(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._check(node)
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
         if not (isinstance(node, cst.BinaryOperation) and isinstance(node.right, cst.BinaryOperation)):
@@ -285,7 +358,28 @@ class NaiveSoftplus(CodeRule):
     message = ("`{expr}` overflows to inf for arguments above {limit64} (float64) although the result is finite; "
                "use `{fix}`.")
 
+    def _method_chain(self, node: cst.Call) -> None:
+        """`z.exp().add(1).log()` and `(1 + z.exp()).log()`: the tensor-method spelling."""
+        receiver = self.x.receiver(node)
+        added = self.x.binop(receiver)
+        if added is None and self.x.method(receiver) == "add" and isinstance(receiver, cst.Call) and len(
+                receiver.args) == 1:
+            added = ("add", self.x.receiver(receiver), receiver.args[0].value)
+        if added is None or added[0] != "add":
+            return
+        for one, other in ((added[1], added[2]), (added[2], added[1])):
+            if self.x.is_one(one) and self.x.method(other) == "exp" and isinstance(other, cst.Call) and not other.args:
+                inner = self.x.receiver(other)
+                if self.x.is_bounded_above(inner) or self.x.is_constant(inner):
+                    return
+                self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node),
+                            fix=f"torch.nn.functional.softplus({source(inner)})", limit64=EXP_OVERFLOW["float64"])
+                return
+
     def visit_Call(self, node: cst.Call) -> None:
+        if self.x.method(node) == "log" and not node.args:
+            self._method_chain(node)
+            return
         if self.x.op(node) not in ("log", "log1p") or len(node.args) != 1:
             return
         arg = node.args[0].value
@@ -354,15 +448,12 @@ class LogOfSigmoid(CodeRule):
     """`log(sigmoid(x))` and `log(1 - sigmoid(x))` give -inf where the sigmoid saturates."""
 
     id = "MSL107"
-    message = "`{expr}` returns -inf once the sigmoid saturates (|x| > ~37 in float64, ~17 in float32); use `{fix}`."
+    message = ("`{expr}` returns -inf once the sigmoid saturates (|x| > ~37 in float64, ~17 in float32); "
+               "use `{fix}`.{why}")
 
     def visit_Call(self, node: cst.Call) -> None:
-        target: cst.BaseExpression | None = None
-        if self.x.op(node) == "log" and len(node.args) == 1:
-            target = node.args[0].value
-        elif self.x.method(node) == "log" and not node.args:
-            target = self.x.receiver(node)
-        if target is None:
+        target = _log_target(self.x, node)
+        if target is None or self.ctx.is_claimed("log-probability", node):  # MSL501's cross-entropy
             return
         negate = False
         if isinstance(target, cst.BinaryOperation) and isinstance(target.operator, cst.Subtract) and self.x.is_one(
@@ -373,12 +464,12 @@ class LogOfSigmoid(CodeRule):
         if sigmoid is None:
             return
         self.ctx.claim("log-probability", node)
-        fix = _LOG_SIGMOID.get(sigmoid.rsplit(".", 1)[0], "scipy.special.log_expit")
-        call = self.x.follow(target)[0]
-        argument = self.x.arg(call) if isinstance(call, cst.Call) else None
-        inner = source(argument) if argument is not None else "x"
+        value = self.v.value(target)
+        fix = _LOG_SIGMOID.get(sigmoid.rsplit(".", 1)[0]) or _activation_fix(sigmoid, "log_sigmoid", None).split("(")[0]
+        argument = value.argument
+        inner = source(argument) if argument is not None else "logits"
         fix_expr = f"{fix}(-({inner}))" if negate else f"{fix}({inner})"
-        self.report(node, {"sigmoid": sigmoid}, expr=shorten(node), fix=fix_expr)
+        self.report(node, {"sigmoid": sigmoid}, expr=shorten(node), fix=fix_expr, why=_why(value.reason))
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
         if not (isinstance(node, cst.Call)):
@@ -409,19 +500,21 @@ class UnshiftedSoftmax(CodeRule):
     message = ("`{expr}` is a softmax without the max subtracted: any x above {limit64} (float64) or {limit32} "
                "(float32) gives inf/inf = NaN; use `scipy.special.softmax`, or compute `exp(x - x.max())` first.")
 
-    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        if not isinstance(node.operator, cst.Divide):
+    def _check(self, node: cst.BaseExpression) -> None:
+        found = self.x.binop(node)
+        if found is None or found[0] != "divide":
             return
-        left, lb = self.x.follow(node.left)
+        _, numerator, denominator = found
+        left, lb = self.x.follow(numerator)
         left_arg = self.x.op_arg(left, "exp", lb)
         if left_arg is None:
             return
-        summed = self.x.reduction_arg(node.right, "sum")
+        summed = self.x.reduction_arg(denominator, "sum")
         if summed is None:
             return
         right, rb = self.x.follow(summed)
         right_arg = self.x.op_arg(right, "exp", rb)
-        if right_arg is None or not (_same(left_arg, right_arg) or _same(node.left, summed)):
+        if right_arg is None or not (_same(left_arg, right_arg) or _same(numerator, summed)):
             return
         if self.x.is_bounded_above(left_arg, lb) or self.x.is_constant(left_arg):
             return
@@ -430,6 +523,12 @@ class UnshiftedSoftmax(CodeRule):
         self.ctx.claim("exp-explained", right)
         self.report(node, {"overflow_threshold": EXP_OVERFLOW}, expr=shorten(node),
                     limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"])
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._check(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._check(node)
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
         if not (isinstance(node, cst.BinaryOperation) and isinstance(node.right, cst.Call)):
@@ -482,51 +581,43 @@ class UnguardedExp(CodeRule):
     """`exp` of a linear predictor, a model prediction or a raw data column, with no clip or shift."""
 
     id = "MSL109"
-    message = ("`{expr}` exponentiates {kind} with no clip or shift: values above {limit64} give inf in float64 "
-               "({limit32} in float32); clip to the dtype's safe range or stay in log space.")
-
-    def _kind(self, node: cst.BaseExpression, before: int, depth: int = 0) -> str | None:
-        if depth > 8:
-            return None
-        for expr, b in self.x.definitions(node, before):
-            if self.x.is_guard_call(expr, b):
-                return None
-            if isinstance(expr, cst.Name):
-                continue
-            if self.x.matmul_operands(expr, b) is not None:
-                return "a matrix product"
-            if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Add, cst.Subtract)):
-                if self.x.is_bounded_above(expr, b):
-                    return None
-                for side in (expr.left, expr.right):
-                    kind = self._kind(side, b, depth + 1)
-                    if kind in ("a matrix product", "a linear predictor"):
-                        return "a linear predictor"
-                return None
-            if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
-                kind = self._kind(expr.expression, b, depth + 1)
-                # exp(-mu) of a mean/rate prediction is a probability, bounded by 1 (Poisson P(0)).
-                return None if kind == "a model prediction" else kind
-            method = self.x.method(expr)
-            if method in ("predict", "decision_function"):
-                return "a model prediction"
-            raw = self.x.is_raw(expr, b)
-            if raw:
-                return f"raw data ({raw})"
-            return None
-        return None
+    message = ("`{expr}` exponentiates {kind} with no clip or shift: {overflow}; clip to the dtype's safe range "
+               "or stay in log space.{why}")
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.x.op(node) != "exp" or not node.args or self.ctx.is_claimed("exp-explained", node):
             return
         arg = node.args[0].value
-        if self.x.is_bounded_above(arg):
+        if isinstance(arg, cst.UnaryOperation) and isinstance(arg.operator, cst.Minus) and (
+                self.v.kind(arg.expression) == PREDICTION):
+            return  # exp(-mu) of a mean/rate prediction is a probability, bounded by 1 (Poisson P(0))
+        value = self.v.value(arg)
+        if value.kind not in (LINEAR, PREDICTION, RAW):
             return
-        kind = self._kind(arg, self.r.seq + 1)
-        if kind is None:
+        if value.where is None and self.x.is_bounded_above(arg):
             return
+        name = self.r.call_name(node) or ""
+        limit = self.v.exp_limit(node, value)
+        if value.where is not None and value.where.startswith(AUTODIFF) and value.range.hi <= limit:
+            overflow = (f"`{value.where}` keeps the forward value finite, but exp is still evaluated in the "
+                        f"branch not taken, and its inf there makes the gradient NaN (inf * 0) in the backward pass")
+        elif value.where is not None and value.range.hi <= limit:
+            return  # numpy's where: the overflowing branch is computed but never used
+        elif name == "math.exp":
+            overflow = f"`math.exp` raises OverflowError above {EXP_OVERFLOW['float64']} instead of returning inf"
+        elif value.dtype in EXP_OVERFLOW:
+            overflow = f"in {value.dtype} values above {EXP_OVERFLOW[value.dtype]} give inf"
+        else:
+            overflow = (f"values above {EXP_OVERFLOW['float64']} give inf in float64 "
+                        f"({EXP_OVERFLOW['float32']} in float32)")
+        kind = _KIND_PHRASES[value.kind]
+        if value.kind == RAW:
+            kind = f"raw data ({value.origin})"
         self.report(node, {"argument": kind, "overflow_threshold": EXP_OVERFLOW}, expr=shorten(node), kind=kind,
-                    limit64=EXP_OVERFLOW["float64"], limit32=EXP_OVERFLOW["float32"])
+                    overflow=overflow, why=_why(value.reason))
+
+
+_KIND_PHRASES = {LINEAR: "a linear predictor", PREDICTION: "a model prediction", RAW: "raw data"}
 
 
 class UnguardedLog(CodeRule):
@@ -534,10 +625,10 @@ class UnguardedLog(CodeRule):
 
     id = "MSL110"
     message = ("`{expr}` takes the log of {kind}, which can be exactly 0 and give -inf; use `{fix}` "
-               "(or `scipy.special.xlogy` / `sklearn.metrics.log_loss`).")
+               "(or `scipy.special.xlogy` / `sklearn.metrics.log_loss`).{why}")
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.x.op(node) != "log" or len(node.args) != 1:
+        if not self.x.is_log(node) or len(node.args) != 1:
             return
         arg = node.args[0].value
         kind = self.x.probability_source(arg)
@@ -545,7 +636,8 @@ class UnguardedLog(CodeRule):
             return
         prefix = source(node.func).rsplit(".", 1)[0] + "." if isinstance(node.func, cst.Attribute) else ""
         fix = f"{source(node.func)}({prefix}clip({source(arg)}, eps, 1))"
-        self.report(node, {"probability": kind}, expr=shorten(node), kind=kind, fix=fix)
+        self.report(node, {"probability": kind}, expr=shorten(node), kind=kind, fix=fix,
+                    why=_why(self.v.value(arg).reason))
 
 
 class XLogY(CodeRule):
@@ -566,6 +658,8 @@ class XLogY(CodeRule):
                 continue
             if self.x.is_constant(y) or self.x.is_constant(factor) or self.x.is_guard_call(y) or _is_add(y):
                 continue
+            if self.v.range(y).lo > 0:
+                continue  # log(y) is finite: y was clipped away from 0 (`1 - clip(p, eps, 1 - eps)`)
             y_def, yb = self.x.follow(y)
             if self.x.is_guard_call(y_def, yb) or _is_add(y_def):
                 continue
@@ -635,6 +729,43 @@ class XLogY(CodeRule):
                 return None
             return Fix((Replacement(node, text),), spelled.imports)
         return None
+
+
+def _log_target(x: Exprs, node: cst.Call) -> cst.BaseExpression | None:
+    """What `log(t)`, `log2(t)`, `log10(t)` or `t.log()` takes the log of."""
+    if x.is_log(node) and len(node.args) == 1:
+        return node.args[0].value
+    if x.method(node) in ("log", "log2", "log10") and not node.args:
+        return x.receiver(node)
+    return None
+
+
+_LOG_ACTIVATIONS = {
+    "torch": "torch.nn.functional.{name}", "tensorflow": "tf.nn.{name}", "keras": "tf.nn.{name}",
+    "jax": "jax.nn.{name}", "scipy": "scipy.special.{name}",
+}
+
+
+def _activation_fix(origin: str, name: str, argument: cst.BaseExpression | None) -> str:
+    """`log_softmax` spelled in the library the activation came from, on its argument (or the logits)."""
+    if origin.startswith(("scipy.", "torch.", "tensorflow.", "jax.", "keras.")) and "(" not in origin and (
+            "." in origin and not origin.startswith(("torch.nn.Sigmoid", "torch.nn.Softmax"))):
+        module = origin.rsplit(".", 1)[0]
+        if name == "log_sigmoid":
+            return _LOG_SIGMOID.get(module, "scipy.special.log_expit")
+        return f"{module}.{name}"
+    root = origin.split(".")[0].lstrip(".")
+    if root not in _LOG_ACTIVATIONS:
+        root = "torch" if origin.startswith(".") else "scipy"
+    spelled = _LOG_ACTIVATIONS[root].format(name=name if root != "scipy" or name != "log_sigmoid" else "log_expit")
+    if root == "torch" and name == "log_sigmoid":
+        spelled = "torch.nn.functional.logsigmoid"
+    return f"{spelled}({source(argument) if argument is not None else 'logits'})"
+
+
+def _why(reason: str) -> str:
+    """The value analysis' reason, as a sentence appended to a message."""
+    return f" (Value analysis: {reason}.)" if reason else ""
 
 
 def _is_complement(x: Exprs, node: cst.BaseExpression) -> bool:
@@ -773,6 +904,8 @@ class NaiveHypot(CodeRule):
         a, b = self.x.square_base(arg.left), self.x.square_base(arg.right)
         if a is None or b is None:
             return
+        if max(self.v.range(a).magnitude(), self.v.range(b).magnitude()) < HYPOT_SAFE:
+            return  # both magnitudes are known far below where the squares overflow
         self.report(node, {}, expr=shorten(node), fix=f"np.hypot({source(a)}, {source(b)})")
 
     def visit_Call(self, node: cst.Call) -> None:

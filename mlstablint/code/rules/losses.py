@@ -1,0 +1,651 @@
+"""MSL5xx: a loss given the wrong side of its activation (probabilities where it wants logits, a softmax
+applied twice, a hand-written cross-entropy that takes log(0)); MSL115/MSL116: guards and functions that the
+dtype in use cannot hold (an eps that rounds to 0 in float16, exp overflowing above 11.09).
+
+Every rule asks the value analysis (values.py) what the loss's input is: a probability from a sigmoid or a
+softmax (a call, a tensor method, a model whose last layer is one), a linear predictor, and its dtype.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from dataclasses import dataclass
+
+import libcst as cst
+
+from mlstablint.code import apis
+from mlstablint.code.exprs import Exprs, same, source
+from mlstablint.code.rule import CodeRule
+from mlstablint.code.rules.common import shorten
+from mlstablint.code.values import LINEAR, LOG_PROBABILITY, PROBABILITY, Value, keras_name
+
+LOSS_LIBRARIES = frozenset({"torch", "tensorflow", "keras", "optax", "jax", "tf_keras"})
+
+
+@dataclass(frozen=True)
+class Loss:
+    """What a loss does to its prediction argument: applies a `softmax`/`sigmoid` itself (it wants logits),
+    or wants `probabilities` (binary or categorical), or `log-probabilities` (NLL)."""
+
+    wants: str  # "softmax" | "sigmoid" | "probabilities" | "log-probabilities"
+    index: int  # the prediction's position
+    keyword: str  # and its keyword
+    keras: bool = False  # `from_logits=True` turns "probabilities" into "softmax"/"sigmoid"
+    binary: bool = False
+
+
+_TORCH_INPUT = (0, "input")
+_TF_LOGITS = (1, "logits")
+_KERAS_PRED = (1, "y_pred")
+# Losses called as functions.
+FUNCTION_LOSSES: dict[str, Loss] = {
+    "torch.nn.functional.cross_entropy": Loss("softmax", *_TORCH_INPUT),
+    "torch.nn.functional.nll_loss": Loss("log-probabilities", *_TORCH_INPUT),
+    "torch.nn.functional.binary_cross_entropy": Loss("probabilities", *_TORCH_INPUT, binary=True),
+    "torch.nn.functional.binary_cross_entropy_with_logits": Loss("sigmoid", *_TORCH_INPUT, binary=True),
+    "tensorflow.nn.softmax_cross_entropy_with_logits": Loss("softmax", *_TF_LOGITS),
+    "tensorflow.nn.softmax_cross_entropy_with_logits_v2": Loss("softmax", *_TF_LOGITS),
+    "tensorflow.nn.sparse_softmax_cross_entropy_with_logits": Loss("softmax", *_TF_LOGITS),
+    "tensorflow.nn.sigmoid_cross_entropy_with_logits": Loss("sigmoid", *_TF_LOGITS, binary=True),
+    "tensorflow.losses.softmax_cross_entropy": Loss("softmax", *_TF_LOGITS),
+    "tensorflow.losses.sparse_softmax_cross_entropy": Loss("softmax", *_TF_LOGITS),
+    "tensorflow.losses.sigmoid_cross_entropy": Loss("sigmoid", *_TF_LOGITS, binary=True),
+    "tensorflow.compat.v1.losses.softmax_cross_entropy": Loss("softmax", *_TF_LOGITS),
+    "tensorflow.compat.v1.losses.sparse_softmax_cross_entropy": Loss("softmax", *_TF_LOGITS),
+    "tensorflow.compat.v1.losses.sigmoid_cross_entropy": Loss("sigmoid", *_TF_LOGITS, binary=True),
+    "optax.softmax_cross_entropy": Loss("softmax", 0, "logits"),
+    "optax.softmax_cross_entropy_with_integer_labels": Loss("softmax", 0, "logits"),
+    "optax.sigmoid_binary_cross_entropy": Loss("sigmoid", 0, "logits", binary=True),
+    "keras.losses.categorical_crossentropy": Loss("probabilities", *_KERAS_PRED, keras=True),
+    "keras.losses.sparse_categorical_crossentropy": Loss("probabilities", *_KERAS_PRED, keras=True),
+    "keras.losses.binary_crossentropy": Loss("probabilities", *_KERAS_PRED, keras=True, binary=True),
+    "keras.backend.categorical_crossentropy": Loss("probabilities", 1, "output", keras=True),
+    "keras.backend.sparse_categorical_crossentropy": Loss("probabilities", 1, "output", keras=True),
+    "keras.backend.binary_crossentropy": Loss("probabilities", 1, "output", keras=True, binary=True),
+}
+# Losses instantiated, then called (`criterion = nn.CrossEntropyLoss(); criterion(out, y)`).
+CLASS_LOSSES: dict[str, Loss] = {
+    "torch.nn.CrossEntropyLoss": Loss("softmax", *_TORCH_INPUT),
+    "torch.nn.NLLLoss": Loss("log-probabilities", *_TORCH_INPUT),
+    "torch.nn.BCELoss": Loss("probabilities", *_TORCH_INPUT, binary=True),
+    "torch.nn.BCEWithLogitsLoss": Loss("sigmoid", *_TORCH_INPUT, binary=True),
+    "keras.losses.CategoricalCrossentropy": Loss("probabilities", *_KERAS_PRED, keras=True),
+    "keras.losses.SparseCategoricalCrossentropy": Loss("probabilities", *_KERAS_PRED, keras=True),
+    "keras.losses.BinaryCrossentropy": Loss("probabilities", *_KERAS_PRED, keras=True, binary=True),
+}
+# `model.compile(loss="...")` strings: probability losses.
+KERAS_LOSS_STRINGS = {
+    "categorical_crossentropy": False, "sparse_categorical_crossentropy": False, "binary_crossentropy": True,
+}
+_WITH_LOGITS = {
+    "torch": ("torch.nn.BCEWithLogitsLoss()({z}, y)", "torch.nn.functional.binary_cross_entropy_with_logits({z}, y)"),
+    "keras": ("keras.losses.BinaryCrossentropy(from_logits=True)(y, {z})",),
+}
+
+
+def _canonical(name: str | None) -> str | None:
+    """keras spellings (`tensorflow.keras.losses.X`, `tf_keras...`) as `keras.losses.X`; `tf.compat.v1` kept."""
+    return keras_name(name)
+
+
+class _LossRule(CodeRule):
+    """Shared by the loss-call rules: which loss a call is, and what its prediction argument is."""
+
+    libraries = LOSS_LIBRARIES
+
+    def loss_call(self, node: cst.Call) -> tuple[str, Loss, bool | None, cst.BaseExpression] | None:
+        """(loss name, what it wants, from_logits if Keras says it, the prediction argument) of a loss call."""
+        name = _canonical(self.r.call_name(node))
+        if name in FUNCTION_LOSSES:
+            loss = FUNCTION_LOSSES[name]
+            prediction = self.x.arg(node, loss.index, loss.keyword)
+            return (name, loss, _from_logits(node), prediction) if prediction is not None else None
+        constructor = self.constructor(node.func)
+        if constructor is None:
+            return None
+        cname = _canonical(self.r.call_name(constructor[0], constructor[1]))
+        if cname not in CLASS_LOSSES:
+            return None
+        loss = CLASS_LOSSES[cname]
+        prediction = self.x.arg(node, loss.index, loss.keyword)
+        return (cname, loss, _from_logits(constructor[0]), prediction) if prediction is not None else None
+
+    def constructor(self, func: cst.BaseExpression) -> tuple[cst.Call, int] | None:
+        """The call that made a loss object: inline, through a name, or through `self.<attr>`."""
+        if isinstance(func, cst.Call):
+            return func, 1 << 62
+        if isinstance(func, cst.Name):
+            target, before = self.x.follow(func)
+            return (target, before) if isinstance(target, cst.Call) else None
+        if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"):
+            owner = self.r.class_scope()
+            assignments = owner.attributes.get(func.attr.value) if owner is not None else None
+            if assignments and isinstance(assignments[-1].value, cst.Call):
+                return assignments[-1].value, assignments[-1].seq
+        return None
+
+
+def _from_logits(call: cst.Call) -> bool | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "from_logits":
+            if isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
+                return arg.value.value == "True"
+            return None  # set from a variable: unknown
+    return False
+
+
+def _applies(loss: Loss, from_logits: bool | None) -> str | None:
+    """What the loss really does to its input: 'softmax'/'sigmoid' (logits in), 'probabilities' or
+    'log-probabilities'; None when a Keras loss's from_logits cannot be read."""
+    if not loss.keras:
+        return loss.wants
+    if from_logits is None:
+        return None
+    if from_logits:
+        return "sigmoid" if loss.binary else "softmax"
+    return "probabilities"
+
+
+def _said(value: Value) -> str:
+    """Why the analysis thinks the value is what it is, for a message."""
+    return f" ({value.reason})" if value.reason else ""
+
+
+def _short_name(name: str) -> str:
+    return name.replace("torch.nn.functional.", "F.").replace("tensorflow.", "tf.").replace("torch.nn.", "nn.")
+
+
+class DoubleSoftmax(_LossRule):
+    """A softmax output (or a model ending in softmax) passed to a loss that applies softmax itself."""
+
+    id = "MSL502"
+    message = ("`{expr}` gives {what} to `{loss}`, which applies softmax itself: the softmax is applied twice, "
+               "the loss flattens and its gradient all but vanishes; pass the logits{logits}.{why}")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.loss_call(node)
+        if found is None or _applies(found[1], found[2]) != "softmax":
+            return
+        name, _, _, prediction = found
+        value = self.v.value(prediction)
+        if value.kind != PROBABILITY or value.family != "softmax":
+            return
+        logits = f" (`{source(value.argument)}`)" if value.argument is not None else ""
+        self.report(node, {"loss": name, "input": value.origin or "softmax"}, expr=shorten(node),
+                    what=f"`{shorten(prediction)}`, a softmax probability from {value.origin or 'softmax'},",
+                    loss=_short_name(name), logits=logits, why=_said(value))
+
+
+class SigmoidThenBCE(_LossRule):
+    """A binary cross-entropy on `sigmoid(z)` with z at hand (saturates: loss capped, gradient 0), or a
+    sigmoid output given to a with-logits loss (a second sigmoid: the wrong loss)."""
+
+    id = "MSL503"
+    message = "`{expr}` {problem}; use `{fix}`.{why}"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.loss_call(node)
+        if found is None:
+            return
+        name, loss, from_logits, prediction = found
+        applies = _applies(loss, from_logits)
+        value = self.v.value(prediction)
+        if value.kind != PROBABILITY or value.family != "sigmoid" or not loss.binary:
+            return
+        z = source(value.argument) if value.argument is not None else None
+        keras = name.startswith("keras.")
+        if applies == "sigmoid":
+            problem = (f"gives `{shorten(prediction)}`, already a sigmoid probability, to `{_short_name(name)}`, "
+                       "which applies a sigmoid itself: the loss is computed on sigmoid(sigmoid(z)), a different and "
+                       "wrong loss")
+            fix = f"{_short_name(name)} on the logits{f' `{z}`' if z else ''}"
+        elif applies == "probabilities" and z is not None:
+            problem = (f"computes a binary cross-entropy on `{shorten(prediction)}` = sigmoid(`{z}`): once |z| passes "
+                       "~17 (float32) the sigmoid rounds to 0 or 1, the loss is capped and its gradient is 0")
+            fix = (f"keras.losses.BinaryCrossentropy(from_logits=True)(y, {z})" if keras else
+                   f"torch.nn.functional.binary_cross_entropy_with_logits({z}, y)")
+        else:
+            return
+        self.report(node, {"loss": name, "input": value.origin or "sigmoid"}, expr=shorten(node),
+                    problem=problem, fix=fix, why=_said(value))
+
+
+class NllOnProbabilities(_LossRule):
+    """`F.nll_loss`/`nn.NLLLoss` on softmax probabilities instead of log-probabilities."""
+
+    id = "MSL504"
+    message = ("`{expr}` gives `{loss}` probabilities ({what}) where it expects log-probabilities: the result is "
+               "-p[target], not a cross-entropy (a wrong loss, not only an unstable one); apply `log_softmax` "
+               "instead of softmax, or use `F.cross_entropy` on the logits{logits}.{why}")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.loss_call(node)
+        if found is None or found[1].wants != "log-probabilities":
+            return
+        value = self.v.value(found[3])
+        if value.kind != PROBABILITY:
+            return
+        logits = f" `{source(value.argument)}`" if value.argument is not None else ""
+        self.report(node, {"loss": found[0], "input": value.origin or "a probability"}, expr=shorten(node),
+                    loss=_short_name(found[0]), what=value.describe(), logits=logits, why=_said(value))
+
+
+class FromLogitsMismatch(_LossRule):
+    """A Keras model whose last activation and compiled loss disagree about logits."""
+
+    id = "MSL505"
+    message = "`{expr}` compiles {model}, whose last layer {last}, with {loss}: {consequence}; {fix}."
+    libraries = frozenset({"tensorflow", "keras", "tf_keras"})
+    value_hazard = False  # `model.compile(...)` is a statement: its effect is the finding
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The last layer `.add`ed to a Sequential model, per model name (in source order).
+        self._added: dict[str, cst.BaseExpression] = {}
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._added = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        method = Exprs.method(node)
+        if method == "add" and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
+            layer = self.x.arg(node, 0, "layer")
+            if layer is not None:
+                self._added[node.func.value.value] = layer
+            return
+        if method != "compile" or not isinstance(node.func, cst.Attribute):
+            return
+        loss = self.x.arg(node, 1, "loss")
+        if loss is None:
+            return
+        output = self._model_output(node.func.value)
+        wants = self._loss_wants(loss)
+        if output is None or wants is None:
+            return
+        if output.kind == PROBABILITY and output.family in ("softmax", "sigmoid") and wants == "logits":
+            self.report(node, {"activation": output.family}, expr=shorten(node), model=f"`{source(node.func.value)}`",
+                        last=f"applies a {output.family}", loss=f"`{shorten(loss)}` (from_logits=True)",
+                        consequence=f"the loss applies a second {output.family} to the model's probabilities",
+                        fix="drop the last activation (keep the logits) or set from_logits=False")
+        elif output.kind == LINEAR and wants == "probabilities":
+            self.report(node, {"activation": "none"}, expr=shorten(node), model=f"`{source(node.func.value)}`",
+                        last="has no activation (it outputs logits)", loss=f"`{shorten(loss)}` (from_logits=False)",
+                        consequence="the loss reads the logits as probabilities, clips them to [1e-7, 1 - 1e-7] "
+                                    "and trains the wrong objective",
+                        fix="pass from_logits=True to the loss, or end the model with a softmax/sigmoid")
+
+    def _model_output(self, model: cst.BaseExpression) -> Value | None:
+        value = self.v.value(model)
+        if value.output is not None and value.output.kind in (PROBABILITY, LINEAR):
+            return value.output
+        if isinstance(model, cst.Name) and model.value in self._added:
+            layer = self.v.value(self._added[model.value])
+            if layer.output is not None and layer.output.kind in (PROBABILITY, LINEAR):
+                return layer.output
+        return None
+
+    def _loss_wants(self, loss: cst.BaseExpression) -> str | None:
+        """'logits' or 'probabilities' for a loss given to compile (a string, a function or a loss object)."""
+        if isinstance(loss, cst.SimpleString):
+            text = loss.evaluated_value
+            return "probabilities" if isinstance(text, str) and text in KERAS_LOSS_STRINGS else None
+        if isinstance(loss, cst.Call):
+            name = _canonical(self.r.call_name(loss))
+            if name in CLASS_LOSSES and CLASS_LOSSES[name].keras:
+                from_logits = _from_logits(loss)
+                return None if from_logits is None else ("logits" if from_logits else "probabilities")
+            return None
+        name = _canonical(self.r.qualname(loss))
+        if name in FUNCTION_LOSSES and FUNCTION_LOSSES[name].keras:
+            return "probabilities"
+        return None
+
+
+# ---- MSL501: the hand-written cross-entropy -----------------------------------------------------------
+
+_PREDICTION_NAME = re.compile(
+    r"(^|_)(probs?|probas?|probabilit(y|ies)|preds?|predictions?|predicted|y_?hat|p_?hat|yhat|phat|y_?pred|"
+    r"y_?prob|activations?|sigmoid|softmax|y_conv)$", re.IGNORECASE)
+
+
+def _unminus(node: cst.BaseExpression) -> cst.BaseExpression:
+    while isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        node = node.expression
+    return node
+
+
+class CrossEntropyOnProbabilities(CodeRule):
+    """A hand-written (binary) cross-entropy on probabilities with no clip or eps: log(0) = -inf, and
+    0 * -inf = NaN where the label is 0, as soon as one probability rounds to 0 or 1."""
+
+    id = "MSL501"
+    message = ("`{expr}` is a hand-written {what} on `{p}`{said}, with no clip or eps: where a probability rounds to "
+               "{edge} the log is -inf and the loss inf or NaN; use {fix}.")
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        # Statements are visited before the expressions in them: the claims made here keep MSL110/MSL111
+        # silent on the logs and products of a cross-entropy this rule reports (one finding per hazard).
+        stack: list[cst.CSTNode] = [node]
+        while stack:
+            expr = stack.pop()
+            if isinstance(expr, cst.BaseExpression) and self._check(expr):
+                continue
+            if isinstance(expr, (cst.Lambda, cst.SimpleString, cst.Name, cst.Integer, cst.Float)):
+                continue
+            stack.extend(reversed(list(expr.children)))
+
+    def _log_term(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.BaseExpression, cst.Call] | None:
+        """`factor * log(p)` (in either order, under unary minus) -> (factor, p, the log call)."""
+        found = self.x.binop(_unminus(node))
+        if found is None or found[0] != "multiply":
+            return None
+        _, left, right = found
+        for factor, side in ((left, right), (right, left)):
+            log = _unminus(side)
+            if isinstance(log, cst.Call) and self.x.op(log) == "log" and len(log.args) == 1:
+                return _unminus(factor), log.args[0].value, log
+        return None
+
+    def _terms(self, node: cst.BaseExpression) -> list[cst.BaseExpression]:
+        """The summands of `a + b - c` (operators spelled as functions included)."""
+        found = self.x.binop(_unminus(node))
+        if found is not None and found[0] in ("add", "subtract"):
+            return [*self._terms(found[1]), *self._terms(found[2])]
+        return [node]
+
+    def _check(self, node: cst.BaseExpression) -> bool:
+        terms = self._terms(node)
+        if len(terms) == 2:
+            a, b = self._log_term(terms[0]), self._log_term(terms[1])
+            if a is not None and b is not None:
+                for (y, p, log_p), (ny, q, log_q) in ((a, b), (b, a)):
+                    if _is_complement(self.x, ny, y) and _is_complement(self.x, q, p):
+                        return self._binary(node, y, p, (log_p, log_q))
+        inner = None
+        for op in ("sum", "mean"):
+            inner = inner or self.x.reduction_arg(node, op)
+        if inner is None:
+            return False
+        term = self._log_term(inner)
+        if term is None:
+            return False
+        y, p, log = term
+        if same(y, p) or self.x.is_constant(y):
+            return False
+        value = self.v.value(p)
+        if value.kind == PROBABILITY:
+            if value.range.lo > 0:
+                return False
+        elif value.kind is not None or not self._named(p) or self._guarded(p):
+            return False
+        self._report(node, "cross-entropy", p, value, "0", (log,), binary=False)
+        return True
+
+    def _named(self, node: cst.BaseExpression) -> bool:
+        """A parameter or attribute named as a prediction (`y_pred`, `probs`, `self.p_hat`)."""
+        name = node.attr.value if isinstance(node, cst.Attribute) else node.value if isinstance(node, cst.Name) else ""
+        return bool(_PREDICTION_NAME.search(name))
+
+    def _guarded(self, p: cst.BaseExpression) -> bool:
+        """log(p + eps), log(clip(p, ...)), p kept inside (0, 1) by the analysis."""
+        found = self.x.binop(p)
+        if found is not None and found[0] == "add":
+            return True
+        followed, before = self.x.follow(p)
+        if self.x.is_guard_call(p) or self.x.is_guard_call(followed, before):
+            return True
+        rng = self.v.range(p)
+        return rng.lo > 0 and rng.hi < 1
+
+    def _binary(self, node: cst.BaseExpression, y: cst.BaseExpression, p: cst.BaseExpression,
+                logs: tuple[cst.Call, cst.Call]) -> bool:
+        if self._guarded(p):
+            return False
+        value = self.v.value(p)
+        if value.kind not in (PROBABILITY, None):
+            return False
+        self._report(node, "binary cross-entropy", p, value, "0 or 1", logs, binary=True)
+        return True
+
+    def _report(self, node: cst.BaseExpression, what: str, p: cst.BaseExpression, value: Value, edge: str,
+                logs: tuple[cst.Call, ...], binary: bool) -> None:
+        for log in logs:
+            self.ctx.claim("log-probability", log)
+        for claimed in self._products(node):
+            self.ctx.claim("guarded", claimed)
+        root = (self.r.call_name(logs[0]) or "numpy").split(".")[0]
+        z = source(value.argument) if value.kind == PROBABILITY and value.argument is not None else None
+        if root == "torch":
+            fix = (f"`F.binary_cross_entropy_with_logits({z}, y)`" if binary and z else
+                   f"`F.cross_entropy({z}, target)`" if z else "`F.binary_cross_entropy` (it clamps the log at -100) "
+                   "or `torch.clamp(p, eps, 1 - eps)`")
+        elif root == "tensorflow":
+            fix = (f"`tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits={z})`" if binary and z else
+                   f"`tf.nn.softmax_cross_entropy_with_logits(labels=y, logits={z})`" if z else
+                   "`tf.clip_by_value(p, eps, 1 - eps)` or the Keras loss with from_logits=True")
+        else:
+            fix = ("`sklearn.metrics.log_loss`, or `np.clip(p, eps, 1 - eps)` first" if not z else
+                   f"`np.logaddexp(0, {z}) - y * {z}` (the loss on the logits)" if binary else
+                   f"`-(y * scipy.special.log_softmax({z}, axis=-1)).sum()`")
+        said = f" ({value.reason})" if value.reason else ""
+        self.report(node, {"probability": value.origin or source(p)}, expr=shorten(node), what=what,
+                    p=shorten(p), said=said, edge=edge, fix=fix)
+
+    def _products(self, node: cst.BaseExpression) -> list[cst.BaseExpression]:
+        out: list[cst.BaseExpression] = []
+        stack: list[cst.CSTNode] = [node]
+        while stack:
+            expr = stack.pop()
+            if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Multiply):
+                out.append(expr)
+            stack.extend(expr.children)
+        return out
+
+
+def _is_complement(x: Exprs, node: cst.BaseExpression, of: cst.BaseExpression) -> bool:
+    """`1 - of` (or `tf.subtract(1, of)`)."""
+    found = x.binop(node)
+    return found is not None and found[0] == "subtract" and x.is_one(found[1]) and same(found[2], of)
+
+
+# ---- MSL115 / MSL116: what the dtype in use can hold --------------------------------------------------
+
+# Machine epsilon (the gap above 1; 1 - c rounds to 1 once c is below half the gap below 1 = eps / 4) and the
+# smallest positive subnormal (a value below half of it rounds to 0): numpy.finfo / ml_dtypes.finfo.
+EPSILON = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
+SMALLEST = {"float16": 2.0 ** -24, "bfloat16": 2.0 ** -133, "float32": 2.0 ** -149, "float64": 2.0 ** -1074}
+EXP_LIMIT = {"float16": math.log(65504.0), "bfloat16": 88.72, "float32": 88.72}
+_DEFAULT_FLOAT = {"torch": "float32", "tensorflow": "float32", "jax": "float32", "keras": "float32"}
+# A file that mentions any of these may compute in float64: the library default is not assumed there.
+_WIDER_DEFAULTS = ("float64", "double", "set_default_dtype", "enable_x64", "set_floatx")
+
+
+# IEEE half and single precision through `struct` (no numpy import on the linting path).
+_STRUCT = {"float16": "e", "float32": "f"}
+
+
+def _stored(value: float, dtype: str) -> float:
+    code = _STRUCT[dtype]
+    stored: float = struct.unpack(code, struct.pack(code, value))[0]
+    return stored
+
+
+def rounds_to_zero(c: float, dtype: str) -> bool:
+    """Whether a positive constant c is stored as 0 in `dtype` (below half the smallest subnormal)."""
+    if dtype in _STRUCT:
+        return _stored(c, dtype) == 0
+    return 0 < c < SMALLEST[dtype] / 2
+
+
+def one_minus_is_one(c: float, dtype: str) -> bool:
+    """Whether 1 - c rounds to 1 in `dtype` (c at most a quarter of its machine epsilon: half the gap below 1)."""
+    if dtype in _STRUCT:
+        return _stored(1 - c, dtype) == 1
+    return 0 < c <= EPSILON[dtype] / 4
+
+
+class EpsBelowPrecision(CodeRule):
+    """An epsilon or clamp bound that vanishes in the dtype in use: the guard silently does nothing."""
+
+    id = "MSL115"
+    message = "`{expr}` {problem} in {dtype}{where}: the guard does nothing and `log` still gives -inf; {fix}."
+
+    def visit_Call(self, node: cst.Call) -> None:
+        shape = self._clamp(node)
+        if shape is None:
+            return
+        target, low, high = shape
+        dtype, where = self._dtype(target, node)
+        if dtype is None:
+            return
+        c = self._constant(low)
+        if c is not None and 0 < c < 1 and rounds_to_zero(c, dtype):
+            self.report(node, {"dtype": dtype, "bound": c}, expr=shorten(node), dtype=dtype, where=where,
+                        problem=f"clamps at {c:g}, which is 0", fix=self._fix(dtype))
+            return
+        if high is None:
+            return
+        found = self.x.binop(high)
+        if found is not None and found[0] == "subtract" and self.x.is_one(found[1]):
+            c = self._constant(found[2])
+            if c is not None and 0 < c < 1 and one_minus_is_one(c, dtype):
+                self.report(node, {"dtype": dtype, "bound": 1 - c}, expr=shorten(node), dtype=dtype, where=where,
+                            problem=f"clamps at `{shorten(high)}`, which is exactly 1", fix=self._fix(dtype))
+
+    def _clamp(self, node: cst.Call) -> tuple[cst.BaseExpression, cst.BaseExpression | None,
+                                              cst.BaseExpression | None] | None:
+        """(value, lower bound, upper bound) of a clamp: `clip`/`clamp`/`clip_by_value`/`maximum` as functions,
+        `.clamp()`/`.clip()`/`.clamp_min()` as methods."""
+        name = self.r.call_name(node)
+        method = Exprs.method(node) if name is None else None
+        if name is not None:
+            short = name.rsplit(".", 1)[-1]
+            if self.x.op(node) != "guard" or short not in ("clip", "clamp", "clamp_min", "clip_by_value", "maximum",
+                                                             "fmax"):
+                return None
+            target, offset = self.x.arg(node), 1
+        elif method in ("clip", "clamp", "clamp_", "clip_", "clamp_min", "clamp_min_"):
+            target, offset, short = Exprs.receiver(node), 0, method.rstrip("_")
+        else:
+            return None
+        if target is None:
+            return None
+        low = self.x.arg(node, offset, "min") or self._keyword(node, ("clip_value_min", "a_min", "lower"))
+        if short in ("maximum", "fmax", "clamp_min"):
+            return target, low, None
+        high = self.x.arg(node, offset + 1, "max") or self._keyword(node, ("clip_value_max", "a_max", "upper"))
+        return target, low, high
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        # `p + eps` with eps that is 0 in p's dtype.
+        if not isinstance(node.operator, cst.Add):
+            return
+        for value, eps in ((node.left, node.right), (node.right, node.left)):
+            c = self._constant(eps)
+            if c is None or not 0 < c < 1e-3:
+                continue
+            declared = self.v.dtype(value)
+            if declared in ("float16", "bfloat16") and rounds_to_zero(c, declared):
+                self.report(node, {"dtype": declared, "eps": c}, expr=shorten(node), dtype=declared, where="",
+                            problem=f"adds {c:g}, which is 0", fix=self._fix(declared))
+                return
+
+    def _keyword(self, node: cst.Call, names: tuple[str, ...]) -> cst.BaseExpression | None:
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in names:
+                return arg.value
+        return None
+
+    def _constant(self, node: cst.BaseExpression | None) -> float | None:
+        if node is None:
+            return None
+        number = Exprs.number(node)
+        if number is not None:
+            return number
+        followed, _ = self.x.follow(node)
+        return Exprs.number(followed)
+
+    def _dtype(self, target: cst.BaseExpression, call: cst.Call) -> tuple[str | None, str]:
+        """The clamped value's dtype, else the library's default float for a torch/TF/JAX clamp (not numpy)."""
+        declared = self.v.dtype(target)
+        if declared is not None:
+            return declared, ""
+        root = (self.r.call_name(call) or "").split(".")[0]
+        text = self.ctx.text
+        if root in _DEFAULT_FLOAT and not any(word in text for word in _WIDER_DEFAULTS):
+            return _DEFAULT_FLOAT[root], f" ({root}'s default dtype)"
+        return None, ""
+
+    @staticmethod
+    def _fix(dtype: str) -> str:
+        if dtype == "float16":
+            return ("use an eps float16 can hold (at least 6e-8 as a value, 1e-3 next to 1) or compute the loss in "
+                    "float32")
+        return f"use an eps {dtype} can hold (at least {EPSILON[dtype] / 2:.1e} next to 1) or compute it in float64"
+
+
+_LOW_PRECISION_OPS = {"exp", "log", "softmax", "logsumexp", "log_softmax"}
+
+
+class LowPrecisionExpLog(CodeRule):
+    """`exp`/`log`/`softmax`/`logsumexp` evaluated in float16 or bfloat16 outside an autocast region."""
+
+    id = "MSL116"
+    message = ("`{expr}` evaluates `{op}` in {dtype}{said}: {consequence}; upcast to float32 for the {purpose} "
+               "(`.float()`, `astype(np.float32)`, `dtype=\"float32\"` on the last Keras layer).")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.r.call_name(node)
+        op = self._op(node, name)
+        if op is None:
+            return
+        argument = self.x.arg(node) if name is not None else (
+            Exprs.receiver(node) if isinstance(node.func, cst.Attribute) else None)
+        if argument is None:
+            return
+        if any(self.r.autocast) and not (name or "").startswith(("numpy", "scipy")):
+            return  # torch.autocast runs exp, log, softmax and logsumexp in float32
+        value = self.v.value(argument)
+        dtype = value.dtype
+        if dtype not in ("float16", "bfloat16"):
+            return
+        if op == "exp" and (value.kind in (LINEAR,) or value.range.hi <= EXP_LIMIT[dtype]):
+            return  # MSL109 reports a linear predictor's exp with the dtype's threshold; a bounded one is safe
+        if op == "log" and (value.kind == LOG_PROBABILITY or value.range.lo >= SMALLEST[dtype] * 2 ** 14):
+            return
+        consequence = {
+            "exp": f"exp overflows to inf above {EXP_LIMIT[dtype]:.2f} in {dtype}",
+            "log": f"values below {SMALLEST[dtype]:.1e} are 0 in {dtype} and give -inf",
+            "softmax": f"the exponentials overflow above {EXP_LIMIT[dtype]:.2f} and the sum keeps "
+                       f"{int(-math.log2(EPSILON[dtype]))} bits" if dtype == "float16" else
+                       "the normalising sum keeps 8 bits: the probabilities lose 2-3 digits",
+            "log_softmax": "the log-sum-exp keeps too few bits: log-probabilities lose their small terms",
+            "logsumexp": "the log-sum-exp keeps too few bits: small terms vanish from the sum",
+        }[op]
+        purpose = "loss and the softmax" if op in ("softmax", "log_softmax", "logsumexp") else "exp/log"
+        self.report(node, {"dtype": dtype, "op": op}, expr=shorten(node), op=op, dtype=dtype,
+                    said=f" ({value.reason})" if value.reason else "", consequence=consequence, purpose=purpose)
+
+    def _op(self, node: cst.Call, name: str | None) -> str | None:
+        if name is not None:
+            if name in apis.EXP:
+                return "exp"
+            if name in apis.LOG:
+                return "log"
+            if name in apis.SOFTMAX:
+                return "softmax"
+            if name in apis.LOG_SOFTMAX:
+                return "log_softmax"
+            if name in apis.LOGSUMEXP and not name.startswith("numpy.logaddexp"):
+                return "logsumexp"
+            return None
+        method = Exprs.method(node)
+        return method if method in _LOW_PRECISION_OPS else None
+
+
+RULES: list[type[CodeRule]] = [
+    CrossEntropyOnProbabilities, DoubleSoftmax, SigmoidThenBCE, NllOnProbabilities, FromLogitsMismatch,
+    EpsBelowPrecision, LowPrecisionExpLog,
+]
