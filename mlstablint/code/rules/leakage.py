@@ -66,6 +66,8 @@ class _LeakRule(CodeRule):
     """Feeds the shared flow on every node it needs; subclasses add their checks in the `on_*` hooks."""
 
     libraries = LEAK_LIBRARIES
+    # The hazard is a call's effect (`scaler.fit(X)` as a statement learns from the rows), not a value.
+    value_hazard = False
 
     @property
     def flow(self) -> Flow:
