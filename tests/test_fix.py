@@ -49,9 +49,11 @@ def test_fix_safety_is_declared_on_every_page() -> None:
 @pytest.mark.parametrize("rule_id", FIXABLE)
 def test_example_fixed_is_use_instead_and_clean(checker: FileChecker, rule_id: str) -> None:
     doc = CATALOG[rule_id]
-    for example in doc.code_blocks("Example"):
+    for n, example in enumerate(doc.code_blocks("Example")):
         report = checker.check_source(example, "example.py")
         offered = [f for f in report.findings if f.rule == rule_id]
+        if n > 0 and offered and all(f.fix is None for f in offered):
+            continue  # a later Example shows the analysis' reach (a model, an attribute): no fix is offered there
         assert offered and all(f.fix is not None and f.fix.safety == doc.fix_safety for f in offered)
         new = fixed(checker, example)
         assert new in doc.code_blocks("Use instead"), f"{rule_id}: the fixed Example is not on the page:\n{new}"
@@ -137,7 +139,7 @@ def test_fix_spelling(checker: FileChecker, before: str, after: str) -> None:
     # The variance's two means over different axes.
     "import numpy as np\nv = np.mean(X**2, axis=0) - np.mean(X, axis=1)**2\n",
     # The import the fix needs has nowhere to go (no leading import block to extend).
-    "x = 1\nimport numpy as np\ny = 1 / (1 + np.exp(-x))\n",
+    "x = load()\nimport numpy as np\ny = 1 / (1 + np.exp(-x))\n",
     # The name the fix would import is taken in the module.
     "import numpy as np\nexpit = None\ny = 1 / (1 + np.exp(-x))\n",
 ])
@@ -280,7 +282,8 @@ def test_config_fix_unsafe_fixes_and_unfixable(tmp_path: Path) -> None:
 def test_json_fix_edits_rebuild_the_fixed_file(tmp_path: Path) -> None:
     code = "import numpy as np\n\ndef s(z):\n    return 1 / (1 + np.exp(-z))\n"
     _files(tmp_path, {"s.py": code})
-    doc = json.loads(run_cli("check", "s.py", "--format", "json", cwd=tmp_path).stdout)
+    # MSL105 is opt-in (outside the default set): selected by id.
+    doc = json.loads(run_cli("check", "s.py", "--select", "MSL105", "--format", "json", cwd=tmp_path).stdout)
     fix = doc["findings"][0]["fix"]
     assert fix["safety"] == "unsafe"
     assert fix["edits"] == [
@@ -305,7 +308,7 @@ def test_sarif_fixes_are_valid(tmp_path: Path) -> None:
 
     git_init(tmp_path)
     _files(tmp_path, {"a.py": "import numpy as np\n\ndef s(z):\n    return 1 / (1 + np.exp(-z))\n"})
-    out = run_cli("check", ".", "--format", "sarif", "--output", "out.sarif", cwd=tmp_path)
+    out = run_cli("check", ".", "--select", "MSL105", "--format", "sarif", "--output", "out.sarif", cwd=tmp_path)
     log = json.loads((tmp_path / "out.sarif").read_text())
     fixes = log["runs"][0]["results"][0]["fixes"]
     changes = fixes[0]["artifactChanges"][0]

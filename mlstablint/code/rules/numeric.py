@@ -102,7 +102,7 @@ class Log1p(CodeRule):
             return
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        if not (isinstance(node, cst.Call) and isinstance(node.args[0].value, cst.BinaryOperation)):
+        if not (isinstance(node, cst.Call) and node.args and isinstance(node.args[0].value, cst.BinaryOperation)):
             return None  # the trigger changed shape: no fix rather than a wrong one
         arg = node.args[0].value
         if not isinstance(arg.operator, cst.Add) or not (self.x.is_one(arg.left) or self.x.is_one(arg.right)):
@@ -409,8 +409,8 @@ class NaiveSoftplus(CodeRule):
                     limit64=EXP_OVERFLOW["float64"])
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        if not (isinstance(node, cst.Call) and isinstance(node.args[0].value, cst.BinaryOperation)):
-            return None  # the trigger changed shape: no fix rather than a wrong one
+        if not (isinstance(node, cst.Call) and node.args and isinstance(node.args[0].value, cst.BinaryOperation)):
+            return None  # the trigger changed shape (e.g. `z.exp().add(1).log()`): no fix rather than a wrong one
         arg = node.args[0].value
         sides = [side for side in (arg.left, arg.right) if self.x.op(side) == "exp"]
         if not isinstance(arg.operator, cst.Add) or not (
