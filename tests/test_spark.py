@@ -248,9 +248,9 @@ def test_wide_design_sparse_gram_matches_local(spark: Any, tmp_path: Path) -> No
 
     path = write_parquet(wide_onehot(rows=1500, levels=[60, 40, 20], copies=2), tmp_path / "wide", parts=3)
     thresholds = {"max-design-columns": 50}
-    local = mlstablint.audit(path, target="y", thresholds=thresholds, name="t")
+    local = audit(path, target="y", thresholds=thresholds, name="t")
     assert {"MSL603", "MSL604"} <= {f.rule for f in local.findings}
-    on_spark = mlstablint.audit(spark.read.parquet(str(path)), target="y", thresholds=thresholds, name="t")
+    on_spark = audit(spark.read.parquet(str(path)), target="y", thresholds=thresholds, name="t")
     same(as_json(local), as_json(on_spark))
 
 

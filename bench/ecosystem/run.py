@@ -3,8 +3,8 @@
     python bench/ecosystem/run.py [--package NAME]... [--rules both|all|default] [--update] [--cache DIR]
 
 Like ruff's ecosystem check or mypy_primer. For each package of `packages.toml` (pinned by exact wheel
-and sha256) it downloads the wheel once into the cache (default ~/.cache/mlstablint-ecosystem, or
-$MLSTABLINT_ECOSYSTEM_CACHE), unzips its `.py` files there, and runs
+and sha256) it downloads the wheel once into the cache (default .bench-cache/ecosystem in the checkout, git-ignored,
+or $MLSTABLINT_ECOSYSTEM_CACHE), unzips its `.py` files there, and runs
 `mlstablint check --format json --no-cache` on them twice: with every rule selected, and with the default
 rule set. Every finding is matched with `review/<name>.toml` by package, path, rule and the text of the
 flagged line(s). It prints precision per rule (tp / labelled) for all rules and for the default set,
@@ -206,8 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="lint with every rule selected, the default set, or both (default)")
     parser.add_argument("--update", action="store_true", help="append new findings to the review as `todo`")
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get(
-        "MLSTABLINT_ECOSYSTEM_CACHE", Path.home() / ".cache" / "mlstablint-ecosystem")),
-        help="where wheels and unzipped sources are kept (default ~/.cache/mlstablint-ecosystem)")
+        "MLSTABLINT_ECOSYSTEM_CACHE", Path(__file__).resolve().parents[2] / ".bench-cache" / "ecosystem")),
+        help="where wheels and unzipped sources are kept (default .bench-cache/ecosystem in the checkout, "
+             "git-ignored)")
     parser.add_argument("--offline", action="store_true", help="fail instead of downloading a missing wheel")
     parser.add_argument("--jobs", type=int, default=None, help="passed to mlstablint check --jobs")
     args = parser.parse_args(argv)
