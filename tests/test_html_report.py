@@ -230,3 +230,12 @@ def test_drift_chart_and_hostile_column_names(tmp_path: Path) -> None:
         assert f"{t['ks']:.4f}" in html
     assert external_references(html) == []
     assert render_html(report) == html  # deterministic: same report, same bytes (SVG ids included)
+
+
+def test_a_fixable_finding_shows_its_fix_and_how_to_apply_it() -> None:
+    from mlstablint.findings import Edit, FixInfo
+
+    fix = FixInfo("unsafe", (Edit(2, 5, 2, 19, "np.log1p(x)"),))
+    html = render_html(Report(findings=[_finding("MSL101", "f.py", fix=fix)], files_checked=1))
+    assert "unsafe fix" in html and "--unsafe-fixes" in html and "line 2:5: replace by np.log1p(x)" in html
+    assert "FixInfo(" not in html

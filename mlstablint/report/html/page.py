@@ -92,8 +92,23 @@ def _finding(f: Finding, index: int, confirmation_ids: dict[int, str]) -> dict[s
         "id": f"finding-{index + 1}", "rule": f.rule, "severity": f.severity, "message": f.message, "where": where,
         "source": _source_excerpt(f), "evidence": _flatten(f.evidence),
         "confirmation": f.confirmation, "confirmation_id": confirmation_ids.get(index),
-        "fix": getattr(f, "fix", None),
+        "fix": _fix_text(f),
     }
+
+
+def _fix_text(f: Finding) -> str | None:
+    """The finding's fix for people: its safety and each edit as `line:column: replacement`."""
+    fix = f.fix
+    if fix is None:
+        return None
+    lines = []
+    for e in fix.edits:
+        where = f"cell {e.cell}, line {e.line}:{e.column}" if e.cell is not None else f"line {e.line}:{e.column}"
+        action = "insert" if (e.line, e.column) == (e.end_line, e.end_column) else "replace by"
+        lines.append(f"{where}: {action} {e.text.rstrip()}")
+    edits = "\n".join(lines)
+    flag = "--fix" if fix.safety == "safe" else "--fix --unsafe-fixes"
+    return f"{fix.safety} fix (`mlstablint check {flag}` applies it):\n{edits}"
 
 
 def _confirmations(findings: list[Finding]) -> tuple[list[dict[str, Any]], dict[int, str]]:
