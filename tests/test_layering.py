@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mlstablint"
 BOTTOM = {"findings", "config", "thresholds", "catalog", "sources", "dataset"}
 ENGINES = {"code", "data", "spark", "sweep"}
 REPORTERS = {"report"}
-TOP = {"commands", "cli", "__main__", "__init__"}
+# `mlstablint.lab` is Python API like `mlstablint.audit`: per-layer probes for a user's torch model (sweep/).
+TOP = {"commands", "cli", "__main__", "__init__", "lab"}
 
 # Edges between engines that are part of the design, by (importer, imported module prefix).
 ALLOWED = {

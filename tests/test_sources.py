@@ -61,7 +61,7 @@ def test_paths_and_windows_drives_are_paths() -> None:
 
 
 def test_file_uri_is_a_local_path() -> None:
-    assert parse_source("file:///tmp/some%20dir/t.parquet").local_path == Path("/tmp/some dir/t.parquet")
+    assert parse_source("file:///data/some%20dir/t.parquet").local_path == Path("/data/some dir/t.parquet")
     with pytest.raises(SourceError, match="local path"):
         _ = parse_source("file://otherhost/t.parquet").local_path
 
