@@ -203,6 +203,9 @@ class Values:
         self._busy: set[int] = set()
         # Conditions used when evaluating outside the point being walked (another function's body).
         self._conditions: list[Condition] | None = None
+        # Set while a name is being narrowed by the tests that hold: the values a test compares with are read
+        # without narrowing them in turn (that recursion is exponential in the number of tests of a function).
+        self._refining = False
 
     # ---- the questions rules ask ---------------------------------------------------------------
 
@@ -360,6 +363,15 @@ class Values:
 
     def _refine(self, node: cst.Name, value: Value, assigned: int, before: int) -> Value:
         """Narrow a name's range by the tests known to hold here that were made after its assignment."""
+        if self._refining:
+            return value
+        self._refining = True
+        try:
+            return self._narrowed(node, value, assigned, before)
+        finally:
+            self._refining = False
+
+    def _narrowed(self, node: cst.Name, value: Value, assigned: int, before: int) -> Value:
         conditions = self.r.conditions if self._conditions is None else self._conditions
         for condition in conditions:
             if not assigned <= condition.seq < before:
