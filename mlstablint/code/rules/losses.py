@@ -79,15 +79,7 @@ CLASS_LOSSES: dict[str, Loss] = {
 KERAS_LOSS_STRINGS = {
     "categorical_crossentropy": False, "sparse_categorical_crossentropy": False, "binary_crossentropy": True,
 }
-_WITH_LOGITS = {
-    "torch": ("torch.nn.BCEWithLogitsLoss()({z}, y)", "torch.nn.functional.binary_cross_entropy_with_logits({z}, y)"),
-    "keras": ("keras.losses.BinaryCrossentropy(from_logits=True)(y, {z})",),
-}
 
-
-def _canonical(name: str | None) -> str | None:
-    """keras spellings (`tensorflow.keras.losses.X`, `tf_keras...`) as `keras.losses.X`; `tf.compat.v1` kept."""
-    return keras_name(name)
 
 
 class _LossRule(CodeRule):
@@ -97,7 +89,7 @@ class _LossRule(CodeRule):
 
     def loss_call(self, node: cst.Call) -> tuple[str, Loss, bool | None, cst.BaseExpression] | None:
         """(loss name, what it wants, from_logits if Keras says it, the prediction argument) of a loss call."""
-        name = _canonical(self.r.call_name(node))
+        name = keras_name(self.r.call_name(node))
         if name in FUNCTION_LOSSES:
             loss = FUNCTION_LOSSES[name]
             prediction = self.x.arg(node, loss.index, loss.keyword)
@@ -105,7 +97,7 @@ class _LossRule(CodeRule):
         constructor = self.constructor(node.func)
         if constructor is None:
             return None
-        cname = _canonical(self.r.call_name(constructor[0], constructor[1]))
+        cname = keras_name(self.r.call_name(constructor[0], constructor[1]))
         if cname not in CLASS_LOSSES:
             return None
         loss = CLASS_LOSSES[cname]
@@ -292,12 +284,12 @@ class FromLogitsMismatch(_LossRule):
             text = loss.evaluated_value
             return "probabilities" if isinstance(text, str) and text in KERAS_LOSS_STRINGS else None
         if isinstance(loss, cst.Call):
-            name = _canonical(self.r.call_name(loss))
+            name = keras_name(self.r.call_name(loss))
             if name in CLASS_LOSSES and CLASS_LOSSES[name].keras:
                 from_logits = _from_logits(loss)
                 return None if from_logits is None else ("logits" if from_logits else "probabilities")
             return None
-        name = _canonical(self.r.qualname(loss))
+        name = keras_name(self.r.qualname(loss))
         if name in FUNCTION_LOSSES and FUNCTION_LOSSES[name].keras:
             return "probabilities"
         return None
