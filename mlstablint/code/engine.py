@@ -9,6 +9,7 @@ import tokenize
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst._position import CodeRange
@@ -16,15 +17,20 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mlstablint.catalog import load_catalog
 from mlstablint.code import notebook
+from mlstablint.code.exprs import source
 from mlstablint.code.fixes import import_line
 from mlstablint.code.names import Resolver
 from mlstablint.code.positions import statement_positions
+from mlstablint.code.prepass import ANY_KIND, CodeFacts, RuleWords, holds, passes_text, text_words
 from mlstablint.code.rule import CodeRule, PendingFinding, RuleContext
 from mlstablint.code.rules import ALL_RULES
-from mlstablint.code.triggers import Facts, triggered
 from mlstablint.code.walk import BatchedWalker
 from mlstablint.config import DEFAULT_MAX_NESTING
 from mlstablint.findings import Edit, Finding, FixInfo, Report, ToolError, code_fingerprint
+
+if TYPE_CHECKING:
+    from mlstablint.code.modules import Module
+    from mlstablint.code.summaries import Summaries
 
 _IMPORT_ROOTS = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)|import[ \t]+([^\n#;]+))", re.M)
 _NOQA = re.compile(r"#\s*noqa(?::[ \t]*(?P<codes>[A-Za-z]+\d+(?:[ \t]*,?[ \t]*[A-Za-z]+\d+)*))?", re.I)
@@ -136,10 +142,15 @@ class FileChecker:
 
     def __init__(
         self, enabled: set[str], prefilter: bool = True, fast_positions: bool = True,
-        max_nesting: int = DEFAULT_MAX_NESTING,
+        max_nesting: int = DEFAULT_MAX_NESTING, verify: bool = False, project: Summaries | None = None,
     ) -> None:
-        # Both switches exist for the equivalence tests (tests/test_perf_invariants.py).
+        # The switches exist for the equivalence tests (tests/test_perf_invariants.py): `verify` checks every
+        # finding against its rule's declared words (`CodeRule.requires`) and raises where they do not hold.
         self.prefilter = prefilter
+        self.verify = verify
+        # The other checked modules' function summaries (summaries.py), for the value analysis and the pre-pass.
+        self.project = project
+        self.module: Module | None = None
         self.max_nesting = max_nesting
         self.fast_positions = fast_positions
         catalog = load_catalog()
@@ -147,34 +158,62 @@ class FileChecker:
         self.fix_safety = {rule_id: doc.fix_safety for rule_id, doc in catalog.items()}
         self.resolver = Resolver()
         self.rules: list[CodeRule] = [cls() for cls in ALL_RULES if cls.id in enabled]
+        self.words = {rule.id: RuleWords(rule.requires, rule.requires_at) for rule in self.rules}
         self._walkers: dict[tuple[str, ...], BatchedWalker] = {}
         # id(finding) -> (context lines, occurrence): what its fingerprint hashes besides rule and path,
         # for the cache (cache.py), which stores findings without their path. Reset per file.
         self.fingerprint_inputs: dict[int, tuple[list[str], int]] = {}
 
-    def _rules_for(self, text: str) -> list[CodeRule]:
+    def _rules_for(self, text: str, path: str, ignored: Sequence[str]) -> list[CodeRule]:
         roots = imported_roots(text)
         return [
             rule for rule in self.rules
-            if rule.libraries & roots or (rule.trigger is not None and rule.trigger in text)
+            if (rule.libraries & roots or (rule.trigger is not None and rule.trigger in text))
+            and rule.applies_to(path) and not any(rule.id.startswith(s) or s == "ALL" for s in ignored)
         ]
 
+    def _prefilter(self, rules: list[CodeRule], text: str) -> tuple[list[CodeRule], ast.Module | None]:
+        """The rules whose declared words the file holds (prepass.py), and the file's `ast` (None when it does
+        not parse: then every rule is kept and the libcst path reports the syntax error as CPython does)."""
+        present = text_words(text)
+        # A file that names another checked module may get any kind from its functions' summaries.
+        helpers = ANY_KIND if self.project is not None and (
+            present is None or not present.isdisjoint(self.project.index.by_last)) else frozenset()
+        candidates = [rule for rule in rules if passes_text(self.words[rule.id], present, helpers)]
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            return rules, None
+        if not candidates:
+            return [], tree
+        facts = CodeFacts(tree)
+        selected = {rule.id for rule in candidates if facts.may_fire(self.words[rule.id])}
+        rest = [rule for rule in candidates if rule.id not in selected and helpers
+                and facts.may_fire(self.words[rule.id], helpers)]
+        if rest and self.project is not None:
+            virtual = self.project.virtual_words(facts.words, self.module)
+            selected.update(rule.id for rule in rest if facts.may_fire(self.words[rule.id], virtual))
+        return [rule for rule in rules if rule.id in selected], tree
+
     def check_source(
-        self, text: str, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
+        self, text: str, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None,
+        as_module: Module | None = None,
     ) -> Report:
         """Check one file's text. `path` is shown in reports; `fingerprint_path` (relative to the project
-        root, so that fingerprints do not depend on where the tool runs) defaults to it."""
+        root, so that fingerprints do not depend on where the tool runs) defaults to it; `as_module` is the file
+        as a module of the checked project (its relative imports start from its package)."""
         report = Report(files_checked=1)
         self.fingerprint_inputs = {}
-        rules = [r for r in self._rules_for(text) if not any(r.id.startswith(s) or s == "ALL" for s in ignored)]
-        facts: Facts | None = None
+        self.module = as_module
+        package = as_module.package if as_module is not None else None
+        if self.project is not None:
+            self.project.begin()
+        rules = self._rules_for(text, path, ignored)
+        tree: ast.Module | None = None
         if rules and self.prefilter:
-            # The ast/text pre-pass (triggers.py): on scikit-learn it sends 79 of the 553 files that import a
-            # library to libcst, whose parse alone costs ~10x `ast.parse`.
-            facts = Facts(text)
-            if not triggered([r.id for r in rules], facts) and facts.parses():
-                return report
-            # A file that does not parse for `ast` goes the libcst way, which reports its syntax error.
+            rules, tree = self._prefilter(rules, text)
+            if not rules:
+                return report  # the file parses (else every rule is kept) and no rule can fire on it
         if not rules:
             # Nothing to look for, but a file that does not parse is still reported (ast is ~10x cheaper).
             try:
@@ -184,7 +223,7 @@ class FileChecker:
             except (RecursionError, MemoryError, ValueError):
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
-        problem = self._before_libcst(text, facts)
+        problem = self._before_libcst(text, tree)
         if problem is not None:
             report.errors.append(ToolError(path, problem))
             return report
@@ -200,8 +239,8 @@ class FileChecker:
         except RecursionError:
             report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
-        ctx = RuleContext(self.resolver, text, path)
-        self.resolver.reset()
+        ctx = RuleContext(self.resolver, text, path, self.project)
+        self.resolver.reset(package)
         for rule in rules:
             rule.ctx = ctx
         key = tuple(rule.id for rule in rules)
@@ -226,20 +265,38 @@ class FileChecker:
         except RecursionError:
             report.errors.append(ToolError(path, "expression nesting too deep to analyse; file skipped"))
             return report
+        if ctx.pending and self.verify:
+            self._verify(ctx, text)
         if ctx.pending:
-            tree = facts.tree if facts is not None else None
             try:
                 report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree)
             except RecursionError:  # libcst's position metadata recurses once per nesting level
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
         return report
 
-    def _before_libcst(self, text: str, facts: Facts | None) -> str | None:
+    def _verify(self, ctx: RuleContext, text: str) -> None:
+        """Raise if a finding's rule does not declare words the file (and the reported node's statement) holds:
+        the pre-pass would have dropped the file or the rule."""
+        facts = CodeFacts(ast.parse(text))
+        present = facts.words
+        if self.project is not None:
+            present = present | self.project.virtual_words(facts.words, self.module)
+        for pending in ctx.pending:
+            declared = self.words[pending.rule]
+            missing = [group for group in (*declared.requires, *declared.requires_at) if not holds(group, present)]
+            if not missing and declared.requires_at:
+                node = CodeFacts(ast.parse(f"(\n{source(pending.node)}\n)")).words
+                missing = [group for group in declared.requires_at if isinstance(group, frozenset)
+                           and node.isdisjoint(facts.expanded(group))]
+            if missing:
+                raise AssertionError(f"{pending.rule} reported `{source(pending.node)[:80]}` where its declared "
+                                     f"words {missing!r} do not hold")
+
+    def _before_libcst(self, text: str, tree: ast.Module | None) -> str | None:
         """Why libcst must not be given this text (CPython's syntax error when it rejects the text), or None.
         libcst's native parse cannot be interrupted and takes time superlinear in the nesting depth (see
         DEFAULT_MAX_NESTING), so the depth is measured on the `ast` first (the prefilter's when it has one).
         A text `ast` rejects is reported with CPython's message; libcst is never given it."""
-        tree = facts.tree if facts is not None else None
         if tree is None:
             try:
                 tree = ast.parse(text)
@@ -402,7 +459,8 @@ def _in_cell(joined: notebook.JoinedNotebook, edit: Edit) -> Edit:
 
 
 def check_bytes(
-    checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
+    checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None,
+    as_module: Module | None = None,
 ) -> Report:
     """Check one file's bytes (a notebook by its suffix): the entry point of the runner."""
     with warnings.catch_warnings():
@@ -416,4 +474,4 @@ def check_bytes(
             text = decode_source(data)
         except ValueError as exc:
             return Report(errors=[ToolError(path, str(exc))], files_checked=1)
-        return checker.check_source(text, path, ignored, fingerprint_path)
+        return checker.check_source(text, path, ignored, fingerprint_path, as_module)

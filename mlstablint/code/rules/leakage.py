@@ -11,15 +11,21 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import PurePosixPath
+from typing import ClassVar
 
 import libcst as cst
 
+from mlstablint.code import words
 from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.dataflow import (
     CONTAINERS,
+    CV_FUNCS,
     LABEL_ENCODERS,
     LEARNERS,
     OVERSAMPLERS,
+    SEARCHES,
+    SPLIT_FUNCS,
+    SPLITTERS,
     SUPERVISED,
     TARGET_LEARNERS,
     Flow,
@@ -34,6 +40,7 @@ from mlstablint.code.exprs import source
 from mlstablint.code.names import dotted
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import shorten
+from mlstablint.code.words import Group
 
 LEAK_LIBRARIES = LIBRARY_ROOTS | {"imblearn", "xgboost", "lightgbm", "catboost", "category_encoders"}
 _SELECTING_CALLBACKS = ("EarlyStopping", "early_stopping")
@@ -43,6 +50,9 @@ _SELECT_FUNCS = frozenset({"builtins.max", "builtins.min", "builtins.sorted", "n
 # "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
 _FITTED = re.compile(r"(?:a )?`(\w+)` (?:is fitted|resamples)")
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
+# Every finding but MSL303's by name needs a split in the file (`Flow.split_of`): a split or CV function, a
+# splitter's `.split`, a search's `.fit`, or a helper of the file that calls one.
+SPLIT_WORDS = words.finals(SPLIT_FUNCS, CV_FUNCS, SEARCHES, SPLITTERS)
 
 
 _TEST_PARTS = frozenset({"tests", "test", "testing"})
@@ -68,6 +78,11 @@ class _LeakRule(CodeRule):
     libraries = LEAK_LIBRARIES
     # The hazard is a call's effect (`scaler.fit(X)` as a statement learns from the rows), not a value.
     value_hazard = False
+    requires: ClassVar[tuple[Group, ...]] = (SPLIT_WORDS,)
+
+    @classmethod
+    def applies_to(cls, path: str) -> bool:
+        return not is_test_file(path)
 
     @property
     def flow(self) -> Flow:
@@ -198,6 +213,8 @@ class FitOnTest(_LeakRule):
     id = "MSL303"
     message = ("`{expr}` fits on test data ({why}), so the test rows are scaled or encoded by their own "
                "statistics, not the training ones; fit on the training part and call `transform` on the test part.")
+    requires = (words.FITS, lambda word: word in SPLIT_WORDS or is_test_name(word))
+    requires_at = (words.FITS,)
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)
