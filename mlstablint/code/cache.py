@@ -5,7 +5,10 @@ on: the mlstablint version and the bytes of its code path and rule catalogue (so
 in a development checkout is never served stale results), the enabled rules, the per-file
 ignores that apply to it and whether it is read as a notebook. The value is the file's findings
 and errors as JSON *without* its path: the display path and the fingerprint (which hashes the
-project-relative path) are recomputed on a hit, so a file that moves keeps correct paths.
+project-relative path) are recomputed on a hit, so a file that moves keeps correct paths. An entry
+also lists the other project files the file's results were computed from (the modules whose
+function summaries it used, summaries.py) with the SHA-256 of their bytes then: it is a hit only
+while every one of them is unchanged, so editing a helper re-checks its callers.
 
 Writes are atomic (a temporary file, then `os.replace`), so parallel workers and interrupted
 runs never leave a half-written entry; an entry that is unreadable or malformed is a miss,
@@ -18,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,7 @@ from mlstablint.findings import Finding, FixInfo, Report, ToolError, code_finger
 
 CACHE_DIR = ".mlstablint_cache"
 # Bump when the entry layout changes.
-FORMAT = 1
+FORMAT = 2
 
 
 def _build_digest() -> str:
@@ -96,12 +99,20 @@ class ResultCache:
     def _entry(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key[2:]}.json"
 
-    def load(self, key: str, display: str, fingerprint_path: str) -> Report | None:
-        """The cached report of a file, placed at `display`; None on a miss or a bad entry."""
+    def load(self, key: str, display: str, fingerprint_path: str,
+             current: Callable[[str], str] | None = None) -> Report | None:
+        """The cached report of a file, placed at `display`; None on a miss, a bad entry, or when a file it
+        depends on no longer has the digest it had (`current`: root-relative path -> SHA-256 now)."""
         try:
             raw = json.loads(self._entry(key).read_bytes())
             if raw.get("format") != FORMAT:
                 return None
+            deps = raw["deps"]
+            if not isinstance(deps, dict) or (deps and current is None):
+                return None
+            for rel, digest in deps.items():
+                if current is None or current(rel) != digest:
+                    return None
             report = Report(files_checked=1)
             for item in raw["findings"]:
                 f = dict(item)
@@ -121,8 +132,10 @@ class ResultCache:
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
 
-    def store(self, key: str, report: Report, inputs: dict[int, tuple[list[str], int]]) -> None:
-        """Save a file's report; `inputs` are its findings' fingerprint inputs (FileChecker)."""
+    def store(self, key: str, report: Report, inputs: dict[int, tuple[list[str], int]],
+              deps: dict[str, str] | None = None) -> None:
+        """Save a file's report; `inputs` are its findings' fingerprint inputs (FileChecker), `deps` the other
+        files its results depend on (root-relative path -> SHA-256 of the bytes read)."""
         findings: list[dict[str, Any]] = []
         for f in report.findings:
             if f.confirmation is not None or id(f) not in inputs:
@@ -134,7 +147,8 @@ class ResultCache:
                 "cell_line": f.cell_line, "cell_column": f.cell_column, "context": context, "occurrence": occurrence,
                 "fix": f.fix.to_json() if f.fix is not None else None,
             })
-        entry = {"format": FORMAT, "findings": findings, "errors": [e.message for e in report.errors]}
+        entry = {"format": FORMAT, "findings": findings, "errors": [e.message for e in report.errors],
+                 "deps": deps or {}}
         path = self._entry(key)
         try:
             data = json.dumps(entry, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass")

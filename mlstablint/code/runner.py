@@ -1,17 +1,24 @@
 """Check many files, in a process pool when it pays; the report is the same for any --jobs.
 
-Cached files (cache.py) are answered first, in this process, without importing libcst; only the
-misses are checked, and each checker stores its own results.
+The checked `.py` files are the project's modules (modules.py): each checker computes the summaries
+of the functions a file calls from another of them on demand (summaries.py, memoized per process,
+and a pure function of the files' contents, so any --jobs gives the same report). Cached files
+(cache.py) are answered first, in this process, without importing libcst: an entry is served only
+while the files its summaries were read from are unchanged. Only the misses are checked, and each
+checker stores its own results.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlstablint.code.cache import ResultCache
 from mlstablint.code.discover import SourceFile
+from mlstablint.code.modules import ModuleIndex, build_index
 from mlstablint.config import Config
 from mlstablint.findings import Report, ToolError
 
@@ -28,6 +35,7 @@ GC_YOUNG_THRESHOLD = 20_000
 
 _worker_checker: FileChecker | None = None
 _worker_cache: ResultCache | None = None
+_worker_index: ModuleIndex | None = None
 
 Work = tuple[SourceFile, list[str], bool]  # the file, its per-file ignores, whether to cache it
 
@@ -42,16 +50,22 @@ def _quiet_gc() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 50)
 
 
-def _init_worker(enabled: set[str], cache: ResultCache | None, max_nesting: int) -> None:
+def _checker(enabled: set[str], max_nesting: int, index: ModuleIndex) -> FileChecker:
     from mlstablint.code.engine import FileChecker
+    from mlstablint.code.summaries import Summaries
 
-    global _worker_checker, _worker_cache
-    _worker_checker = FileChecker(enabled, max_nesting=max_nesting)
+    return FileChecker(enabled, max_nesting=max_nesting, project=Summaries(index, max_nesting))
+
+
+def _init_worker(enabled: set[str], cache: ResultCache | None, max_nesting: int, index: ModuleIndex) -> None:
+    global _worker_checker, _worker_cache, _worker_index
+    _worker_checker = _checker(enabled, max_nesting, index)
     _worker_cache = cache
+    _worker_index = index
     _quiet_gc()
 
 
-def _check_one(checker: FileChecker, cache: ResultCache | None, item: Work) -> Report:
+def _check_one(checker: FileChecker, cache: ResultCache | None, index: ModuleIndex, item: Work) -> Report:
     from mlstablint.code.engine import check_bytes
 
     source, ignored, cacheable = item
@@ -59,18 +73,20 @@ def _check_one(checker: FileChecker, cache: ResultCache | None, item: Work) -> R
         data = source.path.read_bytes()
     except OSError as exc:
         return Report(errors=[ToolError(source.display, f"cannot read file: {exc.strerror or exc}")], files_checked=1)
-    report = check_bytes(checker, data, source.display, ignored, source.config_rel)
+    report = check_bytes(checker, data, source.display, ignored, source.config_rel, index.of_path(source.path))
     if cache is not None and cacheable:
-        # Keyed by the bytes checked here, so a file edited during the run is never stored under a stale key.
-        cache.store(cache.key(data, ignored, source.display), report, checker.fingerprint_inputs)
+        # Keyed by the bytes checked here, so a file edited during the run is never stored under a stale key;
+        # with the digests of the other files its summaries were read from, as they were read.
+        deps = dict(checker.project.read) if checker.project is not None else {}
+        cache.store(cache.key(data, ignored, source.display), report, checker.fingerprint_inputs, deps)
     return report
 
 
 def _check_batch(batch: list[Work]) -> Report:
-    assert _worker_checker is not None
+    assert _worker_checker is not None and _worker_index is not None
     out = Report()
     for item in batch:
-        out.extend(_check_one(_worker_checker, _worker_cache, item))
+        out.extend(_check_one(_worker_checker, _worker_cache, _worker_index, item))
     return out
 
 
@@ -105,8 +121,22 @@ def check_files(
     files: list[SourceFile], config: Config, enabled: set[str], jobs: int | None = None, use_cache: bool = True
 ) -> Report:
     report = Report()
-    limits = (f"max-nesting={config.max_nesting}",)  # max-file-size acts before a file is read (discover)
+    index = build_index(((source.path, source.display) for source in files), config.root)
+    # max-file-size acts before a file is read (discover); which file each module name stands for changes how
+    # imports resolve, so it is part of every key.
+    limits = (f"max-nesting={config.max_nesting}", f"modules={index.digest()}")
     cache = ResultCache.open(config.root, enabled, limits) if use_cache and files else None
+    digests: dict[str, str] = {}
+
+    def current(rel: str) -> str:
+        """The SHA-256 of a project file now ("" if unreadable), for the dependencies of cached entries."""
+        if rel not in digests:
+            try:
+                digests[rel] = hashlib.sha256((Path(config.root) / rel).read_bytes()).hexdigest()
+            except OSError:
+                digests[rel] = ""
+        return digests[rel]
+
     work: list[Work] = []
     for source in files:
         ignored = config.ignored_for(source.config_rel)
@@ -117,7 +147,8 @@ def check_files(
             except OSError:
                 data = None  # reported by the checker
             if data is not None:
-                hit = cache.load(cache.key(data, ignored, source.display), source.display, source.config_rel)
+                hit = cache.load(cache.key(data, ignored, source.display), source.display, source.config_rel,
+                                 current)
                 if hit is not None:
                     report.extend(hit)
                     continue
@@ -127,16 +158,14 @@ def check_files(
     jobs = default_jobs() if jobs is None else max(1, jobs)
     jobs = min(jobs, max(1, len(work) // MIN_FILES_PER_JOB))
     if jobs == 1:
-        from mlstablint.code.engine import FileChecker
-
-        checker = FileChecker(enabled, max_nesting=config.max_nesting)
+        checker = _checker(enabled, config.max_nesting, index)
         for item in work:
-            report.extend(_check_one(checker, cache, item))
+            report.extend(_check_one(checker, cache, index, item))
         return report.finalize()
     from concurrent.futures import ProcessPoolExecutor
 
     batches = _largest_first(work, jobs * TASKS_PER_JOB)
-    initargs = (enabled, cache, config.max_nesting)
+    initargs = (enabled, cache, config.max_nesting, index)
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=initargs) as pool:
         for part in pool.map(_check_batch, batches):
             report.extend(part)
