@@ -277,3 +277,13 @@ def test_notebooks_call_helpers_but_are_not_modules(tmp_path: Path) -> None:
     (root / "uses_nb.py").write_text("import numpy as np\nfrom nb import loss\n\n\ndef f():\n    return np.log(loss())\n")
     report = _run(root)
     assert [(f.path, f.rule, f.cell) for f in report.findings] == [("nb.ipynb", "MSL104", 2)]
+
+
+def test_a_helper_added_later_rechecks_the_cached_callers_that_name_it(tmp_path: Path) -> None:
+    caller = "import numpy as np\nfrom helpers import class_probs\n\n\ndef f(x):\n    return np.log(class_probs(x))\n"
+    root = _write(tmp_path / "proj", {"train.py": caller, "other.py": "import numpy as np\ny = np.log1p(2.0)\n"})
+    assert _run(root, use_cache=True).findings == []  # `helpers` is not a module of the project (yet)
+    (root / "helpers.py").write_text(HELPERS)
+    assert _found(_run(root, use_cache=True)) == [("train.py", 6, "MSL104")]
+    (root / "helpers.py").unlink()
+    assert _run(root, use_cache=True).findings == []

@@ -6,9 +6,9 @@ in a development checkout is never served stale results), the enabled rules, the
 ignores that apply to it and whether it is read as a notebook. The value is the file's findings
 and errors as JSON *without* its path: the display path and the fingerprint (which hashes the
 project-relative path) are recomputed on a hit, so a file that moves keeps correct paths. An entry
-also lists the other project files the file's results were computed from (the modules whose
-function summaries it used, summaries.py) with the SHA-256 of their bytes then: it is a hit only
-while every one of them is unchanged, so editing a helper re-checks its callers.
+also holds what the file's results depended on besides its bytes (`deps`: the other project files
+its function summaries were read from, with their SHA-256, and how its imports resolved): the runner
+serves it only while that still holds, so editing a helper re-checks its callers (runner.py).
 
 Writes are atomic (a temporary file, then `os.replace`), so parallel workers and interrupted
 runs never leave a half-written entry; an entry that is unreadable or malformed is a miss,
@@ -87,9 +87,11 @@ class ResultCache:
             return False
         return True
 
-    def key(self, data: bytes, ignored: list[str], display: str) -> str:
+    def key(self, data: bytes, ignored: list[str], display: str, package: str | None = None) -> str:
+        """`package`: where the file's relative imports start (modules.Module.package)."""
         h = hashlib.sha256(self.settings.encode())
         h.update(b"\0nb" if display.endswith(".ipynb") else b"\0py")
+        h.update(f"\0{package or ''}".encode())
         for selector in sorted(ignored):
             h.update(b"\0" + selector.encode())
         h.update(b"\0\0")
@@ -100,19 +102,16 @@ class ResultCache:
         return self.folder / key[:2] / f"{key[2:]}.json"
 
     def load(self, key: str, display: str, fingerprint_path: str,
-             current: Callable[[str], str] | None = None) -> Report | None:
-        """The cached report of a file, placed at `display`; None on a miss, a bad entry, or when a file it
-        depends on no longer has the digest it had (`current`: root-relative path -> SHA-256 now)."""
+             valid: Callable[[dict[str, Any]], bool] | None = None) -> Report | None:
+        """The cached report of a file, placed at `display`; None on a miss, a bad entry, or an entry whose
+        dependencies `valid` rejects (an entry with dependencies and no `valid` is a miss)."""
         try:
             raw = json.loads(self._entry(key).read_bytes())
             if raw.get("format") != FORMAT:
                 return None
             deps = raw["deps"]
-            if not isinstance(deps, dict) or (deps and current is None):
+            if not isinstance(deps, dict) or (deps and (valid is None or not valid(deps))):
                 return None
-            for rel, digest in deps.items():
-                if current is None or current(rel) != digest:
-                    return None
             report = Report(files_checked=1)
             for item in raw["findings"]:
                 f = dict(item)
@@ -133,9 +132,9 @@ class ResultCache:
             return None
 
     def store(self, key: str, report: Report, inputs: dict[int, tuple[list[str], int]],
-              deps: dict[str, str] | None = None) -> None:
-        """Save a file's report; `inputs` are its findings' fingerprint inputs (FileChecker), `deps` the other
-        files its results depend on (root-relative path -> SHA-256 of the bytes read)."""
+              deps: dict[str, Any] | None = None) -> None:
+        """Save a file's report; `inputs` are its findings' fingerprint inputs (FileChecker), `deps` what else its
+        results depend on (JSON, checked by the `valid` given to `load`)."""
         findings: list[dict[str, Any]] = []
         for f in report.findings:
             if f.confirmation is not None or id(f) not in inputs:

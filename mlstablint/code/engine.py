@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -21,10 +19,13 @@ from mlstablint.code.exprs import source
 from mlstablint.code.fixes import import_line
 from mlstablint.code.names import Resolver
 from mlstablint.code.positions import statement_positions
-from mlstablint.code.prepass import ANY_KIND, CodeFacts, RuleWords, holds, passes_text, text_words
+from mlstablint.code.prepass import CodeFacts, RuleWords, holds, passes_text
 from mlstablint.code.rule import CodeRule, PendingFinding, RuleContext
 from mlstablint.code.rules import ALL_RULES
+from mlstablint.code.textio import decode_source
+from mlstablint.code.values import ANY_KIND_WORDS
 from mlstablint.code.walk import BatchedWalker
+from mlstablint.code.words import text_words
 from mlstablint.config import DEFAULT_MAX_NESTING
 from mlstablint.findings import Edit, Finding, FixInfo, Report, ToolError, code_fingerprint
 
@@ -93,29 +94,6 @@ def nesting_depth(tree: ast.AST, limit: int) -> int:
     return deepest
 
 
-def decode_source(data: bytes) -> str:
-    """Decode as Python does (PEP 263 cookie or BOM, else UTF-8); raises ValueError with a reason."""
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            raise ValueError(f"not valid utf-8 (byte 0x{data[bad.start]:02x} at offset {bad.start}) and no coding "
-                             "cookie declares another encoding; re-encode as UTF-8 or add one") from None
-        raise ValueError(f"cannot determine the encoding: {exc.msg}") from None
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise ValueError(f"not valid {encoding} ({exc.__class__.__name__} at byte {getattr(exc, 'start', '?')}); "
-                         "add a coding cookie or re-encode as UTF-8") from None
-    if text.startswith("\ufeff") and encoding != "utf-8-sig":  # one BOM, as Python: a second is an error
-        text = text[1:]
-    if "\0" in text:
-        raise ValueError("source contains NUL bytes")
-    return text
-
-
 def suppressed_codes(line: str) -> set[str] | None:
     """Codes suppressed on a line; an empty set means all (bare `# noqa`); None means none."""
     codes: set[str] | None = None
@@ -151,6 +129,9 @@ class FileChecker:
         # The other checked modules' function summaries (summaries.py), for the value analysis and the pre-pass.
         self.project = project
         self.module: Module | None = None
+        # The file's words that name a module of the project (last component -> its files), or None when the
+        # text could not tell (words.text_words): with `project.read`/`found`, what its result depends on.
+        self.mentions: dict[str, list[str]] | None = {}
         self.max_nesting = max_nesting
         self.fast_positions = fast_positions
         catalog = load_catalog()
@@ -176,9 +157,11 @@ class FileChecker:
         """The rules whose declared words the file holds (prepass.py), and the file's `ast` (None when it does
         not parse: then every rule is kept and the libcst path reports the syntax error as CPython does)."""
         present = text_words(text)
-        # A file that names another checked module may get any kind from its functions' summaries.
-        helpers = ANY_KIND if self.project is not None and (
-            present is None or not present.isdisjoint(self.project.index.by_last)) else frozenset()
+        helpers: frozenset[str] = frozenset()
+        if self.project is not None:
+            # A file that names another checked module may get any kind from its functions' summaries.
+            self.mentions = self.project.index.mentions(present)
+            helpers = ANY_KIND_WORDS if self.mentions is None or self.mentions else frozenset()
         candidates = [rule for rule in rules if passes_text(self.words[rule.id], present, helpers)]
         try:
             tree = ast.parse(text)
@@ -205,6 +188,7 @@ class FileChecker:
         report = Report(files_checked=1)
         self.fingerprint_inputs = {}
         self.module = as_module
+        self.mentions = {}
         package = as_module.package if as_module is not None else None
         if self.project is not None:
             self.project.begin()

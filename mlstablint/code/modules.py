@@ -47,6 +47,13 @@ class ModuleIndex:
         found = self.by_name.get(module) if module else None
         return (found, name) if found is not None else None
 
+    def mentions(self, present: frozenset[str] | None) -> dict[str, list[str]] | None:
+        """The words of a file (`words.text_words`) that name modules here, with those modules' files (None when
+        the text could not bound its words)."""
+        if present is None:
+            return None
+        return {last: sorted(m.rel for m in self.by_last[last]) for last in sorted(present & self.by_last.keys())}
+
     def digest(self) -> str:
         """What module names stand for which files (part of every cache key: resolution depends on it)."""
         h = hashlib.sha256()

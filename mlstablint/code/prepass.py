@@ -4,10 +4,8 @@
 Parsing with libcst costs ~5x `ast.parse` and the rules' walk as much again, so a rule runs only on
 files that hold its words, and libcst parses only files where some rule may fire:
 
-1. The text: `\\w+` tokens of the whole file (comments and docstrings included), every operator
-   character present, `1` always. A superset of the code's words: strings are read as written and once
-   more with adjacent literals joined and letter escapes blanked (`"na" "n"`, `"\\tnan"`); a file with a
-   numeric escape (`"\\x6e"`) skips this stage. Files that fail every rule here are not read further.
+1. The text (`words.text_words`, no parsing): a superset of the code's words. Files that fail every
+   rule here are only parsed by `ast` for the syntax check.
 2. The code (`ast`, which the syntax check parses anyway): the identifiers, attribute and keyword names,
    words of string literals other than docstrings, operators, `1` and TINY literals, file-wide and per
    statement (a compound statement's own header). `requires` must hold file-wide, `requires_at` within one
@@ -16,7 +14,8 @@ files that hold its words, and libcst parses only files where some rule may fire
 3. Project helpers: a file that names a function of another checked module (summaries.py) counts as
    containing the words of the kind that function's summary returns (`values.words_of`), since the value
    analysis gives its callers that kind. Summaries are computed only for a file that no rule passes
-   without them but some rule could pass with them.
+   without them but some rule could pass with them (at stage 1, naming such a module counts as holding
+   every kind's words).
 
 Why this is conservative: a rule's declared words are checked against every finding of the test
 material (tests/test_perf_invariants.py, verify mode) and the findings are the same with and without the
@@ -28,21 +27,12 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
-from functools import reduce
 from typing import Any
 
 from mlstablint.code import words
-from mlstablint.code.values import KIND_WORDS
 from mlstablint.code.words import Group
 
 _WORD = re.compile(r"\w+")
-# Adjacent string literals (implicitly concatenated), their quotes and what separates them.
-_ADJACENT = re.compile(r"""["'](?:\s|\\\r?\n|#[^\n]*)*[rRbBuUfF]{0,3}["']""")
-_LETTER_ESCAPE = re.compile(r"\\(?:\r?\n|[abfnrtv])")
-_NUMERIC_ESCAPE = re.compile(r"\\(?:x|u|U|N\{|[0-7])")
-_MAYBE_TINY = re.compile(r"[eE]-|\.[0_]{7}")
-# Every word a project helper's summary can stand for (values.words_of).
-ANY_KIND = reduce(frozenset.union, KIND_WORDS.values(), words.LOW_PRECISION)
 
 
 def holds(group: Group, present: frozenset[str] | set[str]) -> bool:
@@ -61,26 +51,6 @@ class RuleWords:
         if not all(isinstance(group, frozenset) for group in self.requires_at):
             raise TypeError("requires_at groups are word sets (a predicate cannot follow aliases)")
 
-
-# ---- stage 1: the text ------------------------------------------------------------------------------
-
-
-def text_words(text: str) -> frozenset[str] | None:
-    """A superset of the words of the code (stage 1), or None when the text cannot bound them."""
-    if "\\" in text and _NUMERIC_ESCAPE.search(text):
-        return None
-    found = set(_WORD.findall(text))
-    variant = _LETTER_ESCAPE.sub(" ", _ADJACENT.sub("", text))
-    if variant != text:
-        found.update(_WORD.findall(variant))
-    found.update(op for op in words.OPERATORS if op in text)
-    found.add(words.ONE)
-    if _MAYBE_TINY.search(text):
-        found.add(words.TINY)
-    return frozenset(found)
-
-
-# ---- stage 2: the code ------------------------------------------------------------------------------
 
 _OPERATOR_WORDS: dict[type, str] = {
     ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**",
@@ -210,7 +180,7 @@ class CodeFacts:
 
 
 def passes_text(rule: RuleWords, present: frozenset[str] | None, virtual: frozenset[str] = frozenset()) -> bool:
-    """Stage 1 for one rule (True when the text could not bound the words)."""
+    """Stage 1 for one rule, on `words.text_words` (None: the text could not bound the words)."""
     if present is None:
         return True
     if virtual:

@@ -13,12 +13,15 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlstablint.code.cache import ResultCache
 from mlstablint.code.discover import SourceFile
 from mlstablint.code.modules import ModuleIndex, build_index
+from mlstablint.code.textio import decode_source
+from mlstablint.code.words import text_words
 from mlstablint.config import Config
 from mlstablint.findings import Report, ToolError
 
@@ -73,12 +76,17 @@ def _check_one(checker: FileChecker, cache: ResultCache | None, index: ModuleInd
         data = source.path.read_bytes()
     except OSError as exc:
         return Report(errors=[ToolError(source.display, f"cannot read file: {exc.strerror or exc}")], files_checked=1)
-    report = check_bytes(checker, data, source.display, ignored, source.config_rel, index.of_path(source.path))
+    module = index.of_path(source.path)
+    report = check_bytes(checker, data, source.display, ignored, source.config_rel, module)
     if cache is not None and cacheable:
         # Keyed by the bytes checked here, so a file edited during the run is never stored under a stale key;
-        # with the digests of the other files its summaries were read from, as they were read.
-        deps = dict(checker.project.read) if checker.project is not None else {}
-        cache.store(cache.key(data, ignored, source.display), report, checker.fingerprint_inputs, deps)
+        # with what else the result was computed from, as it was read (see _still_valid).
+        deps: dict[str, object] = {}
+        if checker.project is not None:
+            deps = {"files": dict(checker.project.read), "found": dict(checker.project.found),
+                    "mentions": checker.mentions, "index": index.digest()}
+        cache.store(cache.key(data, ignored, source.display, module.package if module else None), report,
+                    checker.fingerprint_inputs, deps)
     return report
 
 
@@ -113,6 +121,47 @@ def _largest_first(work: list[Work], tasks: int) -> list[list[Work]]:
     return batches
 
 
+class _Validity:
+    """Whether what a cached result was computed from still holds: the other files its summaries were read
+    from are unchanged, and, if the set of checked modules changed since, its words still name the same
+    modules and its look-ups still resolve to the same files."""
+
+    def __init__(self, index: ModuleIndex, root: Path) -> None:
+        self.index = index
+        self.root = root
+        self.digest = index.digest()
+        self._digests: dict[str, str] = {}
+
+    def _sha(self, rel: str) -> str:
+        if rel not in self._digests:
+            try:
+                self._digests[rel] = hashlib.sha256((self.root / rel).read_bytes()).hexdigest()
+            except OSError:
+                self._digests[rel] = ""
+        return self._digests[rel]
+
+    def __call__(self, deps: dict[str, Any], *, data: bytes) -> bool:
+        files, found = deps.get("files"), deps.get("found")
+        if not isinstance(files, dict) or not isinstance(found, dict):
+            return False
+        if any(self._sha(rel) != digest for rel, digest in files.items()):
+            return False
+        if deps.get("index") == self.digest:
+            return True
+        for name, rel in found.items():
+            now = self.index.find(name)
+            if (now[0].rel if now is not None else "") != rel:
+                return False
+        mentions = deps.get("mentions")
+        if mentions is None:
+            return False  # the text could not tell which modules it names
+        try:
+            present = text_words(decode_source(data))
+        except ValueError:
+            return False
+        return bool(self.index.mentions(present) == mentions)
+
+
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
@@ -122,21 +171,9 @@ def check_files(
 ) -> Report:
     report = Report()
     index = build_index(((source.path, source.display) for source in files), config.root)
-    # max-file-size acts before a file is read (discover); which file each module name stands for changes how
-    # imports resolve, so it is part of every key.
-    limits = (f"max-nesting={config.max_nesting}", f"modules={index.digest()}")
+    limits = (f"max-nesting={config.max_nesting}",)  # max-file-size acts before a file is read (discover)
     cache = ResultCache.open(config.root, enabled, limits) if use_cache and files else None
-    digests: dict[str, str] = {}
-
-    def current(rel: str) -> str:
-        """The SHA-256 of a project file now ("" if unreadable), for the dependencies of cached entries."""
-        if rel not in digests:
-            try:
-                digests[rel] = hashlib.sha256((Path(config.root) / rel).read_bytes()).hexdigest()
-            except OSError:
-                digests[rel] = ""
-        return digests[rel]
-
+    valid = _Validity(index, Path(config.root))
     work: list[Work] = []
     for source in files:
         ignored = config.ignored_for(source.config_rel)
@@ -147,8 +184,9 @@ def check_files(
             except OSError:
                 data = None  # reported by the checker
             if data is not None:
-                hit = cache.load(cache.key(data, ignored, source.display), source.display, source.config_rel,
-                                 current)
+                module = index.of_path(source.path)
+                key = cache.key(data, ignored, source.display, module.package if module else None)
+                hit = cache.load(key, source.display, source.config_rel, partial(valid, data=data))
                 if hit is not None:
                     report.extend(hit)
                     continue

@@ -15,8 +15,10 @@ the helper's code); the helper's own expressions are dropped (`argument`), and t
 the value comes from: "`my_sigmoid(z)` is the return value of `pkg.helpers.my_sigmoid`
 (pkg/helpers.py:12), a probability from torch.sigmoid".
 
-Every file read for a summary is recorded in `read` (path -> SHA-256 of its bytes): the runner stores
-them with the caller's cached result, which is served again only while they are unchanged (cache.py).
+What a file's results depended on is recorded while it is checked: every file read for a summary in
+`read` (root-relative path -> SHA-256 of its bytes) and every name looked up in the module index in
+`found` (name -> the module file it resolved to, "" for none). The runner stores both with the file's
+cached result, which is served again only while they still hold (cache.py).
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from dataclasses import replace
 
 import libcst as cst
 
-from mlstablint.code.engine import decode_source, nesting_depth
+from mlstablint.code.engine import nesting_depth
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.modules import Module, ModuleIndex
 from mlstablint.code.names import Resolver
+from mlstablint.code.textio import decode_source
 from mlstablint.code.values import GRAM, INVERSE, MODEL, Value, Values, words_of
 from mlstablint.code.walk import BatchedWalker
 from mlstablint.config import DEFAULT_MAX_NESTING
@@ -116,29 +119,39 @@ class Summaries:
         self.max_nesting = max_nesting
         self._sources: dict[str, _Source | None] = {}
         self._digests: dict[str, str] = {}  # path -> SHA-256 of the bytes read ("" if unreadable)
-        self._memo: dict[tuple[str, int], tuple[Value | None, dict[str, str]]] = {}
-        # path -> SHA-256 of every file the current file's results depend on (see begin()).
+        self._memo: dict[tuple[str, int], tuple[Value | None, dict[str, str], dict[str, str]]] = {}
+        # What the current file's results depend on (see begin()): files read and index look-ups.
         self.read: dict[str, str] = {}
+        self.found: dict[str, str] = {}
 
     def begin(self) -> None:
-        """Start a file: `read` collects what its results will depend on."""
-        self.read = {}
+        """Start a file: `read` and `found` collect what its results will depend on."""
+        self.read, self.found = {}, {}
 
     def returns(self, qualname: str, depth: int = DEPTH) -> Value | None:
-        found = self.index.find(qualname) if depth > 0 else None
+        if depth <= 0:
+            return None
+        found = self._find(qualname)
         if found is None:
             return None
         key = (qualname, depth)
         memo = self._memo.get(key)
         if memo is None:
-            outer, self.read = self.read, {}
+            outer = self.read, self.found
+            self.read, self.found = {}, {}
             try:
                 value = self._summary(found[0], found[1], depth, MAX_HOPS)
             finally:
-                read, self.read = self.read, outer
-            memo = self._memo[key] = (value, read)
+                (read, looked), (self.read, self.found) = (self.read, self.found), outer
+            memo = self._memo[key] = (value, read, looked)
         self.read.update(memo[1])
+        self.found.update(memo[2])
         return memo[0]
+
+    def _find(self, qualname: str) -> tuple[Module, str] | None:
+        found = self.index.find(qualname)
+        self.found[qualname] = found[0].rel if found is not None else ""
+        return found
 
     def names(self, module: Module) -> frozenset[str]:
         """The names a module binds at top level (what another file can import from it)."""
@@ -200,7 +213,7 @@ class Summaries:
         target = b.project or b.qualname
         if target is None and isinstance(b.value, (cst.Name, cst.Attribute)) and b.aug_op is None:
             target = resolver.qualname(b.value, b.seq, project=True)
-        found = self.index.find(target) if target is not None else None
+        found = self._find(target) if target is not None else None
         return self._summary(found[0], found[1], depth, hops - 1) if found is not None else None
 
 

@@ -57,6 +57,8 @@ KIND_WORDS: dict[str, frozenset[str]] = {
     PREDICTION: words.PREDICTIONS,
     RAW: words.RAW,
 }
+# Every word a project helper's summary can stand for (words_of).
+ANY_KIND_WORDS = frozenset().union(*KIND_WORDS.values()) | words.LOW_PRECISION
 
 # exp overflows above log(finfo(dtype).max).
 EXP_OVERFLOW = {"float64": 709.78, "float32": 88.72, "float16": 11.09, "bfloat16": 88.72}

@@ -15,6 +15,7 @@ epsilon that vanishes next to 1 in float32 (MSL115).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from mlstablint.code import apis
@@ -69,3 +70,31 @@ CLAMPS = frozenset({"clip", "clamp", "clamp_min", "clip_by_value", "maximum", "f
 LOW_PRECISION = frozenset({"float16", "half", "bfloat16", "autocast", "mixed_float16", "mixed_bfloat16"})
 LOW_PRECISION_OPS = finals(apis.EXP, apis.LOG, apis.SOFTMAX, apis.LOG_SOFTMAX, apis.LOGSUMEXP) | {
     "exp", "log", "softmax", "logsumexp", "log_softmax"}
+
+
+# ---- the words of a file's text (the pre-pass's first stage, prepass.py) ----------------------------------
+
+_WORD = re.compile(r"\w+")
+# Adjacent string literals (implicitly concatenated): their quotes and what separates them.
+_ADJACENT = re.compile(r"""["'](?:\s|\\\r?\n|#[^\n]*)*[rRbBuUfF]{0,3}["']""")
+_LETTER_ESCAPE = re.compile(r"\\(?:\r?\n|[abfnrtv])")
+_NUMERIC_ESCAPE = re.compile(r"\\(?:x|u|U|N\{|[0-7])")
+_MAYBE_TINY = re.compile(r"[eE]-|\.[0_]{7}")
+
+
+def text_words(text: str) -> frozenset[str] | None:
+    """A superset of the words of a file's code, read from its text without parsing: `\\w+` tokens (comments
+    and docstrings included; strings as written and again with adjacent literals joined and letter escapes
+    blanked, for `"na" "n"` and `"\\tnan"`), every operator present, `1` always, TINY where a literal may be
+    tiny. None when the text cannot bound them (a numeric escape such as `"\\x6e"` may spell any letter)."""
+    if "\\" in text and _NUMERIC_ESCAPE.search(text):
+        return None
+    found = set(_WORD.findall(text))
+    variant = _LETTER_ESCAPE.sub(" ", _ADJACENT.sub("", text))
+    if variant != text:
+        found.update(_WORD.findall(variant))
+    found.update(op for op in OPERATORS if op in text)
+    found.add(ONE)
+    if _MAYBE_TINY.search(text):
+        found.add(TINY)
+    return frozenset(found)
