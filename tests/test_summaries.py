@@ -287,3 +287,27 @@ def test_a_helper_added_later_rechecks_the_cached_callers_that_name_it(tmp_path:
     assert _found(_run(root, use_cache=True)) == [("train.py", 6, "MSL104")]
     (root / "helpers.py").unlink()
     assert _run(root, use_cache=True).findings == []
+
+
+def _both_ways(root: Path, rel: str) -> list[list[str]]:
+    """The rules reported on `rel` with the pre-pass and without it (verify: every finding's words hold)."""
+    cfg = load_config(None, sorted(ALL), cwd=root)
+    files, _ = discover([root], cfg, cwd=root)
+    index = build_index(((f.path, f.display) for f in files), root)
+    text = (root / rel).read_text()
+    module = index.of_path(root / rel)
+    return [[f.rule for f in FileChecker(ALL, prefilter=prefilter, verify=not prefilter,
+                                         project=Summaries(index)).check_source(text, rel, as_module=module).findings]
+            for prefilter in (True, False)]
+
+
+def test_a_helpers_slice_keeps_what_its_globals_are_bound_by(tmp_path: Path) -> None:
+    """A summary reads only the statements its function needs: a global bound by `:=` inside a test is one."""
+    helper = ("from scipy.special import expit\nif (link := expit) is None:\n    raise ImportError\n\n\n"
+              "def prob(z):\n    return link(z)\n")
+    root = _write(tmp_path / "proj", {
+        "pkg/__init__.py": "", "pkg/helpers.py": helper,
+        "pkg/train.py": "import numpy as np\nfrom .helpers import prob\n\n\ndef f(z):\n    return np.log(prob(z))\n",
+    })
+    assert _both_ways(root, "pkg/train.py") == [["MSL107"], ["MSL107"]]
+

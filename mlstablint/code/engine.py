@@ -174,9 +174,19 @@ class FileChecker:
         rest = [rule for rule in candidates if rule.id not in selected and helpers
                 and facts.may_fire(self.words[rule.id], helpers)]
         if rest and self.project is not None:
-            virtual = self.project.virtual_words(facts.words, self.module)
+            virtual = self.project.virtual_words(facts.words, self.module, self._kind_words(rest))
             selected.update(rule.id for rule in rest if facts.may_fire(self.words[rule.id], virtual))
         return [rule for rule in rules if rule.id in selected], tree
+
+    def _kind_words(self, rules: list[CodeRule]) -> frozenset[str]:
+        """The words a summary could give these rules' file-wide groups."""
+        found: set[str] = set()
+        for rule in rules:
+            for group in self.words[rule.id].requires:
+                if not isinstance(group, frozenset):
+                    return ANY_KIND_WORDS
+                found |= group
+        return ANY_KIND_WORDS & found
 
     def check_source(
         self, text: str, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None,
@@ -264,7 +274,7 @@ class FileChecker:
         facts = CodeFacts(ast.parse(text))
         present = facts.words
         if self.project is not None:
-            present = present | self.project.virtual_words(facts.words, self.module)
+            present = present | self.project.virtual_words(facts.words, self.module, ANY_KIND_WORDS)
         for pending in ctx.pending:
             declared = self.words[pending.rule]
             missing = [group for group in (*declared.requires, *declared.requires_at) if not holds(group, present)]

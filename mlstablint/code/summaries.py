@@ -10,10 +10,13 @@ helpers, constants). A summary may use another module's summaries one level furt
 re-export (`from .helpers import f` in `pkg/__init__.py`) is followed to the def. A name that stands
 for a library function is not followed (the caller gets nothing, as before summaries existed).
 
-Only kinds that say what a value is are exported (no inverse or Gram matrix, whose meaning is a node of
-the helper's code); the helper's own expressions are dropped (`argument`), and the reason names where
-the value comes from: "`my_sigmoid(z)` is the return value of `pkg.helpers.my_sigmoid`
-(pkg/helpers.py:12), a probability from torch.sigmoid".
+Before any parse, a text bound (`possible`: the words of every kind whose words the slice holds,
+values.KIND_WORDS) says whether the function can return an exported kind at all; most cannot, and
+are never parsed. Only the kinds of KIND_WORDS are exported (and a model returning one): a count or a
+constant would only prove a hazard away, an inverse's meaning is a node of the helper's code. The
+helper's own expressions are dropped (`argument`), and the reason names where the value comes
+from: "the return value of `pkg.helpers.my_sigmoid` (pkg/helpers.py:12), a probability from
+torch.sigmoid".
 
 What a file's results depended on is recorded while it is checked: every file read for a summary in
 `read` (root-relative path -> SHA-256 of its bytes) and every name looked up in the module index in
@@ -26,7 +29,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import libcst as cst
 
@@ -35,15 +40,15 @@ from mlstablint.code.exprs import Exprs
 from mlstablint.code.modules import Module, ModuleIndex
 from mlstablint.code.names import Resolver
 from mlstablint.code.textio import decode_source
-from mlstablint.code.values import GRAM, INVERSE, MODEL, Value, Values, words_of
+from mlstablint.code.values import ANY_KIND_WORDS, KIND_WORDS, MODEL, Value, Values, words_of
 from mlstablint.code.walk import BatchedWalker
+from mlstablint.code.words import LOW_PRECISION, OPERATORS
 from mlstablint.config import DEFAULT_MAX_NESTING
 
 # How many modules deep a summary follows other summaries (a helper calling a helper of another module).
 DEPTH = 2
 # Re-exports followed from one name to the next before giving up.
 MAX_HOPS = 8
-_NOT_EXPORTED = (INVERSE, GRAM)
 _WORD = re.compile(r"\w+")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -52,63 +57,139 @@ class _Source:
     """A module's text and top-level statements, read once per process."""
 
     def __init__(self, text: str, tree: ast.Module) -> None:
-        self.text = text
         self.tree = tree
         self.lines = _NEWLINE.split(text)
-        # Per top-level statement: its first and last line, the names it binds, the words it mentions.
-        self.statements: list[tuple[int, int, frozenset[str], frozenset[str]]] = []
+        # Per top-level statement: its first and last line, the names it binds, the global names it may read,
+        # the words of its text (with the operators present).
+        self.statements: list[tuple[int, int, frozenset[str], frozenset[str], frozenset[str]]] = []
         for stmt in tree.body:
             first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
             last = stmt.end_lineno or stmt.lineno
-            mentioned = frozenset(w for line in self.lines[first - 1:last] for w in _WORD.findall(line))
-            self.statements.append((first, last, _bound(stmt), mentioned))
-        self.names = frozenset().union(*(bound for _, _, bound, _ in self.statements)) - {"*"}
+            text = "\n".join(self.lines[first - 1:last])
+            mentioned = frozenset(_WORD.findall(text)) | {op for op in OPERATORS if op in text}
+            self.statements.append((first, last, _bound(stmt), _reads(stmt), mentioned))
+        # What another module can call from this one: its functions and the names its imports bind.
+        self.names = frozenset().union(*(statement[2] for statement in self.statements)) - {"*"}
+        self._kept: dict[str, tuple[frozenset[int], frozenset[str]] | None] = {}
+
+    def defining(self, name: str) -> ast.stmt | None:
+        """The last top-level statement binding `name`."""
+        found = [i for i, statement in enumerate(self.statements) if name in statement[2]]
+        return self.tree.body[found[-1]] if found else None
+
+    def kept(self, name: str) -> tuple[frozenset[int], frozenset[str]] | None:
+        """The statements `name`'s last binding needs (it, and transitively every statement binding a global
+        name a kept statement may read) and the words of their text; None when `name` is not bound here."""
+        if name not in self._kept:
+            found = [i for i, statement in enumerate(self.statements) if name in statement[2]]
+            if not found:
+                self._kept[name] = None
+            else:
+                keep = {found[-1]}
+                wanted = set(self.statements[found[-1]][3])
+                changed = True
+                while changed:
+                    changed = False
+                    for i, (_, _, bound, reads, _) in enumerate(self.statements):
+                        if i not in keep and (not bound.isdisjoint(wanted) or "*" in bound):
+                            keep.add(i)
+                            wanted |= reads
+                            changed = True
+                words = frozenset().union(*(self.statements[i][4] for i in keep))
+                self._kept[name] = (frozenset(keep), words)
+        return self._kept[name]
 
     def slice(self, name: str) -> str | None:
-        """The text with only the statements the last top-level binding of `name` needs (others blanked)."""
-        defining = [i for i, (_, _, bound, _) in enumerate(self.statements) if name in bound]
-        if not defining:
+        """The text with only the statements `name` needs (`kept`), the others blanked, line numbers kept."""
+        kept = self.kept(name)
+        if kept is None:
             return None
-        keep = {defining[-1]}
-        wanted = set(self.statements[defining[-1]][3])
-        changed = True
-        while changed:
-            changed = False
-            for i, (_, _, bound, mentioned) in enumerate(self.statements):
-                if i not in keep and (not bound.isdisjoint(wanted) or "*" in bound):
-                    keep.add(i)
-                    wanted |= mentioned
-                    changed = True
-        kept = [False] * len(self.lines)
-        for i in keep:
-            first, last, _, _ = self.statements[i]
+        lines = [False] * len(self.lines)
+        for i in kept[0]:
+            first, last = self.statements[i][:2]
             for line in range(first - 1, min(last, len(self.lines))):
-                kept[line] = True
-        return "\n".join(line if kept[n] else "" for n, line in enumerate(self.lines))
+                lines[line] = True
+        return "\n".join(line if lines[n] else "" for n, line in enumerate(self.lines))
 
 
 def _bound(stmt: ast.stmt) -> frozenset[str]:
-    """The names a top-level statement may bind or change: a def's or class's name, an import's names ("*" for
-    a star import), and for anything else every name it mentions outside nested defs (a superset)."""
+    """The names a top-level statement may bind or change (a superset): a def's name, an import's names ("*"
+    for a star import), assignment, loop and `with` targets (a subscript's or attribute's base too: changed in
+    place), `:=` targets, the names an expression statement mentions, those of the statements nested in a
+    compound one, and the globals a def or class declares. A class's own name binds nothing here: the analysis
+    gives a class's call no value, so no summary needs one."""
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return frozenset({stmt.name})
+        declared = {name for node in ast.walk(stmt) if isinstance(node, ast.Global) for name in node.names}
+        return frozenset(declared | ({stmt.name} if not isinstance(stmt, ast.ClassDef) else set()))
     if isinstance(stmt, ast.Import):
         return frozenset(a.asname or a.name.split(".")[0] for a in stmt.names)
     if isinstance(stmt, ast.ImportFrom):
-        return frozenset(a.asname or a.name for a in stmt.names)
-    found: set[str] = set()
-    stack: list[ast.AST] = [stmt]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Name):
-            found.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-            continue
-        elif isinstance(node, ast.alias):
-            found.add("*" if node.name == "*" else node.asname or node.name.split(".")[0])
-        stack.extend(ast.iter_child_nodes(node))
+        return frozenset("*" if a.name == "*" else a.asname or a.name for a in stmt.names)
+    targets: list[ast.AST] = []
+    nested: list[ast.stmt] = []
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    elif isinstance(stmt, ast.Expr):
+        targets = [stmt.value]
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        targets, nested = [stmt.target], [*stmt.body, *stmt.orelse]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in stmt.items if item.optional_vars is not None]
+        nested = list(stmt.body)
+    elif isinstance(stmt, (ast.If, ast.While)):
+        nested = [*stmt.body, *stmt.orelse]
+    elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+        nested = [*stmt.body, *stmt.orelse, *stmt.finalbody]  # type: ignore[attr-defined]
+        for handler in stmt.handlers:  # type: ignore[attr-defined]
+            nested.extend(handler.body)
+    elif isinstance(stmt, ast.Match):
+        nested = [s for case in stmt.cases for s in case.body]
+    found = {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
+    # `:=` anywhere in it (a test, a value) binds its target here too.
+    found |= {node.target.id for node in ast.walk(stmt) if isinstance(node, ast.NamedExpr)
+              and isinstance(node.target, ast.Name)}
+    for inner in nested:
+        found |= _bound(inner)
     return frozenset(found)
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp,
+           ast.GeneratorExp)
+
+
+def _reads(stmt: ast.stmt) -> frozenset[str]:
+    """The global names a top-level statement may read (a superset): every name it loads, less, in a def, the
+    names local to the def's own body (its parameters and what it binds outside nested scopes, unless declared
+    `global`); a nested scope's names all count."""
+    loads: set[str] = set()
+    local: set[str] = set()
+    declared: set[str] = set()
+    function = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        arguments = stmt.args
+        local.update(a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                     arguments.vararg, arguments.kwarg) if a is not None)
+    stack: list[tuple[ast.AST, bool]] = [(child, True) for child in ast.iter_child_nodes(stmt)]
+    while stack:
+        node, outer = stack.pop()
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                loads.add(node.id)
+            elif outer:
+                local.add(node.id)
+        elif isinstance(node, ast.Global):
+            declared.update(node.names)
+        elif outer and isinstance(node, (ast.Import, ast.ImportFrom)):
+            local.update(a.asname or a.name.split(".")[0] for a in node.names)
+        elif outer and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            local.add(node.name)
+        elif outer and isinstance(node, ast.ExceptHandler) and node.name:
+            local.add(node.name)
+        inner = outer and not isinstance(node, _SCOPES)
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+    return frozenset(loads - (local - declared)) if function else frozenset(loads | local)
 
 
 class Summaries:
@@ -119,58 +200,102 @@ class Summaries:
         self.max_nesting = max_nesting
         self._sources: dict[str, _Source | None] = {}
         self._digests: dict[str, str] = {}  # path -> SHA-256 of the bytes read ("" if unreadable)
-        self._memo: dict[tuple[str, int], tuple[Value | None, dict[str, str], dict[str, str]]] = {}
+        Memo = dict[tuple[str, str, int], tuple[Any, dict[str, str], dict[str, str]]]
+        self._summaries: Memo = {}
+        self._possible: Memo = {}
         # What the current file's results depend on (see begin()): files read and index look-ups.
         self.read: dict[str, str] = {}
         self.found: dict[str, str] = {}
+        self._resolver = Resolver()
+        self._walker: BatchedWalker | None = None
 
     def begin(self) -> None:
         """Start a file: `read` and `found` collect what its results will depend on."""
         self.read, self.found = {}, {}
 
     def returns(self, qualname: str, depth: int = DEPTH) -> Value | None:
-        if depth <= 0:
-            return None
-        found = self._find(qualname)
+        found = self._find(qualname) if depth > 0 else None
         if found is None:
             return None
-        key = (qualname, depth)
-        memo = self._memo.get(key)
-        if memo is None:
-            outer = self.read, self.found
-            self.read, self.found = {}, {}
-            try:
-                value = self._summary(found[0], found[1], depth, MAX_HOPS)
-            finally:
-                (read, looked), (self.read, self.found) = (self.read, self.found), outer
-            memo = self._memo[key] = (value, read, looked)
-        self.read.update(memo[1])
-        self.found.update(memo[2])
-        return memo[0]
-
-    def _find(self, qualname: str) -> tuple[Module, str] | None:
-        found = self.index.find(qualname)
-        self.found[qualname] = found[0].rel if found is not None else ""
-        return found
+        module, name = found
+        value: Value | None = self._tracked(self._summaries, (module.path, name, depth),
+                                            lambda: self._summary(module, name, depth, MAX_HOPS))
+        return value
 
     def names(self, module: Module) -> frozenset[str]:
         """The names a module binds at top level (what another file can import from it)."""
         source = self._source(module)
         return source.names if source is not None else frozenset()
 
-    def virtual_words(self, present: set[str], own: Module | None) -> frozenset[str]:
-        """The words of the summaries of every project function a file may call: a function of a module the
-        file names (its last name component is a word of the file), named itself by a word of the file."""
+    def virtual_words(self, present: set[str], own: Module | None, needed: frozenset[str]) -> frozenset[str]:
+        """The words of the summaries of every project function a file may call (a function of a module the file
+        names by its last name component, named itself by a word of the file), where they could hold one of
+        the `needed` words."""
         out: set[str] = set()
-        for last in present & self.index.by_last.keys():
+        for last in sorted(present & self.index.by_last.keys()):
             for module in self.index.by_last[last]:
                 if module is own:
                     continue
                 for name in sorted(self.names(module) & present):
+                    if self.possible(module, name).isdisjoint(needed):
+                        continue
                     value = self.returns(f"{module.name}.{name}")
                     if value is not None:
                         out |= words_of(value)
         return frozenset(out)
+
+    def possible(self, module: Module, name: str, depth: int = DEPTH, hops: int = MAX_HOPS) -> frozenset[str]:
+        """A superset of the words of `module.name`'s summary, read from text, without libcst: the words of
+        every kind whose words its slice holds (values.KIND_WORDS) and the possible words of the other modules'
+        functions the slice names, one level down."""
+        words: frozenset[str] = self._tracked(self._possible, (module.path, name, depth),
+                                              lambda: self._bound_words(module, name, depth, hops))
+        return words
+
+    def _bound_words(self, module: Module, name: str, depth: int, hops: int) -> frozenset[str]:
+        source = self._source(module)
+        kept = source.kept(name) if source is not None and hops > 0 else None
+        if source is None or kept is None:
+            return frozenset()
+        statement = source.defining(name)
+        if isinstance(statement, ast.ImportFrom):
+            target = _imported(statement, name, module)
+            found = self._find(target) if target is not None else None
+            return self.possible(found[0], found[1], depth, hops - 1) if found is not None else frozenset()
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return ANY_KIND_WORDS  # an alias assignment: what it stands for is resolved by the analysis
+        words = kept[1]
+        out = set(words & LOW_PRECISION)
+        for kind_words in KIND_WORDS.values():
+            if not kind_words.isdisjoint(words):
+                out |= kind_words
+        if depth > 1:
+            for last in sorted(words & self.index.by_last.keys()):
+                for other in self.index.by_last[last]:
+                    for called in sorted(self.names(other) & words):
+                        out |= self.possible(other, called, depth - 1)
+        return frozenset(out)
+
+    def _tracked(self, memo: dict[tuple[str, str, int], tuple[Any, dict[str, str], dict[str, str]]],
+                 key: tuple[str, str, int], compute: Callable[[], Any]) -> Any:
+        """`compute()` once per key; what it read and looked up is recorded for every file that asks again."""
+        hit = memo.get(key)
+        if hit is None:
+            outer = self.read, self.found
+            self.read, self.found = {}, {}
+            try:
+                value = compute()
+            finally:
+                (read, found), (self.read, self.found) = (self.read, self.found), outer
+            hit = memo[key] = (value, read, found)
+        self.read.update(hit[1])
+        self.found.update(hit[2])
+        return hit[0]
+
+    def _find(self, qualname: str) -> tuple[Module, str] | None:
+        found = self.index.find(qualname)
+        self.found[qualname] = found[0].rel if found is not None else ""
+        return found
 
     def _source(self, module: Module) -> _Source | None:
         if module.path not in self._sources:
@@ -192,6 +317,8 @@ class Summaries:
         return self._sources[module.path]
 
     def _summary(self, module: Module, name: str, depth: int, hops: int) -> Value | None:
+        if not self.possible(module, name, depth):
+            return None  # nothing in its text can give it an exported kind: no need to parse it
         source = self._source(module)
         text = source.slice(name) if source is not None else None
         if source is None or text is None or hops <= 0:
@@ -200,9 +327,14 @@ class Summaries:
             tree = cst.parse_module(text)
         except (cst.ParserSyntaxError, RecursionError):
             return None
-        resolver = Resolver()
+        resolver = self._resolver
+        if self._walker is None:
+            self._walker = BatchedWalker([resolver])
         resolver.reset(module.package)
-        BatchedWalker([resolver]).walk(tree)
+        try:
+            self._walker.walk(tree)
+        except RecursionError:
+            return None
         b = resolver.lookup(name)
         if b is None:
             return None
@@ -215,6 +347,22 @@ class Summaries:
             target = resolver.qualname(b.value, b.seq, project=True)
         found = self._find(target) if target is not None else None
         return self._summary(found[0], found[1], depth, hops - 1) if found is not None else None
+
+
+def _imported(statement: ast.ImportFrom, name: str, module: Module) -> str | None:
+    """The absolute name `from ... import <original> as <name>` binds `name` to (relative to `module`)."""
+    original = next((a.name for a in statement.names if (a.asname or a.name) == name), None)
+    if original is None:
+        return None
+    base = statement.module or ""
+    if statement.level:
+        if module.package is None:
+            return None
+        parts = module.package.split(".")
+        if statement.level - 1 >= len(parts):
+            return None
+        base = ".".join(p for p in (".".join(parts[: len(parts) - (statement.level - 1)]), base) if p)
+    return f"{base}.{original}" if base else original
 
 
 class _Deeper:
@@ -230,7 +378,7 @@ class _Deeper:
 
 def _exported(value: Value | None, qualname: str, module: Module, source: _Source, name: str) -> Value | None:
     """What a caller may know of a helper's return value (no nodes of the helper's code), with where it is."""
-    if value is None or value.kind is None or value.kind in _NOT_EXPORTED:
+    if value is None or (value.kind not in KIND_WORDS and value.kind != MODEL):
         return None
     output = _exported(value.output, qualname, module, source, name) if value.kind == MODEL else None
     if value.kind == MODEL and output is None:
