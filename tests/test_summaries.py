@@ -22,6 +22,7 @@ from mlstablint.code.modules import build_index
 from mlstablint.code.rules import ALL_RULES
 from mlstablint.code.runner import check_files
 from mlstablint.code.summaries import Summaries
+from mlstablint.code.values import ANY_KIND_WORDS, words_of
 from mlstablint.config import load_config
 from mlstablint.findings import Report
 
@@ -301,6 +302,22 @@ def _both_ways(root: Path, rel: str) -> list[list[str]]:
             for prefilter in (True, False)]
 
 
+def test_relative_imports_from_the_package_itself(tmp_path: Path) -> None:
+    """`from . import f` and `from .. import f` never spell the package's name: the pre-pass still counts them
+    (the caller's words name no module), in the caller and in a helper between."""
+    root = _write(tmp_path / "proj", {
+        "pkg/__init__.py": "from .helpers import class_probs\n",
+        "pkg/helpers.py": HELPERS,
+        "pkg/train.py": "from . import class_probs\nimport numpy as np\n\n\ndef f(x):\n    return np.log(class_probs(x))\n",
+        "pkg/sub/__init__.py": "",
+        "pkg/sub/model.py": "from .. import class_probs\n\n\ndef prob(z):\n    return class_probs(z)\n",
+        "pkg/sub/fit.py": "import numpy as np\nfrom .model import prob\n\n\ndef f(z):\n    return np.log(prob(z))\n",
+    })
+    assert _both_ways(root, "pkg/train.py") == [["MSL104"], ["MSL104"]]
+    assert _both_ways(root, "pkg/sub/fit.py") == [["MSL104"], ["MSL104"]]
+    assert _found(_run(root)) == [("pkg/sub/fit.py", 6, "MSL104"), ("pkg/train.py", 6, "MSL104")]
+
+
 def test_a_helpers_slice_keeps_what_its_globals_are_bound_by(tmp_path: Path) -> None:
     """A summary reads only the statements its function needs: a global bound by `:=` inside a test is one."""
     helper = ("from scipy.special import expit\nif (link := expit) is None:\n    raise ImportError\n\n\n"
@@ -311,3 +328,35 @@ def test_a_helpers_slice_keeps_what_its_globals_are_bound_by(tmp_path: Path) -> 
     })
     assert _both_ways(root, "pkg/train.py") == [["MSL107"], ["MSL107"]]
 
+
+def test_the_text_bound_never_hides_a_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`possible` (words read from a helper's text, no parse) holds the words of every summary it lets through,
+    and a summary computed without it is the same: the bound only skips functions that cannot return a kind."""
+    root = _write(tmp_path / "proj", {
+        "pkg/__init__.py": "from .helpers import class_probs as probs\n",
+        "pkg/helpers.py": HELPERS,
+        "pkg/model.py": "from .helpers import sigmoid_prob, linear\nfrom . import probs\nimport torch\n\n\n"
+                        "def predict(z):\n    return sigmoid_prob(2.0 * z)\n\n\n"
+                        "def scores(X, w):\n    s = linear(X, w, 0)\n    return s\n\n\n"
+                        "def half(x):\n    return x.half()\n\n\n"
+                        "def net():\n    return torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Softmax(dim=-1))\n\n\n"
+                        "def ratio(c):\n    return c / c.sum()\n\n\n"
+                        "def plain(a, b):\n    return a + b\n\n\n"
+                        "def via_package(x):\n    return probs(x)\n",
+    })
+    files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.py"))]
+    index = build_index(files, root)
+    bounded = Summaries(index)
+    names = [(module, name) for module in index.by_path.values() for name in sorted(bounded.names(module))]
+    summaries = {(m.name, n): bounded.returns(f"{m.name}.{n}") for m, n in names}
+    for module, name in names:
+        value = summaries[(module.name, name)]
+        if value is not None:
+            assert words_of(value) <= bounded.possible(module, name), (module.name, name)
+    unbounded = Summaries(index)
+    monkeypatch.setattr(unbounded, "possible", lambda *args, **kwargs: ANY_KIND_WORDS)
+    assert {(m.name, n): unbounded.returns(f"{m.name}.{n}") for m, n in names} == summaries
+    known = sorted(f"{m}.{n}" for (m, n), value in summaries.items() if value is not None)
+    assert {"pkg.model.predict", "pkg.model.scores", "pkg.model.via_package", "pkg.model.net", "pkg.model.ratio",
+            "pkg.helpers.class_probs"} <= set(known)
+    assert "pkg.model.plain" not in known

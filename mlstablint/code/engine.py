@@ -17,6 +17,7 @@ from mlstablint.catalog import load_catalog
 from mlstablint.code import notebook
 from mlstablint.code.exprs import source
 from mlstablint.code.fixes import import_line
+from mlstablint.code.modules import package_words
 from mlstablint.code.names import Resolver
 from mlstablint.code.positions import statement_positions
 from mlstablint.code.prepass import CodeFacts, RuleWords, holds, passes_text
@@ -158,6 +159,9 @@ class FileChecker:
         not parse: then every rule is kept and the libcst path reports the syntax error as CPython does)."""
         present = text_words(text)
         helpers: frozenset[str] = frozenset()
+        relative = package_words(self.module.package if self.module is not None else None, text)
+        if present is not None:
+            present |= relative
         if self.project is not None:
             # A file that names another checked module may get any kind from its functions' summaries.
             self.mentions = self.project.index.mentions(present)
@@ -174,7 +178,7 @@ class FileChecker:
         rest = [rule for rule in candidates if rule.id not in selected and helpers
                 and facts.may_fire(self.words[rule.id], helpers)]
         if rest and self.project is not None:
-            virtual = self.project.virtual_words(facts.words, self.module, self._kind_words(rest))
+            virtual = self.project.virtual_words(facts.words | relative, self.module, self._kind_words(rest))
             selected.update(rule.id for rule in rest if facts.may_fire(self.words[rule.id], virtual))
         return [rule for rule in rules if rule.id in selected], tree
 
@@ -274,7 +278,8 @@ class FileChecker:
         facts = CodeFacts(ast.parse(text))
         present = facts.words
         if self.project is not None:
-            present = present | self.project.virtual_words(facts.words, self.module, ANY_KIND_WORDS)
+            relative = package_words(self.module.package if self.module is not None else None, text)
+            present = present | self.project.virtual_words(facts.words | relative, self.module, ANY_KIND_WORDS)
         for pending in ctx.pending:
             declared = self.words[pending.rule]
             missing = [group for group in (*declared.requires, *declared.requires_at) if not holds(group, present)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,18 @@ class ModuleIndex:
         for name in sorted(self.by_name):
             h.update(f"{name}={self.by_name[name].rel}\0".encode())
         return h.hexdigest()
+
+
+# A relative import (`from . import f`, `from ..sub import g`): it names a module without spelling its name.
+_RELATIVE = re.compile(r"\bfrom[\s\\]*\.")
+
+
+def package_words(package: str | None, text: str) -> frozenset[str]:
+    """The words a file's relative imports stand for: the components of its package when its text may hold one
+    (`from . import f` in pkg/sub/mod.py imports from `pkg.sub`, `from .. import f` from `pkg`)."""
+    if package is None or not _RELATIVE.search(text):
+        return frozenset()
+    return frozenset(package.split("."))
 
 
 def _identifier_path(parts: list[str]) -> bool:

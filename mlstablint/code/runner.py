@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlstablint.code.cache import ResultCache
 from mlstablint.code.discover import SourceFile
-from mlstablint.code.modules import ModuleIndex, build_index
+from mlstablint.code.modules import ModuleIndex, build_index, package_words
 from mlstablint.code.textio import decode_source
 from mlstablint.code.words import text_words
 from mlstablint.config import Config
@@ -140,7 +140,7 @@ class _Validity:
                 self._digests[rel] = ""
         return self._digests[rel]
 
-    def __call__(self, deps: dict[str, Any], *, data: bytes) -> bool:
+    def __call__(self, deps: dict[str, Any], *, data: bytes, package: str | None) -> bool:
         files, found = deps.get("files"), deps.get("found")
         if not isinstance(files, dict) or not isinstance(found, dict):
             return False
@@ -156,9 +156,12 @@ class _Validity:
         if mentions is None:
             return False  # the text could not tell which modules it names
         try:
-            present = text_words(decode_source(data))
+            text = decode_source(data)
         except ValueError:
             return False
+        present = text_words(text)
+        if present is not None:
+            present |= package_words(package, text)  # as the checker counted them (engine._prefilter)
         return bool(self.index.mentions(present) == mentions)
 
 
@@ -185,8 +188,9 @@ def check_files(
                 data = None  # reported by the checker
             if data is not None:
                 module = index.of_path(source.path)
-                key = cache.key(data, ignored, source.display, module.package if module else None)
-                hit = cache.load(key, source.display, source.config_rel, partial(valid, data=data))
+                package = module.package if module else None
+                key = cache.key(data, ignored, source.display, package)
+                hit = cache.load(key, source.display, source.config_rel, partial(valid, data=data, package=package))
                 if hit is not None:
                     report.extend(hit)
                     continue

@@ -37,7 +37,7 @@ import libcst as cst
 
 from mlstablint.code.engine import nesting_depth
 from mlstablint.code.exprs import Exprs
-from mlstablint.code.modules import Module, ModuleIndex
+from mlstablint.code.modules import Module, ModuleIndex, package_words
 from mlstablint.code.names import Resolver
 from mlstablint.code.textio import decode_source
 from mlstablint.code.values import ANY_KIND_WORDS, KIND_WORDS, MODEL, Value, Values, words_of
@@ -56,8 +56,9 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 class _Source:
     """A module's text and top-level statements, read once per process."""
 
-    def __init__(self, text: str, tree: ast.Module) -> None:
+    def __init__(self, text: str, tree: ast.Module, relative: frozenset[str]) -> None:
         self.tree = tree
+        self.relative = relative  # the words its relative imports stand for (modules.package_words)
         self.lines = _NEWLINE.split(text)
         # Per top-level statement: its first and last line, the names it binds, the global names it may read,
         # the words of its text (with the operators present).
@@ -264,7 +265,7 @@ class Summaries:
             return self.possible(found[0], found[1], depth, hops - 1) if found is not None else frozenset()
         if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return ANY_KIND_WORDS  # an alias assignment: what it stands for is resolved by the analysis
-        words = kept[1]
+        words = kept[1] | source.relative
         out = set(words & LOW_PRECISION)
         for kind_words in KIND_WORDS.values():
             if not kind_words.isdisjoint(words):
@@ -308,7 +309,7 @@ class Summaries:
                 text = decode_source(data)
                 tree = ast.parse(text)
                 if nesting_depth(tree, self.max_nesting) <= self.max_nesting:
-                    source = _Source(text, tree)
+                    source = _Source(text, tree, package_words(module.package, text))
             except (OSError, ValueError, SyntaxError, RecursionError, MemoryError):
                 source = None
             self._sources[module.path] = source
