@@ -113,6 +113,20 @@ def test_rules_without_fix_safety_offer_no_fix(checker: FileChecker, rule_id: st
      "from numpy.linalg import inv, solve\nfrom numpy.linalg import lstsq\nw = lstsq(X, y, rcond=None)[0]\n"),
     ("import numpy as np\nw = np.linalg.solve(X.T.dot(X), np.dot(X.T, y))\n",
      "import numpy as np\nw = np.linalg.lstsq(X, y, rcond=None)[0]\n"),
+    # The normal equations written as one product: the whole product becomes the least-squares solve.
+    ("import numpy as np\nw = np.linalg.inv(X.T @ X) @ X.T @ y\n", "import numpy as np\nw = np.linalg.lstsq(X, y, rcond=None)[0]\n"),
+    ("import numpy as np\nw = np.linalg.inv(X.T.dot(X)).dot(X.T).dot(y)\n",
+     "import numpy as np\nw = np.linalg.lstsq(X, y, rcond=None)[0]\n"),
+    ("from numpy.linalg import inv\nw = inv(X.T @ X) @ (X.T @ y)\n",
+     "from numpy.linalg import inv\nfrom numpy.linalg import lstsq\nw = lstsq(X, y, rcond=None)[0]\n"),
+    ("import numpy as np\nimport numpy.linalg as la\nw = np.dot(la.inv(np.dot(X.T, X)), np.dot(X.T, y))\n",
+     "import numpy as np\nimport numpy.linalg as la\nw = la.lstsq(X, y, rcond=None)[0]\n"),
+    ("import scipy.linalg\nw = scipy.linalg.inv(X.T @ X) @ X.T @ y\n", "import scipy.linalg\nw = scipy.linalg.lstsq(X, y)[0]\n"),
+    ("import scipy.linalg as sl\nw = sl.solve(X.T @ X, X.T @ y)\n", "import scipy.linalg as sl\nw = sl.lstsq(X, y)[0]\n"),
+    ("import torch\nw = torch.linalg.inv(X.mT @ X) @ X.mT @ y\n", "import torch\nw = torch.linalg.lstsq(X, y).solution\n"),
+    ("import torch\nw = torch.inverse(X.t() @ X) @ X.t() @ y @ z\n",
+     "import torch\nw = torch.linalg.lstsq(X, y).solution @ z\n"),
+    ("import torch\nw = torch.linalg.solve(X.T @ X, X.T @ y)\n", "import torch\nw = torch.linalg.lstsq(X, y).solution\n"),
     ("import numpy as np\nld = np.log(np.abs(np.linalg.det(K)))\n", "import numpy as np\nld = np.linalg.slogdet(K)[1]\n"),
     ("import torch\nld = torch.log(torch.det(K))\n", "import torch\nld = torch.linalg.slogdet(K)[1]\n"),
 ])
@@ -142,6 +156,14 @@ def test_fix_spelling(checker: FileChecker, before: str, after: str) -> None:
     "x = load()\nimport numpy as np\ny = 1 / (1 + np.exp(-x))\n",
     # The name the fix would import is taken in the module.
     "import numpy as np\nexpit = None\ny = 1 / (1 + np.exp(-x))\n",
+    # Normal equations not visible as one expression, or not with one X on both sides.
+    "import numpy as np\nG = X.T @ X\nw = np.linalg.inv(G) @ X.T @ y\n",
+    "import numpy as np\nw = np.linalg.inv(X.T @ X) @ Z.T @ y\n",
+    "import numpy as np\nw = np.linalg.inv(X.H @ X) @ X.T @ y\n",
+    # X computed by a call: the product evaluates it three times, lstsq would once.
+    "import numpy as np\nw = np.linalg.inv(f(X).T @ f(X)) @ f(X).T @ y\n",
+    # An option of the product (out=) that the rewrite would drop.
+    "import numpy as np\nw = np.dot(np.linalg.inv(X.T @ X), np.dot(X.T, y), out=buf)\n",
 ])
 def test_no_fix_where_the_code_does_not_say_enough(checker: FileChecker, code: str) -> None:
     report = checker.check_source(code, "snippet.py")

@@ -61,8 +61,8 @@ def spell(resolver: Resolver, uses: int, qualname: str) -> Spelling | None:
     parts = qualname.split(".")
     for k in range(len(parts) - 1, 0, -1):
         prefix = ".".join(parts[:k])
-        if prefix != module and prefix not in _ROOT_IMPORTS_SUBMODULES:
-            continue
+        if prefix != module and prefix not in _ROOT_IMPORTS_SUBMODULES and module not in resolver.imported_modules:
+            continue  # (`import scipy.linalg` makes `scipy.linalg.lstsq` reachable from `scipy`)
         alias = _alias_of(resolver, prefix)
         if alias is not None:
             return Spelling(".".join([alias, *parts[k:]]), ())
