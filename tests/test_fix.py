@@ -7,10 +7,12 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib
+import itertools
 import json
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -445,3 +447,88 @@ def test_notebook_cell_magic_and_escaped_json_are_kept(checker: FileChecker, tmp
     path.write_text(raw, encoding="utf-8")
     result = fix_file(checker, path, "m.ipynb", (), everything)
     assert result.after.decode() == raw.replace("np.log(1 + x)", "np.log1p(x)")
+
+
+# ---- SARIF fixes of notebooks: replacements of the .ipynb text itself ---------------------------------
+
+def apply_sarif_fixes(data: bytes, log: dict[str, Any], uri: str) -> bytes:
+    """What a SARIF consumer does with every result's `fixes` on the file at `uri`: regions by line and column
+    (lines end at CR, LF or CRLF; columns count the run's `columnKind`), inserted text as given."""
+    run = log["runs"][0]
+    assert run["columnKind"] == "unicodeCodePoints"
+    text = data.decode("utf-8")
+    starts = [0, *(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
+    spans: list[tuple[int, int, str]] = []
+    for result in run["results"]:
+        for fix in result.get("fixes", []):
+            for change in fix["artifactChanges"]:
+                assert change["artifactLocation"]["uri"] == uri
+                for replacement in change["replacements"]:
+                    region = replacement["deletedRegion"]
+                    start = starts[region["startLine"] - 1] + region["startColumn"] - 1
+                    end = starts[region["endLine"] - 1] + region["endColumn"] - 1
+                    spans.append((start, end, replacement["insertedContent"]["text"]))
+    spans.sort()
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), "the fixes overlap"
+    for start, end, new in reversed(spans):
+        text = text[:start] + new + text[end:]
+    return text.encode("utf-8")
+
+
+def _fix_notebook_cells() -> list[dict[str, Any]]:
+    def code(cell_id: str, source: list[str] | str) -> dict[str, Any]:
+        return {"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [],
+                "source": source}
+
+    return [
+        code("a1", ["%matplotlib inline\n", "import numpy as np\n", "x = np.linspace(0, 1)"]),
+        {"cell_type": "markdown", "id": "b2", "metadata": {}, "source": ["# np.log(1 + x) stays"]},
+        code("c3", ["y = np.log(1 + x)  # \u00e9t\u00e9\n", "!ls\n", "s = 1 / (1 + np.exp(-x))\n", "print(y, s)"]),
+        code("d4", "z = np.exp(x) - 1\nq = np.log(1 + z)  # \t tab\n"),  # one string: two fixes inside it
+    ]
+
+
+@pytest.mark.parametrize("layout", ["utf8", "ascii", "crlf"])
+def test_sarif_fixes_of_a_notebook_apply_to_the_ipynb_as_fix_writes_it(tmp_path: Path, layout: str) -> None:
+    import nbformat
+
+    from tests.sarif_support import validate
+    from tests.test_sarif import git_init
+
+    git_init(tmp_path)
+    doc = {"cells": _fix_notebook_cells(),
+           "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+           "nbformat": 4, "nbformat_minor": 5}
+    raw = json.dumps(doc, indent=1, ensure_ascii=layout == "ascii") + "\n"
+    if layout == "crlf":
+        raw = raw.replace("\n", "\r\n")  # outside the JSON strings only: inside them a newline is `\n`
+    data = raw.encode("utf-8")
+    (tmp_path / "n.ipynb").write_bytes(data)
+    rules = "MSL101,MSL102,MSL105"
+    out = run_cli("check", "n.ipynb", "--select", rules, "--format", "sarif", "--output", "out.sarif", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    log = json.loads((tmp_path / "out.sarif").read_text(encoding="utf-8"))
+    results = log["runs"][0]["results"]
+    assert sorted(r["ruleId"] for r in results) == ["MSL101", "MSL101", "MSL102", "MSL105"]
+    assert all(r["fixes"][0]["artifactChanges"][0]["artifactLocation"]["uri"] == "n.ipynb" for r in results)
+    validate(tmp_path / "out.sarif")
+
+    applied = apply_sarif_fixes(data, log, "n.ipynb")
+    fixed = run_cli("check", "n.ipynb", "--select", rules, "--fix", "--unsafe-fixes", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    written = (tmp_path / "n.ipynb").read_bytes()
+    assert written != data and applied == written
+    nbformat.validate(nbformat.reads(applied.decode("utf-8"), as_version=4))
+    sources = ["".join(c["source"]) for c in json.loads(applied)["cells"]]
+    assert "from scipy.special import expit\n" in sources[0] and "s = expit(x)\n" in sources[2]
+    assert "z = np.expm1(x)\nq = np.log1p(z)" in sources[3] and sources[1] == "# np.log(1 + x) stays"
+
+    # Each fix alone also leaves a valid notebook whose code cells parse.
+    for result in results:
+        alone = apply_sarif_fixes(data, {"runs": [{**log["runs"][0], "results": [result]}]}, "n.ipynb")
+        notebook = nbformat.reads(alone.decode("utf-8"), as_version=4)
+        nbformat.validate(notebook)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                ast.parse("\n".join("pass" if line.lstrip().startswith(("%", "!")) else line
+                                    for line in cell.source.splitlines()))
