@@ -11,6 +11,8 @@ import itertools
 import json
 import re
 import stat
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,8 @@ import pytest
 from mlstablint.catalog import load_catalog
 from mlstablint.code.engine import FileChecker
 from mlstablint.code.fixer import FixError, apply_edits, fix_file, fix_text, write_fixed
-from mlstablint.findings import Edit
+from mlstablint.code.rules import ALL_RULES
+from mlstablint.findings import Edit, FixInfo, Report
 from tests.conftest import ROOT, run_cli
 
 CATALOG = load_catalog()
@@ -301,6 +304,39 @@ def test_config_fix_unsafe_fixes_and_unfixable(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nfix = "yes"\n')
     bad = run_cli("check", "a.py", cwd=tmp_path)
     assert bad.returncode == 2 and "fix must be true or false" in bad.stderr
+
+
+def test_config_fixable_selects_and_the_more_specific_unfixable_wins(tmp_path: Path) -> None:
+    two = BAD + "\ndef g(x):\n    return np.exp(x) - 1\n"
+    _files(tmp_path, {"a.py": two, "pyproject.toml": '[tool.mlstablint]\nfixable = ["MSL10"]\nunfixable = ["MSL102"]\n'})
+    out = run_cli("check", ".", "--unsafe-fixes", cwd=tmp_path)
+    assert "MSL101 [*] `np.log" in out.stdout and "MSL102 `np.exp" in out.stdout
+    assert "[*] 1 fixable with `--fix --unsafe-fixes`." in out.stdout
+    (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nfixable = ["MSL102"]\n')
+    out = run_cli("check", ".", "--fix", "--unsafe-fixes", cwd=tmp_path)
+    assert out.returncode == 1 and "Fixed 1 finding." in out.stdout
+    assert (tmp_path / "a.py").read_text() == two.replace("np.exp(x) - 1", "np.expm1(x)")
+
+
+class _BrokenFixes(FileChecker):
+    """A checker whose fixes would leave the file unparsable (no rule's does): the fixer's own guard is tested."""
+
+    def check_source(self, text: str, path: str, ignored: Sequence[str] = (),
+                     fingerprint_path: str | None = None) -> Report:
+        report = super().check_source(text, path, ignored, fingerprint_path)
+        for finding in report.findings:
+            if finding.fix is not None:
+                finding.fix = FixInfo(finding.fix.safety, tuple(replace(e, text=e.text + "(") for e in finding.fix.edits))
+        return report
+
+
+def test_nothing_written_when_the_fixed_code_does_not_parse(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(BAD)
+    checker = _BrokenFixes({rule.id for rule in ALL_RULES})
+    with pytest.raises(FixError, match="does not parse"):
+        fix_file(checker, path, "m.py", (), everything)
+    assert path.read_text() == BAD
 
 
 def test_json_fix_edits_rebuild_the_fixed_file(tmp_path: Path) -> None:
