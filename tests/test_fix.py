@@ -48,7 +48,8 @@ def test_fix_safety_is_declared_on_every_page() -> None:
         assert text.lower().startswith(opening), f"{doc.source}: the Fix safety section opens with the value"
     # The list of fixable code rules.
     assert FIXABLE == ["MSL101", "MSL102", "MSL103", "MSL104", "MSL105", "MSL106", "MSL107", "MSL108", "MSL111",
-                       "MSL112", "MSL113", "MSL114", "MSL201", "MSL202", "MSL204"]
+                       "MSL112", "MSL113", "MSL114", "MSL201", "MSL202", "MSL204",
+                       "MSL502", "MSL503", "MSL504"]  # the loss family, where the logits are inline
 
 
 @pytest.mark.parametrize("rule_id", FIXABLE)
@@ -132,6 +133,22 @@ def test_rules_without_fix_safety_offer_no_fix(checker: FileChecker, rule_id: st
     ("import torch\nw = torch.inverse(X.t() @ X) @ X.t() @ y @ z\n",
      "import torch\nw = torch.linalg.lstsq(X, y).solution @ z\n"),
     ("import torch\nw = torch.linalg.solve(X.T @ X, X.T @ y)\n", "import torch\nw = torch.linalg.lstsq(X, y).solution\n"),
+    # The loss family: an activation written inline as the loss's argument.
+    ("import torch.nn.functional as F\nl = F.cross_entropy(F.softmax(z, dim=1), y, label_smoothing=0.1)\n",
+     "import torch.nn.functional as F\nl = F.cross_entropy(z, y, label_smoothing=0.1)\n"),
+    ("import torch\nimport torch.nn as nn\nl = nn.CrossEntropyLoss()(torch.softmax(z, 1), y)\n",
+     "import torch\nimport torch.nn as nn\nl = nn.CrossEntropyLoss()(z, y)\n"),
+    ("import torch\nimport torch.nn.functional as F\nl = F.binary_cross_entropy(torch.sigmoid(z), y, reduction='sum')\n",
+     "import torch\nimport torch.nn.functional as F\nl = F.binary_cross_entropy_with_logits(z, y, reduction='sum')\n"),
+    ("import torch\nfrom torch.nn.functional import binary_cross_entropy as bce\nl = bce(z.sigmoid(), y)\n",
+     "import torch\nfrom torch.nn.functional import binary_cross_entropy as bce\n"
+     "l = torch.nn.functional.binary_cross_entropy_with_logits(z, y)\n"),
+    ("import torch\nimport torch.nn as nn\nl = nn.BCEWithLogitsLoss()(torch.sigmoid(z), y)\n",
+     "import torch\nimport torch.nn as nn\nl = nn.BCEWithLogitsLoss()(z, y)\n"),
+    ("import torch\nl = torch.nn.functional.nll_loss(z.softmax(1), y)\n",
+     "import torch\nl = torch.nn.functional.nll_loss(z.log_softmax(1), y)\n"),
+    ("import torch\nimport torch.nn as nn\nl = nn.NLLLoss()(torch.softmax(z, dim=-1), y)\n",
+     "import torch\nimport torch.nn as nn\nl = nn.NLLLoss()(torch.log_softmax(z, dim=-1), y)\n"),
     ("import numpy as np\nld = np.log(np.abs(np.linalg.det(K)))\n", "import numpy as np\nld = np.linalg.slogdet(K)[1]\n"),
     ("import torch\nld = torch.log(torch.det(K))\n", "import torch\nld = torch.linalg.slogdet(K)[1]\n"),
 ])
@@ -167,6 +184,12 @@ def test_fix_spelling(checker: FileChecker, before: str, after: str) -> None:
     "import numpy as np\nw = np.linalg.inv(X.H @ X) @ X.T @ y\n",
     # X computed by a call: the product evaluates it three times, lstsq would once.
     "import numpy as np\nw = np.linalg.inv(f(X).T @ f(X)) @ f(X).T @ y\n",
+    # The loss family: a softmax whose dim may not be the loss's class dim, probabilities kept in a variable
+    # (maybe used elsewhere), a BCELoss object (built elsewhere in general), a softmax with a dtype.
+    "import torch.nn.functional as F\nl = F.cross_entropy(F.softmax(z, dim=-1), y)\n",
+    "import torch.nn.functional as F\np = F.softmax(z, dim=1)\nl = F.nll_loss(p, y)\n",
+    "import torch\nimport torch.nn as nn\nl = nn.BCELoss()(torch.sigmoid(z), y)\n",
+    "import torch\nimport torch.nn.functional as F\nl = F.nll_loss(F.softmax(z, 1, dtype=torch.float64), y)\n",
     # An option of the product (out=) that the rewrite would drop.
     "import numpy as np\nw = np.dot(np.linalg.inv(X.T @ X), np.dot(X.T, y), out=buf)\n",
 ])
