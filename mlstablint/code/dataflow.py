@@ -7,13 +7,16 @@ point) and cached per node:
 
 * `roots` — the sources the rows come from (a binding with no known value, a reader or generator call);
 * `learned` — the statistics learned from rows on the way (`Learn`: a scaler's `fit_transform`, a
-  selector fitted earlier and applied with `transform`, `fillna(df.mean())`, SMOTE's `fit_resample`);
+  selector fitted earlier and applied with `transform`, `fillna(df.mean())`, SMOTE's `fit_resample`,
+  rows stacked twice by `np.concatenate([X, X + noise])`);
 * `role` — "train", "test" or "val" when the value is (a selection of) one part of a split.
 
 Values flow through assignments, tuple unpacking, column selection (`df[cols]`, `.loc`, `.iloc`),
 `pop`/`drop`, `concat`/`merge`/`hstack`, `.values`/`.to_numpy()`, index arrays of a `KFold.split`
-loop (`X[train_idx]`), and the file's own helper functions that fit or split (summarised from their
-bodies). The rules add the events only they know about (a split, a fit on test rows) and report.
+loop (`X[train_idx]`), and the file's own functions: each is summarised once, when the walk has left
+its body (`HelperSummary`: what it returns in terms of its parameters, and whether it splits them), and
+a call substitutes its arguments into that summary. The rules add the events only they know about (a
+split, a fit on test rows) and report.
 
 This is the leakage family's own flow; it asks the shared value analysis nothing yet (issue 16),
 and its entry points (`value`, `splitter_of`, `fit_of`) are the questions it would ask it.
@@ -28,12 +31,15 @@ from typing import Literal
 import libcst as cst
 
 from mlstablint.code.exprs import Exprs
-from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver, dotted
+from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver, Scope, dotted
 from mlstablint.code.rule import RuleContext
 
 MAX_DEPTH = 40
 Role = Literal["train", "test", "val"]
 LearnKind = Literal["preprocess", "oversample", "target"]
+# The `transformer` of a Learn that stacks copies of rows (augmentation, duplication): the confirmation
+# duplicates rows.
+COPIES = "copies"
 
 _PRE = "sklearn.preprocessing."
 # Transformers whose fit learns a statistic of the rows (not only the set of categories or nothing).
@@ -111,9 +117,29 @@ ROW_METHODS = frozenset({
     "append", "reindex", "transpose", "T", "query", "explode", "melt", "pivot_table", "groupby", "agg",
     "aggregate", "drop_duplicates", "infer_objects", "convert_dtypes",
 })
+# Calls that stack the rows of their arguments (along axis 0 unless an `axis` says otherwise).
+ROW_STACKS = frozenset({"pandas.concat", "numpy.concatenate", "numpy.vstack", "numpy.row_stack", "numpy.append"})
+# What keeps every row of its input (a copy, an elementwise function, an image flip): its rows are the input's.
+ROW_KEEPING_FUNCS = frozenset({
+    *(f"numpy.{n}" for n in ("flip", "fliplr", "flipud", "rot90", "roll", "clip", "abs", "absolute", "log", "log1p",
+                             "exp", "sqrt", "square", "copy", "array", "asarray", "ascontiguousarray", "round",
+                             "nan_to_num", "add", "multiply", "subtract")),
+    *(f"scipy.ndimage.{n}" for n in ("rotate", "shift", "zoom", "gaussian_filter", "map_coordinates")),
+    "pandas.DataFrame", "copy.copy", "copy.deepcopy",
+})
+ROW_KEEPING_METHODS = frozenset({
+    "copy", "astype", "to_numpy", "reset_index", "fillna", "rename", "assign", "reshape", "apply", "map",
+    "applymap", "transform", "clip", "round", "abs", "replace", "infer_objects", "convert_dtypes", "sort_values",
+    "sort_index", "ffill", "bfill", "interpolate", "toarray", "todense", "values", "add", "mul", "multiply",
+})
+ROW_SELECTING_METHODS = frozenset({"sample", "head", "tail", "query", "nlargest", "nsmallest", "dropna",
+                                   "drop_duplicates", "take", "where", "mask"})
 PREDICT_METHODS = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function", "score_samples"})
 FIT_METHODS = frozenset({"fit", "fit_transform", "fit_resample", "partial_fit", "fit_predict"})
 
+# "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
+_FITTED = re.compile(r"(?:a )?`(\w+)`(?: \(in [^)]*\))? (?:is fitted|resamples)")
+_IN_HELPER = re.compile(r" \(in `\w+\(\)`(?:, called by `\w+\(\)`)*\)")
 _TEST_NAME = re.compile(r"(?:^|_)(?:test|tst|te)(?:_|$|\d)|^test|test$", re.I)
 
 
@@ -139,6 +165,16 @@ class Learn:
     what: str  # e.g. "StandardScaler", "`df.mean()`"
     data: Value
     seq: int
+    # The class the confirmation re-creates when `what` does not name one (e.g. a hand-made selection).
+    transformer: str | None = None
+
+    @property
+    def cls(self) -> str | None:
+        """The class fitted or resampling (`StandardScaler`, `SMOTE`), or the stand-in `transformer`."""
+        if self.transformer is not None:
+            return self.transformer
+        fitted = _FITTED.match(self.what)
+        return fitted.group(1) if fitted else None
 
 
 @dataclass(eq=False)
@@ -174,11 +210,23 @@ EMPTY = Value()
 
 @dataclass
 class HelperSummary:
-    """What a function of the file does to the rows passed to it."""
+    """What a function of the file does to the rows passed to it, read once from its body.
 
-    learns: str | None = None  # the learner it fits on a parameter (e.g. "StandardScaler"), if any
+    `returned` is what its `return` statements give, in terms of its own parameters: a parameter's rows
+    are the root `params[i][1]`, a statistic learned from a parameter is a `Learn` whose data has that
+    root. A call substitutes the arguments' values for those roots (`Flow.apply`): the flow through the
+    helper's return is followed without reading its body again per call."""
+
+    name: str
+    params: tuple[tuple[str, int], ...] = ()  # (parameter name, root of its rows), positional order
+    returned: Value | None = None  # None: the function returns nothing (or is being summarised)
     splits: str | None = None  # the split it performs on a parameter, if any
     output_roles: dict[int, Role] = field(default_factory=dict)  # returned tuple position -> role
+    positional: int = 0  # how many of `params` can be passed by position
+
+    @property
+    def param_roots(self) -> frozenset[int]:
+        return frozenset(root for _, root in self.params)
 
 
 class Flow:
@@ -194,9 +242,12 @@ class Flow:
         self.loop_roles: dict[int, tuple[Role, Split]] = {}
         # id(MUTATION binding) -> the value assigned into the name (`df["c"] = expr`).
         self.mutations: dict[int, cst.BaseExpression] = {}
-        # id(binding of a def) -> the function node.
+        # id(binding of a def) -> the function node, once the walk has left its body (then it can be read).
         self.functions: dict[int, cst.FunctionDef] = {}
         self._summaries: dict[int, HelperSummary] = {}
+        self._busy: set[int] = set()
+        # (id(call), id(learn in a helper's summary)) -> the learn as seen at that call.
+        self._applied: dict[tuple[int, int], Learn] = {}
         self._split_at: dict[int, Split] = {}
         self._seen: set[tuple[str, int]] = set()
         self._alive: dict[int, object] = {}
@@ -289,8 +340,9 @@ class Flow:
         return split
 
     def record_function(self, node: cst.FunctionDef) -> None:
+        """Called when the walk leaves a def: its body's bindings are complete, so it can be summarised."""
         b = self.r.lookup(node.name.value)
-        if b is not None:
+        if b is not None and b.node is node:
             self.functions[self.key(b)] = node
 
     # ---- what a receiver is --------------------------------------------------------------------
@@ -439,60 +491,94 @@ class Flow:
 
     def helper(self, func: cst.Name, before: int = INFINITY) -> HelperSummary | None:
         b = self.r.lookup(func.value, before)
-        if b is None or self.key(b) not in self.functions:
+        if b is None or self.key(b) not in self.functions or b.scope is None:
             return None
-        if self.key(b) not in self._summaries:
-            self._summaries[self.key(b)] = self._summarise(self.functions[self.key(b)])
-        return self._summaries[self.key(b)]
+        key = self.key(b)
+        if key not in self._summaries:
+            if key in self._busy:  # recursion: what the outer evaluation knows so far
+                return None
+            self._busy.add(key)
+            try:
+                self._summaries[key] = self._summarise(self.functions[key], b.scope)
+            finally:
+                self._busy.discard(key)
+        return self._summaries[key]
 
-    def _summarise(self, fn: cst.FunctionDef) -> HelperSummary:
-        """Read a function's body: does it fit a learner on, or split, what it is given?"""
-        params = {p.name.value for p in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params)}
-        summary = HelperSummary()
-        local_ctors: dict[str, str] = {}
+    def _returned(self, scope: Scope) -> Value | None:
+        """The union of a function's `return` values, evaluated in its own scope (its parameters are roots)."""
+        out: Value | None = None
+        saved = self.r.scope
+        try:
+            for ret in scope.returns:
+                assert ret.value is not None and ret.scope is not None
+                self.r.scope = ret.scope
+                value = self.value(ret.value, ret.seq)
+                out = value if out is None else out | value
+        finally:
+            self.r.scope = saved
+        return out
+
+    def apply(self, summary: HelperSummary, call: cst.Call, before: int, depth: int) -> Value:
+        """What `helper(args)` returns here: the summary's parameter roots replaced by the arguments' values;
+        a statistic the helper learns from a parameter is reported at this call ("(in `prepare()`)")."""
+        assert summary.returned is not None
+        args: dict[int, Value] = {}
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        for i, (name, root) in enumerate(summary.params):
+            expr = positional[i] if i < min(len(positional), summary.positional) else keywords.get(name)
+            if expr is not None:
+                args[root] = self.value(expr, before, depth)
+
+        def substitute(value: Value) -> Value:
+            out = Value(value.roots - summary.param_roots, value.learned, value.role, value.split)
+            for root in value.roots & summary.param_roots:
+                out = out | args.get(root, EMPTY)
+            return out
+
+        returned = summary.returned
+        local = frozenset(learn for learn in returned.learned if learn.data.roots.isdisjoint(summary.param_roots))
+        out = Value(returned.roots - summary.param_roots, local, returned.role, returned.split)
+        for root in returned.roots & summary.param_roots:
+            out = out | args.get(root, EMPTY)
+        learned = set(out.learned)
+        for learn in returned.learned - local:
+            seen = self._applied.get((id(call), id(learn)))
+            if seen is None:
+                what = _within(learn.what, summary.name)
+                seen = Learn(call, learn.kind, what, substitute(learn.data), before, learn.cls)
+                self._applied[(id(call), id(learn))] = seen
+            learned.add(seen)
+        return Value(out.roots, frozenset(learned), out.role, out.split)
+
+    def _summarise(self, fn: cst.FunctionDef, scope: Scope) -> HelperSummary:
+        """Read a function's body once: what it returns in terms of its parameters, and whether it splits
+        what it is given (and which returned positions are the train and test parts)."""
+        positional = [p.name.value for p in (*fn.params.posonly_params, *fn.params.params)]
+        names = positional + [p.name.value for p in fn.params.kwonly_params]
+        params = tuple((n, self.key(scope.names[n][0])) for n in names if scope.names.get(n))
+        summary = HelperSummary(fn.name.value, params, positional=len(positional))
         split_outputs: dict[str, Role] = {}
         returns: list[cst.BaseExpression] = []
+        outer = self
 
         def mentions_param(expr: cst.CSTNode) -> bool:
-            found = False
-
-            class Finder(cst.CSTVisitor):
-                def visit_Name(self, node: cst.Name) -> None:
-                    nonlocal found
-                    found = found or node.value in params
-
-            expr.visit(Finder())
-            return found
-
-        outer = self
+            return any(n.value in names for n in names_in(expr))
 
         class Reader(cst.CSTVisitor):
             def visit_Assign(self, node: cst.Assign) -> None:
                 value = node.value
-                if isinstance(value, cst.Call):
-                    name = outer.r.qualname(value.func)
-                    target = node.targets[0].target
-                    if name is not None and isinstance(target, cst.Name):
-                        local_ctors[target.value] = name
-                    if name in SPLIT_FUNCS and isinstance(target, (cst.Tuple, cst.List)) and mentions_param(value):
-                        summary.splits = "train_test_split"
-                        for i, el in enumerate(target.elements):
-                            if isinstance(el.value, cst.Name):
-                                split_outputs[el.value.value] = "train" if i % 2 == 0 else "test"
+                target = node.targets[0].target
+                if (isinstance(value, cst.Call) and outer.r.qualname(value.func) in SPLIT_FUNCS
+                        and isinstance(target, (cst.Tuple, cst.List)) and mentions_param(value)):
+                    summary.splits = "train_test_split"
+                    for i, el in enumerate(target.elements):
+                        if isinstance(el.value, cst.Name):
+                            split_outputs[el.value.value] = "train" if i % 2 == 0 else "test"
 
             def visit_Call(self, node: cst.Call) -> None:
-                name = outer.r.qualname(node.func)
-                if name in SPLIT_FUNCS and mentions_param(node):
+                if outer.r.qualname(node.func) in SPLIT_FUNCS and mentions_param(node):
                     summary.splits = summary.splits or "train_test_split"
-                if name in SCALING_FUNCS and mentions_param(node):
-                    summary.learns = summary.learns or name.rsplit(".", 1)[-1]
-                method = Exprs.method(node)
-                if method in ("fit", "fit_transform") and node.args and mentions_param(node.args[0].value):
-                    receiver = Exprs.receiver(node)
-                    cls = (local_ctors.get(receiver.value) if isinstance(receiver, cst.Name)
-                           else outer.r.qualname(receiver.func) if isinstance(receiver, cst.Call) else None)
-                    if cls in LEARNERS or (cls in CONTAINERS and method == "fit_transform"):
-                        summary.learns = summary.learns or cls.rsplit(".", 1)[-1]
 
             def visit_Return(self, node: cst.Return) -> None:
                 if node.value is not None:
@@ -501,9 +587,12 @@ class Flow:
             def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
                 return node is fn  # nested functions are their own helpers
 
-        fn.visit(Reader())
-        if not returns:
-            summary.learns = None
+        saved = self.r.scope
+        self.r.scope = scope  # the body's names resolve as they did when it was walked
+        try:
+            fn.visit(Reader())
+        finally:
+            self.r.scope = saved
         for ret in returns:
             if isinstance(ret, cst.Call) and outer.r.qualname(ret.func) in SPLIT_FUNCS:
                 n = len([a for a in ret.args if a.keyword is None and not a.star])
@@ -513,6 +602,7 @@ class Flow:
                          if isinstance(el.value, cst.Name) and el.value.value in split_outputs}
                 if roles:
                     summary.output_roles = roles
+        summary.returned = self._returned(scope) if scope.returns else None
         return summary
 
     # ---- values --------------------------------------------------------------------------------
@@ -658,6 +748,9 @@ class Flow:
             out = EMPTY
             for a in args:
                 out = out | self.value(a, before, depth)
+            if out.roots and self.duplicates_rows(node, name, before):
+                learn = Learn(node, "oversample", f"`{_short(node)}` duplicates", out, before, COPIES)
+                return Value(out.roots, out.learned | {learn}, out.role, out.split)
             if not out.roots:  # a reader, a generator or a loader: the rows start here
                 return Value(frozenset({id(node)}), out.learned)
             return out
@@ -701,17 +794,109 @@ class Flow:
             return out
         if isinstance(node.func, cst.Name):
             summary = self.helper(node.func, before)
+            if summary is not None:
+                return self.apply(summary, node, before, depth) if summary.returned is not None else EMPTY
             out = EMPTY
             for a in args:
                 out = out | self.value(a, before, depth)
-            if summary is not None and summary.learns is not None and out.roots:
-                what = f"a `{summary.learns}` is fitted (in `{node.func.value}()`)"
-                learn = Learn(node, "preprocess", what, out, before)
-                return Value(out.roots, out.learned | {learn}, out.role, out.split)
             if not out.roots:
                 return Value(frozenset({id(node)}), out.learned)
             return out
         return EMPTY
+
+    # ---- rows stacked twice (augmentation, duplication) ---------------------------------------
+
+    def duplicates_rows(self, call: cst.Call, name: str, before: int) -> bool:
+        """`np.concatenate([X, X + noise])`, `pd.concat([df, df[df.y == 1]])`, `np.vstack([X, np.flip(X, 2)])`,
+        `np.repeat(X, 3, axis=0)`: the same rows (or copies of them) stacked twice. Parts that are both
+        selections of one frame (`df[df.y == 0]`, `df[df.y == 1]`) are not: they may not overlap."""
+        if name == "numpy.repeat":  # without an axis it flattens
+            axis = self.x.arg(call, 2, "axis")
+            return axis is not None and _rows_axis(axis) and self.x.arg(call) is not None
+        if name == "numpy.append":  # without an axis it flattens
+            axis = self.x.arg(call, 2, "axis")
+            if axis is None or not _rows_axis(axis):
+                return False
+            parts = [p for p in (self.x.arg(call, 0, "arr"), self.x.arg(call, 1, "values")) if p is not None]
+        else:
+            axis = self.x.arg(call, 1, "axis") if name in ("pandas.concat", "numpy.concatenate") else None
+            if axis is not None and not _rows_axis(axis):
+                return False
+            listed, seq = self.x.follow(self.x.arg(call) or call, before)
+            if not isinstance(listed, (cst.List, cst.Tuple)):
+                return False
+            parts = [el.value for el in listed.elements if not isinstance(el, cst.StarredElement)]
+            before = seq
+        origins = [self.row_origins(part, before) for part in parts]
+        for i, first in enumerate(origins):
+            for second in origins[i + 1:]:
+                for key, selected in first:
+                    if any(key == other and not (selected and other_selected) for other, other_selected in second):
+                        return True
+        return False
+
+    def row_origins(self, expr: cst.BaseExpression, before: int, depth: int = 0) -> set[tuple[int, bool]]:
+        """The frames whose rows `expr` holds, each with whether only a selection of its rows is kept
+        (`df[df.y == 1]`, `X[:100]`, `df.sample(...)`); columns selected or values changed keep every row."""
+        if depth > MAX_DEPTH:
+            return set()
+        if isinstance(expr, cst.Name):
+            b = self.r.lookup(expr.value, before)
+            if b is None:
+                return {(hash(("free", expr.value)), False)}
+            if b.aug_op is not None:  # `df["c"] = ...`, `X += noise`: the same rows, changed
+                prev = self.r.lookup(expr.value, b.seq)
+                return self.row_origins(expr, b.seq, depth + 1) if prev is not None else {(self.key(b), False)}
+            if b.value is None or b.unpack_index is not None or b.qualname is not None:
+                return {(self.key(b), False)}
+            return self.row_origins(b.value, b.seq, depth + 1)
+        if isinstance(expr, cst.Attribute):
+            return self.row_origins(expr.value, before, depth + 1)
+        if isinstance(expr, cst.BinaryOperation):
+            return self.row_origins(expr.left, before, depth + 1) | self.row_origins(expr.right, before, depth + 1)
+        if isinstance(expr, cst.UnaryOperation):
+            return self.row_origins(expr.expression, before, depth + 1)
+        if isinstance(expr, cst.Subscript):
+            selected = self._selects_rows(expr, before)
+            return {(key, sel or selected) for key, sel in self.row_origins(expr.value, before, depth + 1)}
+        if isinstance(expr, cst.Call):
+            name = self.r.qualname(expr.func, before)
+            first = self.x.arg(expr)
+            if name in ROW_KEEPING_FUNCS and first is not None:
+                return self.row_origins(first, before, depth + 1)
+            if name is None and isinstance(expr.func, cst.Attribute):
+                method = expr.func.attr.value
+                receiver = expr.func.value
+                if method == "drop":  # `drop(columns=...)`, `drop(c, axis=1)` keep every row
+                    axis = self.x.arg(expr, 1, "axis")
+                    keeps = self.x.arg(expr, 99, "columns") is not None or (axis is not None and not _rows_axis(axis))
+                    return {(key, sel or not keeps) for key, sel in self.row_origins(receiver, before, depth + 1)}
+                if method in ROW_KEEPING_METHODS:
+                    return self.row_origins(receiver, before, depth + 1)
+                if method in ROW_SELECTING_METHODS:
+                    return {(key, True) for key, _ in self.row_origins(receiver, before, depth + 1)}
+            if isinstance(expr.func, cst.Name) and first is not None:
+                summary = self.helper(expr.func, before)
+                returned = summary.returned if summary is not None else None
+                if summary is not None and returned is not None and summary.params and (
+                        summary.params[0][1] in returned.roots):
+                    return self.row_origins(first, before, depth + 1)  # `augment(X)` returns X's rows, changed
+            return {(id(expr), False)}
+        return set()
+
+    def _selects_rows(self, expr: cst.Subscript, before: int) -> bool:
+        """`df[mask]`, `X[:100]`, `df.loc[mask, cols]`: a subset of the rows; `df[["a", "b"]]`, `X[:, 1:]`,
+        `df.loc[:, cols]`: every row."""
+        elements = expr.slice
+        first = elements[0].slice if elements else None
+        if first is None:
+            return False
+        if isinstance(first, cst.Slice):
+            return not (first.lower is None and first.upper is None and first.step is None)
+        if len(elements) == 1 and isinstance(first, cst.Index) and not (
+                isinstance(expr.value, cst.Attribute) and expr.value.attr.value in ("loc", "iloc")):
+            return self._literal_columns(first.value, before) is None  # a column name keeps every row
+        return True
 
     # ---- columns (target in the features) ------------------------------------------------------
 
@@ -792,6 +977,47 @@ class Flow:
             if method in ("copy", "fillna", "dropna", "reset_index", "to_numpy", "astype", "sample", "drop_duplicates"):
                 return self.keeps_columns(x.func.value, frame, cols, before, depth + 1)
         return False
+
+
+def names_in(node: cst.CSTNode) -> list[cst.Name]:
+    """The names an expression mentions (`X[test_idx]` -> X, test_idx)."""
+    found: list[cst.Name] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Names())
+    return found
+
+
+def _within(what: str, helper: str) -> str:
+    """"a `StandardScaler` is fitted" learned in `prepare()`: "a `StandardScaler` (in `prepare()`) is fitted";
+    through a second helper: "(in `scale()`, called by `prepare()`)"."""
+    inner = _IN_HELPER.search(what)
+    if inner is not None:
+        return f"{what[:inner.end() - 1]}, called by `{helper}()`{what[inner.end() - 1:]}"
+    first = re.search(r"`[^`]*`", what)
+    if first is None:
+        return f"{what} (in `{helper}()`)"
+    return f"{what[:first.end()]} (in `{helper}()`){what[first.end():]}"
+
+
+def _int(expr: cst.BaseExpression | None) -> int | None:
+    """The value of an integer literal (`0`, `-1`), else None."""
+    if isinstance(expr, cst.Integer):
+        return int(expr.evaluated_value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(
+            expr.expression, cst.Integer):
+        return -int(expr.expression.evaluated_value)
+    return None
+
+
+def _rows_axis(axis: cst.BaseExpression) -> bool:
+    """`axis=0` / `axis="index"`: along the rows (an axis we cannot read is not)."""
+    if isinstance(axis, cst.SimpleString):
+        return axis.evaluated_value in ("index", "rows")
+    return _int(axis) == 0
 
 
 def _replace_false(call: cst.Call) -> bool:

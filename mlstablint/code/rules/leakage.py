@@ -9,7 +9,6 @@ reports only where a split is in sight: a learned statistic with no split after 
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import PurePosixPath
 
 import libcst as cst
@@ -17,9 +16,11 @@ import libcst as cst
 from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.dataflow import (
     CONTAINERS,
+    COPIES,
     LABEL_ENCODERS,
     LEARNERS,
     OVERSAMPLERS,
+    SEARCHES,
     SUPERVISED,
     TARGET_LEARNERS,
     Flow,
@@ -28,6 +29,7 @@ from mlstablint.code.dataflow import (
     Split,
     flow_of,
     is_test_name,
+    names_in,
     train_counterpart,
 )
 from mlstablint.code.exprs import source
@@ -40,8 +42,6 @@ _SELECTING_CALLBACKS = ("EarlyStopping", "early_stopping")
 _CHECKPOINTS = ("ModelCheckpoint",)
 _SELECT_FUNCS = frozenset({"builtins.max", "builtins.min", "builtins.sorted", "numpy.argmax", "numpy.argmin",
                            "numpy.max", "numpy.min", "numpy.argsort", "numpy.nanargmax"})
-# "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
-_FITTED = re.compile(r"(?:a )?`(\w+)` (?:is fitted|resamples)")
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
 
 
@@ -101,12 +101,12 @@ class _LeakRule(CodeRule):
             return
         self.on_leave_for(original_node)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         if is_test_file(self.ctx.path):
             return
         flow = self.flow
-        if flow.once("node", node):
-            flow.record_function(node)
+        if flow.once("node", original_node):
+            flow.record_function(original_node)
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         if is_test_file(self.ctx.path):
@@ -142,8 +142,12 @@ class _BeforeSplit(_LeakRule):
     def on_call(self, node: cst.Call) -> None:
         split = self.flow.split_of(node)
         if split is not None:
+            copies = sorted((learn for learn in split.data.learned if learn.transformer == COPIES),
+                            key=lambda learn: learn.seq)
             for learn in split.data.learned:
-                self._check(learn, split)
+                # `X_aug = np.concatenate([X, X])` and `y_aug = np.concatenate([y, y])` are one leak: the first.
+                if learn.transformer != COPIES or learn is copies[0]:
+                    self._check(learn, split)
             return
         if self.x.method(node) == "transform" and node.args:
             # A transformer fitted on all the rows and applied to the parts of a later split.
@@ -157,15 +161,13 @@ class _BeforeSplit(_LeakRule):
     def _check(self, learn: Learn, split: Split) -> None:
         if learn.kind != self.kind or learn.data.role != split.data.role or not learn.data.shares_rows(split.data):
             return
-        fitted = _FITTED.match(learn.what)
-        if learn.data.role is not None and learn.kind == "preprocess" and (
-                fitted is None or fitted.group(1) not in SUPERVISED):
+        transformer = learn.cls
+        if learn.data.role is not None and learn.kind == "preprocess" and transformer not in SUPERVISED:
             return  # a scaler fitted on the training part, then a CV of that part: the test score is untouched
         if self.ctx.is_claimed(self.id, learn.node):
             return
         self.ctx.claim(self.id, learn.node)
-        evidence = {"learned": learn.what, "transformer": fitted.group(1) if fitted else None,
-                    **self.split_evidence(split)}
+        evidence = {"learned": learn.what, "transformer": transformer, **self.split_evidence(split)}
         self.report(learn.node, evidence,
                     what=learn.what[:1].upper() + learn.what[1:], split=split.kind, where=shorten(split.node))
 
@@ -201,17 +203,32 @@ class FitOnTest(_LeakRule):
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)
+        if isinstance(node.func, cst.Name) and node.args:
+            self._helper_fit(node, node.func)
+            return
         if method not in ("fit", "fit_transform", "fit_resample", "fit_predict", "partial_fit") or not node.args:
             return
         assert isinstance(node.func, cst.Attribute)
-        if self.flow.constructor(node.func.value) in LABEL_ENCODERS:
-            return
+        if self.flow.constructor(node.func.value) in LABEL_ENCODERS | SEARCHES:
+            return  # a search fitted on the test part chooses the model on it: MSL304
         data = self.flow.arg_value(node)
         if data.role == "test" and data.split is not None and self._transformer_or_test_named(node):
             why = f"the test part of `{_first_line(data.split.node)[:50]}`"
             self.report(node, {"split": data.split.kind}, expr=shorten(node), why=why)
             return
         self._named_test(node)
+
+    def _helper_fit(self, node: cst.Call, func: cst.Name) -> None:
+        """`X_te = prepare(X_te)` where `prepare` (a function of the file) fits a transformer on what it is
+        given: the summary's statistic, applied at this call, is learned from the test part."""
+        if self.flow.helper(func) is None:
+            return
+        for learn in sorted(self.flow.value(node).learned, key=lambda learn: learn.seq):
+            if learn.node is node and learn.kind == "preprocess" and learn.data.role == "test" and learn.data.split:
+                why = f"the test part of `{_first_line(learn.data.split.node)[:50]}`; {learn.what}"
+                self.report(node, {"split": learn.data.split.kind, "learned": learn.what}, expr=shorten(node),
+                            why=why)
+                return
 
     def _transformer_or_test_named(self, node: cst.Call) -> bool:
         """A model fitted on the second part of a split is often the point (calibrating a frozen model on a
@@ -221,7 +238,8 @@ class FitOnTest(_LeakRule):
         cls = self.flow.constructor(node.func.value)
         if cls in LEARNERS or cls in TARGET_LEARNERS or cls in CONTAINERS or cls in OVERSAMPLERS:
             return True
-        names = {n.value for n in _names_in(self.x.arg(node, 0, "X"))}
+        first = self.x.arg(node, 0, "X")
+        names = {n.value for n in names_in(first)} if first is not None else set()
         return any(is_test_name(n) for n in names)
 
     def _named_test(self, node: cst.Call) -> None:
@@ -484,20 +502,6 @@ def _grouped_columns(expr: cst.BaseExpression) -> frozenset[str]:
 
     expr.visit(Columns())
     return frozenset(read) if grouped else frozenset()
-
-
-def _names_in(node: cst.CSTNode | None) -> list[cst.Name]:
-    """The names an expression mentions (`X[test_idx]` -> X, test_idx)."""
-    found: list[cst.Name] = []
-    if node is None:
-        return found
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name)
-
-    node.visit(Names())
-    return found
 
 
 def _calls(node: cst.CSTNode) -> list[cst.Call]:

@@ -1,0 +1,253 @@
+"""MSL3xx flows beyond the first set: helpers of the file that fit or split (their returns followed through a
+summary per function), augmentation and row duplication before the split, the test set used to choose the
+model, and the target reaching the features by a name, by position or through a derived column. Each case
+runs as a `.py` file and as a notebook whose cells hold the same lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.leakage_support import as_form, leak_rules, rules_of, src
+
+POSITIVE: list[tuple[str, str, str]] = [
+    # (rule, flow, body)
+    # ---- helpers of the file -----------------------------------------------------------------
+    ("MSL301", "a helper with no parameter reads, scales and returns", """
+        def load_scaled():
+            df = pd.read_csv("t.csv")
+            X = StandardScaler().fit_transform(df[["a", "b"]])
+            return X, df["y"]
+        X, y = load_scaled()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("MSL301", "a helper's result bound to a local, then returned", """
+        def prepare(frame):
+            sc = StandardScaler()
+            out = sc.fit_transform(frame)
+            return out
+        df = pd.read_csv("t.csv")
+        X = prepare(df[["a", "b"]])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
+     """),
+    ("MSL301", "a helper calling a helper, arguments by keyword", """
+        def scale(a):
+            return StandardScaler().fit_transform(a)
+        def prepare(frame, cols=("a", "b")):
+            return scale(frame[list(cols)])
+        df = pd.read_csv("t.csv")
+        X = prepare(cols=["a"], frame=df)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
+     """),
+    ("MSL303", "a helper that fits, called on the test part", """
+        def prepare(frame):
+            return StandardScaler().fit_transform(frame)
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        X_tr = prepare(X_tr)
+        X_te = prepare(X_te)
+     """),
+    # ---- augmentation and duplication before the split ---------------------------------------
+    ("MSL302", "noisy copies stacked under the rows, then split", """
+        X, y = load()
+        X_aug = np.concatenate([X, X + np.random.normal(0, 0.1, X.shape)])
+        y_aug = np.concatenate([y, y])
+        X_tr, X_te, y_tr, y_te = train_test_split(X_aug, y_aug)
+     """),
+    ("MSL302", "minority rows appended again with pd.concat", """
+        df = pd.read_csv("t.csv")
+        df = pd.concat([df, df[df.y == 1]], ignore_index=True)
+        X_tr, X_te, y_tr, y_te = train_test_split(df.drop(columns="y"), df["y"])
+     """),
+    ("MSL302", "flipped images stacked with np.vstack, a helper that augments", """
+        def flipped(images):
+            return np.flip(images, axis=2)
+        X, y = load()
+        X_all = np.vstack([X, flipped(X)])
+        y_all = np.concatenate([y, y])
+        X_tr, X_te, y_tr, y_te = train_test_split(X_all, y_all)
+     """),
+    ("MSL302", "an augment() helper of the file, then cross_val_score", """
+        def augment(X):
+            return np.concatenate([X, np.fliplr(X)])
+        X, y = load()
+        print(cross_val_score(LogisticRegression(), augment(X), np.concatenate([y, y])))
+     """),
+    ("MSL302", "a copy of the frame with changed values, concatenated", """
+        df = pd.read_csv("t.csv")
+        noisy = df.copy()
+        noisy["a"] = noisy["a"] * 1.01
+        both = pd.concat([df, noisy])
+        train, test = train_test_split(both, test_size=0.2)
+     """),
+    ("MSL302", "rows repeated with np.repeat(axis=0), then KFold", """
+        X, y = load()
+        Xr = np.repeat(X, 3, axis=0)
+        yr = np.repeat(y, 3, axis=0)
+        for tr, te in KFold(5, shuffle=True).split(Xr):
+            LogisticRegression().fit(Xr[tr], yr[tr])
+     """),
+    ("MSL302", "the training part augmented, then cross-validated", """
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        X_tr = np.concatenate([X_tr, X_tr + 0.01])
+        y_tr = np.concatenate([y_tr, y_tr])
+        print(cross_val_score(LogisticRegression(), X_tr, y_tr))
+     """),
+]
+
+NEGATIVE: list[tuple[str, str]] = [
+    # ---- helpers of the file -----------------------------------------------------------------
+    ("a helper that scales for a printout and returns its input unchanged", """
+        def show(frame):
+            print(StandardScaler().fit_transform(frame)[:5])
+            return frame
+        df = pd.read_csv("t.csv")
+        X = show(df[["a", "b"]])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
+     """),
+    ("a helper that scales, called on the training part only", """
+        def prepare(frame):
+            return StandardScaler().fit_transform(frame)
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        X_tr = prepare(X_tr)
+        LogisticRegression().fit(X_tr, y_tr)
+     """),
+    ("a helper that builds a Pipeline, cross-validated", """
+        from sklearn.pipeline import make_pipeline
+        def build(C):
+            return make_pipeline(StandardScaler(), LogisticRegression(C=C))
+        X, y = load()
+        print(cross_val_score(build(1.0), X, y))
+     """),
+    ("a helper that scales, used with no split in sight", """
+        def prepare(frame):
+            return StandardScaler().fit_transform(frame)
+        df = pd.read_csv("t.csv")
+        LogisticRegression().fit(prepare(df[["a"]]), df["y"])
+     """),
+    # ---- augmentation and duplication --------------------------------------------------------
+    ("two selections of one frame, reordered", """
+        df = pd.read_csv("t.csv")
+        df = pd.concat([df[df.y == 0], df[df.y == 1]])
+        X_tr, X_te, y_tr, y_te = train_test_split(df[["a"]], df["y"])
+     """),
+    ("features stacked side by side (axis=1)", """
+        X, y = load()
+        X2 = np.concatenate([X, X ** 2], axis=1)
+        wide = pd.concat([pd.DataFrame(X), pd.DataFrame(np.log1p(X))], axis="columns")
+        X_tr, X_te, y_tr, y_te = train_test_split(X2, y)
+        W_tr, W_te, v_tr, v_te = train_test_split(wide, y)
+     """),
+    ("the training part augmented, scored on the untouched test part", """
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        X_tr = np.concatenate([X_tr, X_tr + 0.01])
+        y_tr = np.concatenate([y_tr, y_tr])
+        LogisticRegression().fit(X_tr, y_tr).score(X_te, y_te)
+     """),
+    ("the parts of a split joined back", """
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        X_all = np.concatenate([X_tr, X_te])
+        y_all = np.concatenate([y_tr, y_te])
+        print(cross_val_score(LogisticRegression(), X_all, y_all))
+     """),
+    ("two files concatenated", """
+        a = pd.read_csv("a.csv")
+        b = pd.read_csv("b.csv")
+        df = pd.concat([a, b])
+        X_tr, X_te, y_tr, y_te = train_test_split(df[["x"]], df["y"])
+     """),
+    ("np.repeat without an axis (a flat array, not rows)", """
+        X, y = load()
+        weights = np.repeat(1.0 / 3, 3)
+        X_tr, X_te, y_tr, y_te = train_test_split(X * weights, y)
+     """),
+]
+
+
+@pytest.mark.parametrize(("rule", "flow", "body"), POSITIVE, ids=[f"{r}-{f}" for r, f, _ in POSITIVE])
+@pytest.mark.parametrize("form", ["py", "ipynb"])
+def test_fires(checker, rule: str, flow: str, body: str, form: str) -> None:
+    fired = leak_rules(checker, body, form)
+    assert rule in fired, (flow, fired)
+    assert not [r for r in fired if r != rule], (flow, fired)
+
+
+@pytest.mark.parametrize(("flow", "body"), NEGATIVE, ids=[f for f, _ in NEGATIVE])
+@pytest.mark.parametrize("form", ["py", "ipynb"])
+def test_correct_idioms_are_clean(checker, flow: str, body: str, form: str) -> None:
+    assert leak_rules(checker, body, form, "ok") == [], flow
+
+
+def _findings(checker, body: str, rule: str):
+    report = checker.check_source(src(body), "p.py")
+    assert not report.errors, report.errors
+    return [f for f in report.findings if f.rule == rule]
+
+
+def test_helper_fit_is_reported_at_the_call_with_the_helper_named(checker) -> None:
+    body = """
+        def prepare(frame):
+            return StandardScaler().fit_transform(frame)
+        df = pd.read_csv("t.csv")
+        X = prepare(df[["a", "b"]])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
+    """
+    [finding] = _findings(checker, body, "MSL301")
+    assert src(body).splitlines()[finding.line - 1].strip() == 'X = prepare(df[["a", "b"]])'
+    assert "(in `prepare()`)" in finding.message
+    assert finding.evidence["transformer"] == "StandardScaler"  # what the confirmation re-creates
+
+
+def test_helper_that_reads_its_own_rows_is_reported_at_its_fit(checker) -> None:
+    body = """
+        def load_scaled():
+            df = pd.read_csv("t.csv")
+            return StandardScaler().fit_transform(df[["a", "b"]]), df["y"]
+        X, y = load_scaled()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+    """
+    [finding] = _findings(checker, body, "MSL301")
+    assert "fit_transform" in src(body).splitlines()[finding.line - 1]
+
+
+def test_one_helper_two_calls_one_finding_per_leaking_call(checker) -> None:
+    """The summary is per function: the call on raw rows before the split leaks, the one on the training part
+    does not."""
+    body = """
+        def prepare(frame):
+            return StandardScaler().fit_transform(frame)
+        X, y = load()
+        Z = prepare(X)
+        Z_tr, Z_te, y_tr, y_te = train_test_split(Z, y)
+        W_tr, W_te, v_tr, v_te = train_test_split(X, y)
+        W_tr = prepare(W_tr)
+    """
+    findings = _findings(checker, body, "MSL301")
+    assert [src(body).splitlines()[f.line - 1].strip() for f in findings] == ["Z = prepare(X)"]
+
+
+def test_augmented_features_and_labels_are_one_finding(checker) -> None:
+    body = """
+        X, y = load()
+        X_aug = np.concatenate([X, X + 0.1])
+        y_aug = np.concatenate([y, y])
+        X_tr, X_te, y_tr, y_te = train_test_split(X_aug, y_aug)
+        print(cross_val_score(LogisticRegression(), X_aug, y_aug))
+    """
+    [finding] = _findings(checker, body, "MSL302")
+    assert "X_aug = " in src(body).splitlines()[finding.line - 1]
+    assert finding.evidence["transformer"] == "copies"
+    assert "duplicates rows that are later split" in finding.message
+
+
+def test_search_fitted_on_the_test_part_is_not_msl303(checker) -> None:
+    body = """
+        from sklearn.model_selection import GridSearchCV
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        GridSearchCV(LogisticRegression(), {"C": [1, 10]}).fit(X_te, y_te)
+    """
+    assert "MSL303" not in rules_of(checker, as_form(body, "py"), "p.py")
