@@ -93,6 +93,100 @@ POSITIVE: list[tuple[str, str, str]] = [
         y_tr = np.concatenate([y_tr, y_tr])
         print(cross_val_score(LogisticRegression(), X_tr, y_tr))
      """),
+    # ---- the test set used to choose the model -----------------------------------------------
+    ("MSL304", "models in a dict, test scores stored by name, max(key=results.get)", """
+        from sklearn.tree import DecisionTreeClassifier
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        models = {"lr": LogisticRegression(), "tree": DecisionTreeClassifier()}
+        results = {}
+        for name, m in models.items():
+            m.fit(X_tr, y_tr)
+            results[name] = m.score(X_te, y_te)
+        best = max(results, key=results.get)
+     """),
+    ("MSL304", "rows of test scores, DataFrame idxmax", """
+        from sklearn.metrics import f1_score
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        rows = []
+        for c in [0.1, 1.0, 10.0]:
+            m = LogisticRegression(C=c).fit(X_tr, y_tr)
+            rows.append({"C": c, "f1": f1_score(y_te, m.predict(X_te))})
+        best = pd.DataFrame(rows)["f1"].idxmax()
+     """),
+    ("MSL304", "best = max(best, score) over a depth loop", """
+        from sklearn.tree import DecisionTreeClassifier
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        best = 0.0
+        for depth in range(1, 10):
+            m = DecisionTreeClassifier(max_depth=depth).fit(X_tr, y_tr)
+            best = max(best, m.score(X_te, y_te))
+        print("best depth accuracy", best)
+     """),
+    ("MSL304", "a manual grid: nested loops, if score > best", """
+        from sklearn.svm import SVC
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        best_score, best_params = 0.0, None
+        for C in [0.1, 1, 10]:
+            for gamma in [0.01, 0.1]:
+                svc = SVC(C=C, gamma=gamma).fit(X_tr, y_tr)
+                s = svc.score(X_te, y_te)
+                if s > best_score:
+                    best_score, best_params = s, (C, gamma)
+     """),
+    ("MSL304", "a comprehension that fits and scores, np.argmax", """
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        Cs = [0.1, 1.0, 10.0]
+        scores = [LogisticRegression(C=c).fit(X_tr, y_tr).score(X_te, y_te) for c in Cs]
+        best_c = Cs[int(np.argmax(scores))]
+     """),
+    ("MSL304", "max over fitted models with a key scoring on test", """
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        fitted = [LogisticRegression(C=c).fit(X_tr, y_tr) for c in (0.1, 1.0, 10.0)]
+        best = max(fitted, key=lambda m: m.score(X_te, y_te))
+     """),
+    ("MSL304", "GridSearchCV fitted on the test part", """
+        from sklearn.model_selection import GridSearchCV
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0, 10.0]})
+        search.fit(X_te, y_te)
+     """),
+    ("MSL304", "EarlyStopping in a callbacks list bound to a name", """
+        from tensorflow.keras.callbacks import EarlyStopping, ModelCheckpoint
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        callbacks = [EarlyStopping(patience=5), ModelCheckpoint("m.keras")]
+        model.fit(X_tr, y_tr, epochs=100, validation_data=(X_te, y_te), callbacks=callbacks)
+     """),
+    ("MSL304", "xgboost.train with the test DMatrix in evals and early stopping", """
+        import xgboost as xgb
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        dtrain = xgb.DMatrix(X_tr, label=y_tr)
+        dtest = xgb.DMatrix(X_te, label=y_te)
+        bst = xgb.train({"eta": 0.1}, dtrain, 500, evals=[(dtrain, "train"), (dtest, "test")],
+                        early_stopping_rounds=20)
+     """),
+    ("MSL304", "CatBoost keeps the best iteration on its eval_set by default", """
+        from catboost import CatBoostClassifier
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        cb = CatBoostClassifier(iterations=500)
+        cb.fit(X_tr, y_tr, eval_set=(X_te, y_te))
+     """),
+    ("MSL304", "a Keras Tuner search validated on the test part", """
+        import keras_tuner as kt
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=10)
+        tuner.search(X_tr, y_tr, epochs=5, validation_data=(X_te, y_te))
+     """),
 ]
 
 NEGATIVE: list[tuple[str, str]] = [
@@ -163,6 +257,62 @@ NEGATIVE: list[tuple[str, str]] = [
         X, y = load()
         weights = np.repeat(1.0 / 3, 3)
         X_tr, X_te, y_tr, y_te = train_test_split(X * weights, y)
+     """),
+    # ---- the test set used to choose the model -----------------------------------------------
+    ("test scores of several models in a dict, printed only", """
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        results = {}
+        for c in [0.1, 1.0]:
+            m = LogisticRegression(C=c).fit(X_tr, y_tr)
+            results[c] = m.score(X_te, y_te)
+        print(results)
+     """),
+    ("the best of cross-validation scores in a dict, the test set scored once", """
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        results = {}
+        for c in [0.1, 1.0]:
+            results[c] = cross_val_score(LogisticRegression(C=c), X_tr, y_tr).mean()
+        best_c = max(results, key=results.get)
+        LogisticRegression(C=best_c).fit(X_tr, y_tr).score(X_te, y_te)
+     """),
+    ("the best model chosen on a validation part, the test part scored once", """
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        X_fit, X_val, y_fit, y_val = train_test_split(X_tr, y_tr)
+        fitted = [LogisticRegression(C=c).fit(X_fit, y_fit) for c in (0.1, 1.0, 10.0)]
+        best = max(fitted, key=lambda m: m.score(X_val, y_val))
+        best.score(X_te, y_te)
+     """),
+    ("a search fitted on the training part, scored on the test part", """
+        from sklearn.model_selection import GridSearchCV
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}).fit(X_tr, y_tr)
+        print(search.score(X_te, y_te))
+     """),
+    ("CatBoost told not to keep the best iteration", """
+        from catboost import CatBoostClassifier
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        cb = CatBoostClassifier(iterations=500)
+        cb.fit(X_tr, y_tr, eval_set=(X_te, y_te), use_best_model=False)
+     """),
+    ("xgboost.train watching the test DMatrix without early stopping", """
+        import xgboost as xgb
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        dtest = xgb.DMatrix(X_te, label=y_te)
+        bst = xgb.train({"eta": 0.1}, xgb.DMatrix(X_tr, label=y_tr), 100, evals=[(dtest, "test")])
+     """),
+    ("one model per fold scored on that fold's test part, the mean reported", """
+        X, y = load()
+        scores = []
+        for tr, te in KFold(5).split(X):
+            m = LogisticRegression().fit(X[tr], y[tr])
+            scores.append(m.score(X[te], y[te]))
+        print(np.mean(scores), "best fold", max(scores))
      """),
 ]
 
@@ -243,11 +393,26 @@ def test_augmented_features_and_labels_are_one_finding(checker) -> None:
     assert "duplicates rows that are later split" in finding.message
 
 
-def test_search_fitted_on_the_test_part_is_not_msl303(checker) -> None:
+def test_search_fitted_on_the_test_part_is_msl304_not_msl303(checker) -> None:
     body = """
         from sklearn.model_selection import GridSearchCV
         X, y = load()
         X_tr, X_te, y_tr, y_te = train_test_split(X, y)
         GridSearchCV(LogisticRegression(), {"C": [1, 10]}).fit(X_te, y_te)
     """
-    assert "MSL303" not in rules_of(checker, as_form(body, "py"), "p.py")
+    assert [r for r in rules_of(checker, as_form(body, "py"), "p.py") if r.startswith("MSL3")] == ["MSL304"]
+
+
+def test_selection_names_how_the_best_was_kept(checker) -> None:
+    body = """
+        X, y = load()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+        results = {}
+        for c in [0.1, 1.0]:
+            m = LogisticRegression(C=c).fit(X_tr, y_tr)
+            results[c] = m.score(X_te, y_te)
+        best = max(results, key=results.get)
+    """
+    [finding] = _findings(checker, body, "MSL304")
+    assert src(body).splitlines()[finding.line - 1].strip() == "results[c] = m.score(X_te, y_te)"
+    assert finding.evidence["selection"] == "`max(results, key=results.get)`"

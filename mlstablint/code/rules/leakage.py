@@ -43,6 +43,11 @@ _CHECKPOINTS = ("ModelCheckpoint",)
 _SELECT_FUNCS = frozenset({"builtins.max", "builtins.min", "builtins.sorted", "numpy.argmax", "numpy.argmin",
                            "numpy.max", "numpy.min", "numpy.argsort", "numpy.nanargmax"})
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
+# Wrappers around a container of scores that a selection looks through (`pd.Series(results).idxmax()`).
+_CONTAINER_FUNCS = frozenset({"numpy.array", "numpy.asarray", "pandas.Series", "pandas.DataFrame", "builtins.list",
+                              "builtins.dict"})
+# Gradient-boosting training functions that take evaluation sets (`evals`, `valid_sets`).
+_BOOSTER_TRAIN = frozenset({"xgboost.train", "lightgbm.train", "catboost.train"})
 
 
 _TEST_PARTS = frozenset({"tests", "test", "testing"})
@@ -271,8 +276,8 @@ class FitOnTest(_LeakRule):
 
 
 class TestReuse(_LeakRule):
-    """The test set used to choose the model: early stopping or checkpoints on it, or several models scored on
-    it with the best kept."""
+    """The test set used to choose the model: early stopping or checkpoints on it, a hyperparameter search fed
+    it, or several models scored on it with the best kept."""
 
     id = "MSL304"
     message = ("{what} uses the test set to choose the model, so its score is no longer an unbiased estimate; "
@@ -280,129 +285,212 @@ class TestReuse(_LeakRule):
 
     def on_call(self, node: cst.Call) -> None:
         self._early_stopping(node)
+        self._search_on_test(node)
         self._selection(node)
 
     # Early stopping / checkpointing on the test data.
     def _early_stopping(self, node: cst.Call) -> None:
-        if self.x.method(node) != "fit":
+        method = self.x.method(node)
+        name = self.r.qualname(node.func) or ""
+        if method not in ("fit", "fit_generator", "search") and name not in _BOOSTER_TRAIN:
             return
         monitored: cst.BaseExpression | None = None
         for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value in ("validation_data", "eval_set"):
+            if arg.keyword is not None and arg.keyword.value in ("validation_data", "eval_set", "evals",
+                                                                 "valid_sets"):
                 monitored = arg.value
         if monitored is None:
             return
+        monitored, _ = self.x.follow(monitored)
         if isinstance(monitored, (cst.List, cst.Tuple)) and monitored.elements and isinstance(
-                monitored.elements[0].value, (cst.Tuple, cst.List)) and len(monitored.elements) >= 1:
-            monitored = monitored.elements[-1].value
+                monitored.elements[0].value, (cst.Tuple, cst.List)):
+            monitored = monitored.elements[-1].value  # the last eval set is the one early stopping watches
         if isinstance(monitored, (cst.Tuple, cst.List)) and monitored.elements:
             monitored = monitored.elements[0].value
         data = self.flow.value(monitored)
         if data.role != "test":
             return
-        how = self._selector(node)
+        how = "a hyperparameter search" if method == "search" and self._is_tuner(node) else self._selector(node)
         if how is None:
             return
         self.report(node, {"selection": how}, what=f"`{shorten(node)}` ({how} on the test data)")
 
-    def _selector(self, node: cst.Call) -> str | None:
-        for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value == "early_stopping_rounds":
-                return "early stopping"
-            if arg.keyword is not None and arg.keyword.value == "callbacks":
-                for element in getattr(arg.value, "elements", ()):
-                    expr, _ = self.x.follow(element.value)
-                    if isinstance(expr, cst.Call):
-                        name = (dotted(expr.func) or "").rsplit(".", 1)[-1]
-                        if name in _SELECTING_CALLBACKS:
-                            return "early stopping"
-                        if name in _CHECKPOINTS and any(
-                                a.keyword is not None and a.keyword.value == "save_best_only"
-                                and dotted(a.value) == "True" for a in expr.args):
-                            return "best-checkpoint selection"
+    def _is_tuner(self, node: cst.Call) -> bool:
         assert isinstance(node.func, cst.Attribute)
-        ctor, _ = self.x.follow(node.func.value)
-        if isinstance(ctor, cst.Call) and any(a.keyword is not None and a.keyword.value == "early_stopping_rounds"
-                                              for a in ctor.args):
-            return "early stopping"
+        cls = self.flow.constructor(node.func.value) or ""
+        return cls.startswith(("keras_tuner.", "kerastuner."))
+
+    def _selector(self, node: cst.Call) -> str | None:
+        calls: list[cst.Call] = [node]
+        catboost = False
+        if isinstance(node.func, cst.Attribute):
+            ctor, _ = self.x.follow(node.func.value)
+            if isinstance(ctor, cst.Call):
+                calls.append(ctor)
+                catboost = (self.r.qualname(ctor.func) or "").startswith("catboost.")
+        for call in calls:
+            for arg in call.args:
+                keyword = arg.keyword.value if arg.keyword is not None else None
+                if keyword in ("early_stopping_rounds", "early_stopping") and dotted(arg.value) not in (
+                        "None", "False"):
+                    return "early stopping"
+                if keyword == "use_best_model":
+                    catboost = False
+                    if dotted(arg.value) == "True":
+                        return "best-iteration selection"
+                if keyword == "callbacks":
+                    found = self._callbacks(arg.value)
+                    if found is not None:
+                        return found
+        # CatBoost keeps the best iteration on the eval set unless told not to (`use_best_model=False`).
+        return "best-iteration selection" if catboost else None
+
+    def _callbacks(self, listed: cst.BaseExpression) -> str | None:
+        listed, _ = self.x.follow(listed)
+        for element in getattr(listed, "elements", ()):
+            expr, _ = self.x.follow(element.value)
+            if isinstance(expr, cst.Call):
+                name = (dotted(expr.func) or "").rsplit(".", 1)[-1]
+                if name in _SELECTING_CALLBACKS:
+                    return "early stopping"
+                if name in _CHECKPOINTS and any(
+                        a.keyword is not None and a.keyword.value == "save_best_only"
+                        and dotted(a.value) == "True" for a in expr.args):
+                    return "best-checkpoint selection"
         return None
+
+    def _search_on_test(self, node: cst.Call) -> None:
+        """`GridSearchCV(...).fit(X_test, y_test)`: the hyperparameters are chosen on the test rows."""
+        if self.x.method(node) != "fit" or not node.args:
+            return
+        assert isinstance(node.func, cst.Attribute)
+        if self.flow.constructor(node.func.value) in SEARCHES and self.flow.arg_value(node).role == "test":
+            self.report(node, {"selection": "a hyperparameter search"},
+                        what=f"`{shorten(node)}` (a hyperparameter search fitted on the test data)")
 
     # Several models scored on the test data in a loop, the best kept.
     def on_leave_for(self, node: cst.For) -> None:
+        it = node.iter
+        if isinstance(it, cst.Call) and self.r.qualname(it.func) == "builtins.enumerate" and it.args:
+            it = it.args[0].value
+        if self.flow.split_of(it) is not None:
+            return  # a loop over the folds of a CV: one model per fold, each scored on its own test fold
         scores: dict[str, cst.Call] = {}  # name bound to a test score -> the scoring call
-        appended: dict[str, cst.Call] = {}  # list a test score is appended to -> the scoring call
+        appended: dict[str, cst.Call] = {}  # container a test score is stored in -> the scoring call
         compared: list[cst.Call] = []
         fits = False
         rule = self
 
+        def scored_in(value: cst.BaseExpression) -> cst.Call | None:
+            """A test score, the name of one, or a tuple/dict holding one (`(name, acc)`, `{"acc": acc}`)."""
+            if isinstance(value, cst.Name):
+                return scores.get(value.value)
+            if isinstance(value, (cst.Tuple, cst.List)):
+                return next((c for c in map(scored_in, (el.value for el in value.elements)) if c), None)
+            if isinstance(value, cst.Dict):
+                return next((c for c in map(scored_in, (el.value for el in value.elements
+                                                        if isinstance(el, cst.DictElement))) if c), None)
+            return rule._test_score(value)
+
         class Body(cst.CSTVisitor):
             def visit_Call(self, call: cst.Call) -> None:
                 nonlocal fits
-                method = rule.x.method(call)
-                if method in ("fit", "fit_transform"):
+                if rule.x.method(call) in ("fit", "fit_transform") or rule.r.qualname(call.func) in _BOOSTER_TRAIN:
                     fits = True
 
             def visit_Assign(self, assign: cst.Assign) -> None:
-                scored = rule._test_score(assign.value)
                 target = assign.targets[0].target
-                if scored is not None and isinstance(target, cst.Name):
-                    scores[target.value] = scored
+                value = assign.value
+                if isinstance(target, cst.Name):
+                    scored = rule._test_score(value)
+                    if scored is not None:
+                        scores[target.value] = scored
+                    # `best = max(best, acc)`
+                    if isinstance(value, cst.Call) and rule.r.qualname(value.func) in _SELECT_FUNCS:
+                        found = next((c for c in (scored_in(a.value) for a in value.args) if c), None)
+                        if found is not None:
+                            compared.append(found)
+                elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+                    scored = scored_in(value)  # `results[name] = acc`
+                    if scored is not None:
+                        appended[target.value.value] = scored
 
             def visit_If(self, branch: cst.If) -> None:
                 for comparison in _comparisons(branch.test):
                     for side in (comparison.left, *(t.comparator for t in comparison.comparisons)):
-                        if isinstance(side, cst.Name) and side.value in scores:
-                            compared.append(scores[side.value])
-                        else:
-                            scored = rule._test_score(side)
-                            if scored is not None:
-                                compared.append(scored)
+                        scored = scored_in(side)
+                        if scored is not None:
+                            compared.append(scored)
 
         node.body.visit(Body())
         if not fits:
             return
-        # `results.append(score)` / `results.append(model.score(X_test, y_test))`
+        # `results.append(score)` / `results.append((name, model.score(X_test, y_test)))`
         for call in _calls(node.body):
             if self.x.method(call) == "append" and call.args and isinstance(call.func, cst.Attribute) \
                     and isinstance(call.func.value, cst.Name):
-                value = call.args[0].value
-                scored = scores.get(value.value) if isinstance(value, cst.Name) else self._test_score(value)
-                if scored is None and isinstance(value, (cst.Tuple, cst.List)):
-                    for el in value.elements:
-                        inner = el.value
-                        scored = scored or (scores.get(inner.value) if isinstance(inner, cst.Name)
-                                            else self._test_score(inner))
+                scored = scored_in(call.args[0].value)
                 if scored is not None:
                     appended[call.func.value.value] = scored
         for scored in compared:
-            self._report_selection(scored, "the best model in a loop, compared on the test score")
+            self._report_selection(scored, "a comparison in the loop")
         pending = self.ctx.analyses.setdefault("msl304_lists", {})
         assert isinstance(pending, dict)
         pending.update(appended)
 
     def _selection(self, node: cst.Call) -> None:
-        """`max(scores)`, `np.argmax(scores)`, `scores.index(max(scores))` on a list of test scores."""
-        pending = self.ctx.analyses.get("msl304_lists")
-        if not pending:
-            return
-        assert isinstance(pending, dict)
+        """`max(scores)`, `np.argmax(scores)`, `max(results, key=results.get)`, `pd.Series(results).idxmax()` on
+        test scores collected in a loop or a comprehension; `max(models, key=lambda m: m.score(X_te, y_te))`."""
         candidates: list[cst.BaseExpression] = []
         if self.r.qualname(node.func) in _SELECT_FUNCS and node.args:
             candidates.append(node.args[0].value)
+            key = self.x.arg(node, 99, "key")
+            if isinstance(key, cst.Lambda):
+                scored = self._test_score(key.body)
+                if scored is not None:
+                    self._report_selection(scored, f"`{shorten(node)}`")
+                    return
         if self.x.method(node) in _SELECT_METHODS and isinstance(node.func, cst.Attribute):
             candidates.append(node.func.value)
+        pending = self.ctx.analyses.get("msl304_lists") or {}
+        assert isinstance(pending, dict)
         for expr in candidates:
-            while isinstance(expr, cst.Call) and expr.args and self.r.qualname(expr.func) in (
-                    "numpy.array", "numpy.asarray", "pandas.Series", "builtins.list"):
-                expr = expr.args[0].value
-            if isinstance(expr, cst.Name) and expr.value in pending:
-                self._report_selection(pending[expr.value], f"`{shorten(node)}` over scores on the test set")
+            # Through `pd.DataFrame(rows)["f1"]`, `results.items()`, `np.array(scores)` to the container.
+            for _ in range(8):
+                if isinstance(expr, cst.Subscript):
+                    expr = expr.value
+                elif isinstance(expr, cst.Call) and expr.args and self.r.qualname(expr.func) in _CONTAINER_FUNCS:
+                    expr = expr.args[0].value
+                elif isinstance(expr, cst.Call) and self.x.method(expr) in ("items", "values"):
+                    expr = self.x.receiver(expr)
+                else:
+                    break
+            scored = pending.get(expr.value) if isinstance(expr, cst.Name) else None
+            if scored is None:
+                scored = self._scored_comprehension(expr)
+            if scored is not None:
+                self._report_selection(scored, f"`{shorten(node)}`")
 
-    def _report_selection(self, scored: cst.Call, how: str) -> None:
+    def _scored_comprehension(self, expr: cst.BaseExpression) -> cst.Call | None:
+        """`scores = [m.fit(X_tr, y_tr).score(X_te, y_te) for m in models]`: the scoring call, if the
+        comprehension also fits."""
+        expr, _ = self.x.follow(expr)
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+            element: cst.BaseExpression = expr.elt
+        elif isinstance(expr, cst.DictComp):
+            element = expr.value
+        else:
+            return None
+        calls = _calls(expr)
+        if not any(self.x.method(c) in ("fit", "fit_transform") for c in calls):
+            return None
+        return next((c for c in (self._test_score(e) for e in _calls(element)) if c), None)
+
+    def _report_selection(self, scored: cst.Call, by: str) -> None:
         if not self.ctx.is_claimed(self.id, scored):
             self.ctx.claim(self.id, scored)
-            self.report(scored, {"selection": how}, what=f"`{shorten(scored)}`, scored in a loop and used to pick "
-                                                        f"{how.split(',')[0].removeprefix('the ')},")
+            self.report(scored, {"selection": by},
+                        what=f"`{shorten(scored)}`, computed for several models with the best kept by {by},")
 
     def _test_score(self, expr: cst.BaseExpression) -> cst.Call | None:
         """A score computed on the test part of a split: `m.score(X_test, y_test)`, `accuracy_score(y_test, p)`."""
