@@ -187,6 +187,92 @@ POSITIVE: list[tuple[str, str, str]] = [
         tuner = kt.RandomSearch(build_model, objective="val_accuracy", max_trials=10)
         tuner.search(X_tr, y_tr, epochs=5, validation_data=(X_te, y_te))
      """),
+    # ---- the target in the features ----------------------------------------------------------
+    ("MSL305", "the target named through a variable, left in X by a drop of another column", """
+        target = "churn"
+        df = pd.read_csv("t.csv")
+        X = df.drop(columns=["customer_id"])
+        y = df[target]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("MSL305", "X = df.iloc[:, :] with y a named column of it", """
+        df = pd.read_csv("t.csv")
+        X = df.iloc[:, :]
+        y = df["price"]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("MSL305", "a row filter keeps every column, the target among them", """
+        df = pd.read_csv("t.csv")
+        X = df[df["age"] > 18]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, X["income"])
+     """),
+    ("MSL305", "feature and label columns by position that overlap", """
+        df = pd.read_csv("t.csv")
+        X = df.iloc[:, 0:5].values
+        y = df.iloc[:, 4].values
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("MSL305", "a numpy table sliced with the label column inside the features", """
+        data = np.loadtxt("t.csv", delimiter=",")
+        X = data[:, :]
+        y = data[:, -1]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("MSL305", "a group mean of the target named through a variable", """
+        target = "price"
+        df = pd.read_csv("t.csv")
+        df["city_mean"] = df.groupby("city")[target].transform("mean")
+        X = df.drop(columns=[target])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df[target])
+     """),
+    ("MSL305", "a group mean of the target mapped through an intermediate name", """
+        df = pd.read_csv("t.csv")
+        means = df.groupby("city")["price"].mean()
+        df["city_price"] = df["city"].map(means)
+        X = df.drop(columns=["price", "city"])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["price"])
+     """),
+    ("MSL305", "a feature computed from the target column and kept", """
+        df = pd.read_csv("t.csv")
+        df["price_per_sqft"] = df["price"] / df["sqft"]
+        X = df.drop(columns=["price"])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["price"])
+     """),
+    ("MSL305", "the target computed from a feature that X keeps", """
+        df = pd.read_csv("wine.csv")
+        df["good"] = (df["quality"] >= 7).astype(int)
+        X = df.drop(columns=["good"])
+        y = df["good"]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("MSL305", "labels computed with np.where from a column X keeps", """
+        df = pd.read_csv("churn.csv")
+        X = df.drop(columns=["customer_id"])
+        y = np.where(df["Churn"] == "Yes", 1, 0)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("MSL301", "features chosen by their correlation with the target before the split", """
+        df = pd.read_csv("t.csv")
+        corr = df.corr(numeric_only=True)["price"].abs()
+        feats = corr[corr > 0.3].index.drop("price")
+        X = df[feats]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["price"])
+     """),
+    ("MSL301", "the top correlated columns through a named matrix, then cross_val_score", """
+        TARGET = "price"
+        df = pd.read_csv("t.csv")
+        corr_matrix = df.corr()
+        top = corr_matrix[TARGET].abs().sort_values(ascending=False).index[1:6]
+        print(cross_val_score(LogisticRegression(), df[top], df[TARGET]))
+     """),
+    ("MSL301", "weakly correlated columns dropped, corrwith the labels", """
+        df = pd.read_csv("t.csv")
+        y = df["price"]
+        feats = df.drop(columns=["price"])
+        r = feats.corrwith(y).abs()
+        X = feats.drop(columns=r[r < 0.05].index)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
 ]
 
 NEGATIVE: list[tuple[str, str]] = [
@@ -314,6 +400,72 @@ NEGATIVE: list[tuple[str, str]] = [
             scores.append(m.score(X[te], y[te]))
         print(np.mean(scores), "best fold", max(scores))
      """),
+    # ---- the target in the features ----------------------------------------------------------
+    ("features by position left of the label column", """
+        df = pd.read_csv("t.csv")
+        X = df.iloc[:, :-1].values
+        y = df.iloc[:, -1].values
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("the label in the first column, the features after it", """
+        data = np.loadtxt("t.csv", delimiter=",")
+        X_tr, X_te, y_tr, y_te = train_test_split(data[:, 1:], data[:, 0])
+     """),
+    ("features by position that stop before the label column", """
+        df = pd.read_csv("iris.csv")
+        X = df.iloc[:, 0:4]
+        y = df.iloc[:, 4]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("a group mean of the target, dropped from the features", """
+        df = pd.read_csv("t.csv")
+        df["city_mean"] = df.groupby("city")["price"].transform("mean")
+        X = df.drop(columns=["price", "city_mean"])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["price"])
+     """),
+    ("a feature from the target, the features chosen by name without it", """
+        df = pd.read_csv("t.csv")
+        df["price_per_sqft"] = df["price"] / df["sqft"]
+        X_tr, X_te, y_tr, y_te = train_test_split(df[["sqft", "rooms"]], df["price"])
+     """),
+    ("the target recoded in place (its own column)", """
+        df = pd.read_csv("t.csv")
+        df["churn"] = df["churn"].map({"Yes": 1, "No": 0})
+        X = df.drop(columns=["churn"])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["churn"])
+     """),
+    ("the target computed from a feature that is dropped too", """
+        df = pd.read_csv("wine.csv")
+        df["good"] = (df["quality"] >= 7).astype(int)
+        X = df.drop(columns=["good", "quality"])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["good"])
+     """),
+    ("labels computed from a column that X does not keep", """
+        df = pd.read_csv("wine.csv")
+        X = df.drop(columns=["quality"])
+        y = (df["quality"] >= 7).astype(int)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("correlations printed, the features listed by hand", """
+        df = pd.read_csv("t.csv")
+        print(df.corr()["price"].sort_values())
+        X_tr, X_te, y_tr, y_te = train_test_split(df[["a", "b"]], df["price"])
+     """),
+    ("collinear features dropped by their correlation with each other, not the target", """
+        df = pd.read_csv("t.csv")
+        corr = df.drop(columns="price").corr().abs()
+        to_drop = [c for c in corr.columns if (corr[c] > 0.95).sum() > 1]
+        X = df.drop(columns=to_drop + ["price"])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["price"])
+     """),
+    ("features chosen by their correlation with the target on the training part", """
+        df = pd.read_csv("t.csv")
+        train, test = train_test_split(df, test_size=0.2)
+        corr = train.corr()["price"].abs()
+        feats = corr[corr > 0.3].index.drop("price")
+        model = LogisticRegression().fit(train[feats], train["price"])
+        model.score(test[feats], test["price"])
+     """),
 ]
 
 
@@ -416,3 +568,24 @@ def test_selection_names_how_the_best_was_kept(checker) -> None:
     [finding] = _findings(checker, body, "MSL304")
     assert src(body).splitlines()[finding.line - 1].strip() == "results[c] = m.score(X_te, y_te)"
     assert finding.evidence["selection"] == "`max(results, key=results.get)`"
+
+
+def test_correlation_selection_is_confirmed_as_a_supervised_selector(checker) -> None:
+    body = """
+        df = pd.read_csv("t.csv")
+        corr = df.corr()["price"].abs()
+        X = df[corr[corr > 0.3].index.drop("price")]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["price"])
+    """
+    [finding] = _findings(checker, body, "MSL301")
+    assert src(body).splitlines()[finding.line - 1].strip() == 'corr = df.corr()["price"].abs()'
+    assert finding.evidence["transformer"] == "SelectKBest"
+
+
+def test_positional_overlap_names_the_column(checker) -> None:
+    body = """
+        df = pd.read_csv("t.csv")
+        X_tr, X_te, y_tr, y_te = train_test_split(df.iloc[:, 2:6], df.iloc[:, 5])
+    """
+    [finding] = _findings(checker, body, "MSL305")
+    assert "holds column 5, the labels' column" in finding.message

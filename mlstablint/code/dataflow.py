@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import libcst as cst
 
@@ -35,6 +35,7 @@ from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver, Scope, 
 from mlstablint.code.rule import RuleContext
 
 MAX_DEPTH = 40
+N = TypeVar("N", bound=cst.CSTNode)
 Role = Literal["train", "test", "val"]
 LearnKind = Literal["preprocess", "oversample", "target"]
 # The `transformer` of a Learn that stacks copies of rows (augmentation, duplication): the confirmation
@@ -134,6 +135,8 @@ ROW_KEEPING_METHODS = frozenset({
 })
 ROW_SELECTING_METHODS = frozenset({"sample", "head", "tail", "query", "nlargest", "nsmallest", "dropna",
                                    "drop_duplicates", "take", "where", "mask"})
+# Methods that recode a label column's values (the labels are still that column).
+_LABEL_CODINGS = frozenset({"to_numpy", "ravel", "astype", "copy", "map", "replace", "apply", "fillna", "squeeze"})
 PREDICT_METHODS = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function", "score_samples"})
 FIT_METHODS = frozenset({"fit", "fit_transform", "fit_resample", "partial_fit", "fit_predict"})
 
@@ -167,6 +170,8 @@ class Learn:
     seq: int
     # The class the confirmation re-creates when `what` does not name one (e.g. a hand-made selection).
     transformer: str | None = None
+    # A selection by correlation with these columns: a leak when they are the labels of the split.
+    target: frozenset[str] | None = None
 
     @property
     def cls(self) -> str | None:
@@ -186,6 +191,16 @@ class Split:
     data: Value
     seq: int
     arrays: tuple[cst.BaseExpression, ...] = ()
+
+
+@dataclass(frozen=True)
+class ColumnWrite:
+    """`df["c"] = expr`: a column written into a frame (`binding`: the MUTATION binding it made)."""
+
+    binding: int
+    column: frozenset[str] | None  # None when the written column cannot be read (`df[name] = ...`)
+    value: cst.BaseExpression
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -242,6 +257,8 @@ class Flow:
         self.loop_roles: dict[int, tuple[Role, Split]] = {}
         # id(MUTATION binding) -> the value assigned into the name (`df["c"] = expr`).
         self.mutations: dict[int, cst.BaseExpression] = {}
+        self.column_writes: list[ColumnWrite] = []
+        self._corr_cache: dict[tuple[int, int], tuple[cst.CSTNode, frozenset[str]] | None] = {}
         # id(binding of a def) -> the function node, once the walk has left its body (then it can be read).
         self.functions: dict[int, cst.FunctionDef] = {}
         self._summaries: dict[int, HelperSummary] = {}
@@ -307,17 +324,22 @@ class Flow:
         """`del df["y"]`."""
         if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
             index = target.slice[0].slice if len(target.slice) == 1 else None
-            cols = self._literal_columns(index.value) if isinstance(index, cst.Index) else None
+            cols = self.literal_columns(index.value) if isinstance(index, cst.Index) else None
             self._inplace_drops.setdefault(target.value.value, []).append((self.r.seq + 1, cols))
 
     def record_mutation(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """After `df["c"] = expr` is bound (a MUTATION binding), remember `expr`."""
+        column: frozenset[str] | None = None
+        if isinstance(target, cst.Subscript) and len(target.slice) == 1 and isinstance(target.slice[0].slice,
+                                                                                        cst.Index):
+            column = self.literal_columns(target.slice[0].slice.value)
         while isinstance(target, (cst.Subscript, cst.Attribute)):
             target = target.value
         if isinstance(target, cst.Name):
             b = self.r.lookup(target.value)
             if b is not None and b.aug_op == MUTATION:
                 self.mutations[self.key(b)] = value
+                self.column_writes.append(ColumnWrite(self.key(b), column, value, b.seq))
 
     def record_loop(self, node: cst.For) -> Split | None:
         """`for tr, te in kf.split(X, y)` (also under `enumerate`): a split whose index arrays get roles."""
@@ -563,7 +585,7 @@ class Flow:
         outer = self
 
         def mentions_param(expr: cst.CSTNode) -> bool:
-            return any(n.value in names for n in names_in(expr))
+            return any(n.value in names for n in nodes_in(expr, cst.Name))
 
         class Reader(cst.CSTVisitor):
             def visit_Assign(self, node: cst.Assign) -> None:
@@ -692,6 +714,7 @@ class Flow:
                     index = self.value(element.slice.value, before, depth)
                     if index.role is not None:
                         return Value(base.roots | index.roots, base.learned | index.learned, index.role, index.split)
+                    base = self._chosen_by_correlation(base, element.slice.value, before)
             return base
         if isinstance(node, (cst.Tuple, cst.List)):
             out = EMPTY
@@ -791,6 +814,10 @@ class Flow:
             if method in ("merge", "join", "append", "concat"):
                 for a in args:
                     out = out | self.value(a, before, depth)
+            if method == "drop":  # `df.drop(columns=weak)`, `weak` from `df.corr()["y"]`
+                dropped = self.x.arg(node, 99, "columns") or self.x.arg(node, 0, "labels")
+                if dropped is not None:
+                    out = self._chosen_by_correlation(out, dropped, before)
             return out
         if isinstance(node.func, cst.Name):
             summary = self.helper(node.func, before)
@@ -895,12 +922,72 @@ class Flow:
             return not (first.lower is None and first.upper is None and first.step is None)
         if len(elements) == 1 and isinstance(first, cst.Index) and not (
                 isinstance(expr.value, cst.Attribute) and expr.value.attr.value in ("loc", "iloc")):
-            return self._literal_columns(first.value, before) is None  # a column name keeps every row
+            return self.literal_columns(first.value, before) is None  # a column name keeps every row
         return True
+
+    # ---- columns chosen by their correlation with a column -----------------------------------
+
+    def _chosen_by_correlation(self, base: Value, columns: cst.BaseExpression, before: int) -> Value:
+        """`df[top]` / `df.drop(columns=weak)` where the column list comes from `df.corr()["y"]` or
+        `X.corrwith(y)`: a supervised selection learned from the rows, like `SelectKBest`."""
+        if not base.roots or isinstance(columns, (cst.SimpleString, cst.Slice, cst.Integer)):
+            return base
+        found = self.correlation_with(columns, before)
+        if found is None:
+            return base
+        corr, target = found
+        what = f"columns are chosen by their correlation with {sorted(target)[0]!r} (`{_short(corr)}`)"
+        data = self.value(self.x.receiver(corr), before) if isinstance(corr, cst.Call) else base
+        learn = Learn(corr, "preprocess", what, data, before, "SelectKBest", target)
+        return Value(base.roots, base.learned | {learn}, base.role, base.split)
+
+    def correlation_with(self, expr: cst.BaseExpression, before: int,
+                         depth: int = 0) -> tuple[cst.CSTNode, frozenset[str]] | None:
+        """The correlation a column list is derived from (through names, `.abs()`, `.sort_values()`,
+        `.index`, comparisons, comprehensions): `df.corr()["price"]` -> (the subscript, {"price"});
+        `X.corrwith(df["price"])` -> (the call, {"price"})."""
+        key = (id(expr), before)
+        if key in self._corr_cache:
+            return self._corr_cache[key]
+        self._corr_cache[key] = None  # a name defined through itself stops here
+        if depth > 6:
+            return None
+        found: tuple[cst.CSTNode, frozenset[str]] | None = None
+        outer = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> bool:
+                nonlocal found
+                if found is None and Exprs.method(call) == "corrwith" and call.args:
+                    labels = outer.target_columns(call.args[0].value, before)
+                    if labels is not None:
+                        found = (call, labels[0])
+                return found is None
+
+            def visit_Subscript(self, sub: cst.Subscript) -> bool:
+                nonlocal found
+                if found is None and len(sub.slice) == 1 and isinstance(sub.slice[0].slice, cst.Index):
+                    matrix, _ = outer.x.follow(sub.value, before)
+                    if isinstance(matrix, cst.Call) and Exprs.method(matrix) == "corr":
+                        cols = outer.literal_columns(sub.slice[0].slice.value, before)
+                        if cols:
+                            found = (sub, cols)
+                return found is None
+
+            def visit_Name(self, name: cst.Name) -> None:
+                nonlocal found
+                if found is None:
+                    b = outer.r.lookup(name.value, before)
+                    if b is not None and b.value is not None and b.unpack_index is None and b.aug_op is None:
+                        found = outer.correlation_with(b.value, b.seq, depth + 1)
+
+        expr.visit(Finder())
+        self._corr_cache[key] = found
+        return found
 
     # ---- columns (target in the features) ------------------------------------------------------
 
-    def _literal_columns(self, expr: cst.BaseExpression, before: int = INFINITY) -> frozenset[str] | None:
+    def literal_columns(self, expr: cst.BaseExpression, before: int = INFINITY) -> frozenset[str] | None:
         """The column names a literal (or a name bound to one) spells, else None."""
         expr, before = self.x.follow(expr, before)
         if isinstance(expr, cst.SimpleString):
@@ -908,7 +995,7 @@ class Flow:
         if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
             out: set[str] = set()
             for el in expr.elements:
-                inner = self._literal_columns(el.value, before)
+                inner = self.literal_columns(el.value, before)
                 if inner is None:
                     return None
                 out |= inner
@@ -919,7 +1006,7 @@ class Flow:
         cols = self.x.arg(call, 0, "labels") if self.x.method(call) == "drop" else self.x.arg(call, 0, "item")
         if cols is None:
             cols = self.x.arg(call, 99, "columns")
-        return self._literal_columns(cols) if cols is not None else None
+        return self.literal_columns(cols) if cols is not None else None
 
     def target_columns(self, y: cst.BaseExpression, before: int = INFINITY) -> tuple[frozenset[str], int] | None:
         """`y = df["price"]` / `df.price` / `df.pop("price")` / `df[["price"]]`: (the columns, the frame's
@@ -927,12 +1014,12 @@ class Flow:
         expr, before = self.x.follow(y, before)
         while isinstance(expr, cst.Attribute) and expr.attr.value in ("values",):
             expr, before = self.x.follow(expr.value, before)
-        if isinstance(expr, cst.Call) and self.x.method(expr) in ("to_numpy", "ravel", "astype", "copy"):
+        if isinstance(expr, cst.Call) and self.x.method(expr) in _LABEL_CODINGS:
             return self.target_columns(self.x.receiver(expr), before)
         frame: cst.BaseExpression | None = None
         cols: frozenset[str] | None = None
         if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-            frame, cols = expr.value, self._literal_columns(expr.slice[0].slice.value, before)
+            frame, cols = expr.value, self.literal_columns(expr.slice[0].slice.value, before)
         elif isinstance(expr, cst.Call) and self.x.method(expr) == "pop":
             frame, cols = self.x.receiver(expr), self.dropped_columns(expr)
         if frame is None or not cols or not isinstance(frame, cst.Name):
@@ -940,10 +1027,48 @@ class Flow:
         b = self.r.lookup(frame.value, before)
         return (cols, self.key(b)) if b is not None else None
 
+    def label_sources(self, y: cst.BaseExpression,
+                      before: int = INFINITY) -> tuple[frozenset[str], int, cst.BaseExpression] | None:
+        """Labels computed from columns of one frame (`(df["quality"] >= 7).astype(int)`,
+        `np.where(df["churn"] == "Yes", 1, 0)`): (the columns read, the frame's binding id, the expression)."""
+        expr, before = self.x.follow(y, before)
+        cols: set[str] = set()
+        frames: set[int] = set()
+        for sub in nodes_in(expr, cst.Subscript):
+            if isinstance(sub.value, cst.Name) and len(sub.slice) == 1 and isinstance(sub.slice[0].slice, cst.Index):
+                read = self.literal_columns(sub.slice[0].slice.value, before)
+                b = self.r.lookup(sub.value.value, before)
+                if read and b is not None:
+                    cols |= read
+                    frames.add(self.key(b))
+        if len(frames) != 1 or not cols:
+            return None
+        return frozenset(cols), frames.pop(), expr
+
+    def positions(self, expr: cst.BaseExpression, before: int = INFINITY) -> tuple[int, Positions] | None:
+        """`df.iloc[:, k]`, `data[:, a:b]`, `df.values[:, [0, 2]]`: (the frame's binding id, the columns by
+        position), for literal positions only."""
+        expr, before = self.x.follow(expr, before)
+        while isinstance(expr, cst.Call) and self.x.method(expr) in ("to_numpy", "ravel", "astype", "copy"):
+            expr, before = self.x.follow(self.x.receiver(expr), before)
+        while isinstance(expr, cst.Attribute) and expr.attr.value == "values":
+            expr, before = self.x.follow(expr.value, before)
+        if not isinstance(expr, cst.Subscript) or len(expr.slice) != 2 or not _full_slice(expr.slice[0].slice):
+            return None
+        base = expr.value
+        if isinstance(base, cst.Attribute) and base.attr.value in ("iloc", "values"):
+            base = base.value
+        if not isinstance(base, cst.Name):
+            return None
+        b = self.r.lookup(base.value, before)
+        spec = _positions(expr.slice[1].slice)
+        return (self.key(b), spec) if b is not None and spec is not None else None
+
     def keeps_columns(self, x: cst.BaseExpression, frame: int, cols: frozenset[str], before: int = INFINITY,
                       depth: int = 0) -> bool:
         """Whether `x` is the frame whose binding id is `frame`, with every column of `cols` still in it
-        (only through operations that keep all columns: no selection we cannot read, no drop of them)."""
+        (only through operations that keep all columns, row filters and selections that name them: no
+        selection we cannot read, no drop of them)."""
         if depth > MAX_DEPTH:
             return False
         if isinstance(x, cst.Attribute) and x.attr.value in ("values",):
@@ -958,15 +1083,15 @@ class Flow:
                     return False
             if self.key(b) == frame:
                 return True
-            if b.aug_op == MUTATION:
-                prev = self.r.lookup(x.value, b.seq)
-                if prev is None:
-                    return False
-                return self.key(prev) == frame or (
-                    prev.value is not None and self.keeps_columns(prev.value, frame, cols, prev.seq, depth + 1))
+            if b.aug_op == MUTATION:  # `df["c"] = ...` keeps the other columns: the frame before it
+                return self.keeps_columns(x, frame, cols, b.seq, depth + 1)
             if b.value is None or b.unpack_index is not None or b.aug_op is not None:
                 return False
             return self.keeps_columns(b.value, frame, cols, b.seq, depth + 1)
+        if isinstance(x, cst.Subscript):
+            return self._subscript_keeps(x, cols, before) and self.keeps_columns(
+                x.value.value if isinstance(x.value, cst.Attribute) and x.value.attr.value in ("loc", "iloc")
+                else x.value, frame, cols, before, depth + 1)
         if isinstance(x, cst.Call) and isinstance(x.func, cst.Attribute):
             method = x.func.attr.value
             if method == "drop":
@@ -978,16 +1103,89 @@ class Flow:
                 return self.keeps_columns(x.func.value, frame, cols, before, depth + 1)
         return False
 
+    def _subscript_keeps(self, x: cst.Subscript, cols: frozenset[str], before: int) -> bool:
+        """`df[["a", "y"]]`, `df[df.a > 0]`, `df.iloc[:, :]`, `df.loc[mask, :]`, `df[:]` keep `cols`;
+        `df.iloc[:, 1:]` (positions) or a list we cannot read may not."""
+        located = isinstance(x.value, cst.Attribute) and x.value.attr.value in ("loc", "iloc")
+        elements = [el.slice for el in x.slice]
+        if located and len(elements) == 2:
+            second = elements[1]
+            if _full_slice(second):
+                return True
+            if x.value.attr.value == "loc" and isinstance(second, cst.Index):  # type: ignore[attr-defined]
+                selected = self.literal_columns(second.value, before)
+                return selected is not None and cols <= selected
+            return False
+        if len(elements) != 1:
+            return False
+        only = elements[0]
+        if located or isinstance(only, cst.Slice):
+            return True  # rows only
+        assert isinstance(only, cst.Index)
+        if isinstance(only.value, (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)):
+            return True  # a row filter
+        selected = self.literal_columns(only.value, before)
+        return selected is not None and cols <= selected
 
-def names_in(node: cst.CSTNode) -> list[cst.Name]:
-    """The names an expression mentions (`X[test_idx]` -> X, test_idx)."""
-    found: list[cst.Name] = []
 
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name)
+@dataclass(frozen=True)
+class Positions:
+    """Columns by position: listed (`k`, `[0, 2]`), or a range (`a:b`)."""
 
-    node.visit(Names())
+    members: frozenset[int] | None = None
+    lower: int | None = None
+    upper: int | None = None
+
+    def covers(self, k: int) -> bool:
+        """Whether these positions certainly include column `k`, without knowing the column count: positive
+        and negative positions are compared only with their own kind."""
+        if self.members is not None:
+            return k in self.members
+        lower, upper = self.lower, self.upper
+        if (lower is None or lower == 0) and upper is None:
+            return True
+        if k >= 0:
+            return (lower is None or 0 <= lower <= k) and (upper is None or upper > k)
+        return (lower is None or lower <= k) and (upper is None or k < upper < 0) and (lower is None or lower < 0)
+
+    @property
+    def single(self) -> int | None:
+        return next(iter(self.members)) if self.members is not None and len(self.members) == 1 else None
+
+
+def _positions(index: cst.BaseSlice) -> Positions | None:
+    if isinstance(index, cst.Index):
+        k = _int(index.value)
+        if k is not None:
+            return Positions(frozenset({k}))
+        if isinstance(index.value, (cst.List, cst.Tuple)) and index.value.elements:
+            ks = [_int(el.value) for el in index.value.elements]
+            return Positions(frozenset(k for k in ks if k is not None)) if None not in ks else None
+        return None
+    if isinstance(index, cst.Slice) and index.step is None:
+        lower = _int(index.lower) if index.lower is not None else None
+        upper = _int(index.upper) if index.upper is not None else None
+        if (index.lower is not None and lower is None) or (index.upper is not None and upper is None):
+            return None
+        return Positions(None, lower, upper)
+    return None
+
+
+def _full_slice(index: cst.BaseSlice) -> bool:
+    return isinstance(index, cst.Slice) and index.lower is None and index.upper is None and index.step is None
+
+
+def nodes_in(node: cst.CSTNode, kind: type[N]) -> list[N]:
+    """The nodes of one kind in a subtree, in source order (`nodes_in(expr, cst.Name)`)."""
+    found: list[N] = []
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, child: cst.CSTNode) -> bool:
+            if isinstance(child, kind):
+                found.append(child)
+            return True
+
+    node.visit(Collect())
     return found
 
 

@@ -29,7 +29,7 @@ from mlstablint.code.dataflow import (
     Split,
     flow_of,
     is_test_name,
-    names_in,
+    nodes_in,
     train_counterpart,
 )
 from mlstablint.code.exprs import source
@@ -167,6 +167,8 @@ class _BeforeSplit(_LeakRule):
         if learn.kind != self.kind or learn.data.role != split.data.role or not learn.data.shares_rows(split.data):
             return
         transformer = learn.cls
+        if learn.target is not None and not learn.target & self._labels(split):
+            return  # columns chosen by their correlation with a column that is not what the split predicts
         if learn.data.role is not None and learn.kind == "preprocess" and transformer not in SUPERVISED:
             return  # a scaler fitted on the training part, then a CV of that part: the test score is untouched
         if self.ctx.is_claimed(self.id, learn.node):
@@ -175,6 +177,14 @@ class _BeforeSplit(_LeakRule):
         evidence = {"learned": learn.what, "transformer": transformer, **self.split_evidence(split)}
         self.report(learn.node, evidence,
                     what=learn.what[:1].upper() + learn.what[1:], split=split.kind, where=shorten(split.node))
+
+
+    def _labels(self, split: Split) -> frozenset[str]:
+        """The columns a split's labels are (`train_test_split(X, df["price"])`), or none we can read."""
+        if len(split.arrays) < 2:
+            return frozenset()
+        found = self.flow.target_columns(split.arrays[1])
+        return found[0] if found is not None else frozenset()
 
 
 class PreprocessingBeforeSplit(_BeforeSplit):
@@ -244,7 +254,7 @@ class FitOnTest(_LeakRule):
         if cls in LEARNERS or cls in TARGET_LEARNERS or cls in CONTAINERS or cls in OVERSAMPLERS:
             return True
         first = self.x.arg(node, 0, "X")
-        names = {n.value for n in names_in(first)} if first is not None else set()
+        names = {n.value for n in nodes_in(first, cst.Name)} if first is not None else set()
         return any(is_test_name(n) for n in names)
 
     def _named_test(self, node: cst.Call) -> None:
@@ -416,7 +426,7 @@ class TestReuse(_LeakRule):
                         appended[target.value.value] = scored
 
             def visit_If(self, branch: cst.If) -> None:
-                for comparison in _comparisons(branch.test):
+                for comparison in nodes_in(branch.test, cst.Comparison):
                     for side in (comparison.left, *(t.comparator for t in comparison.comparisons)):
                         scored = scored_in(side)
                         if scored is not None:
@@ -426,7 +436,7 @@ class TestReuse(_LeakRule):
         if not fits:
             return
         # `results.append(score)` / `results.append((name, model.score(X_test, y_test)))`
-        for call in _calls(node.body):
+        for call in nodes_in(node.body, cst.Call):
             if self.x.method(call) == "append" and call.args and isinstance(call.func, cst.Attribute) \
                     and isinstance(call.func.value, cst.Name):
                 scored = scored_in(call.args[0].value)
@@ -481,10 +491,10 @@ class TestReuse(_LeakRule):
             element = expr.value
         else:
             return None
-        calls = _calls(expr)
+        calls = nodes_in(expr, cst.Call)
         if not any(self.x.method(c) in ("fit", "fit_transform") for c in calls):
             return None
-        return next((c for c in (self._test_score(e) for e in _calls(element)) if c), None)
+        return next((c for c in (self._test_score(e) for e in nodes_in(element, cst.Call)) if c), None)
 
     def _report_selection(self, scored: cst.Call, by: str) -> None:
         if not self.ctx.is_claimed(self.id, scored):
@@ -523,29 +533,101 @@ class TargetInFeatures(_LeakRule):
         if len(split.arrays) < 2:
             return
         features, labels = split.arrays[0], split.arrays[1]
+        self._by_position(split, features, labels)
         found = self.flow.target_columns(labels)
         if found is None:
+            self._computed_labels(split, features, labels)
             return
         columns, frame = found
-        for assign, read in self._grouped_target_features(features, columns):
-            self._report(assign, split, f"`{shorten(assign)}` derives a feature from the target column "
-                                        f"{sorted(read)[0]!r} on all rows before the split",
-                         "compute target statistics inside cross-validation (e.g. `TargetEncoder`), "
-                         "from the training fold only")
+        self._written_columns(split, features, columns, frame)
         if self.flow.keeps_columns(features, frame, columns):
             col = sorted(columns)[0]
             self._report(split.node, split, f"`{shorten(features)}` still holds the target column {col!r}",
                          f"drop it from the features (`df.drop(columns={col!r})`)")
 
-    def _grouped_target_features(self, features: cst.BaseExpression,
-                                 columns: frozenset[str]) -> list[tuple[cst.CSTNode, frozenset[str]]]:
-        """`df["te"] = df.groupby(k)["y"].transform("mean")` assignments into the frame the features come from."""
-        out: list[tuple[cst.CSTNode, frozenset[str]]] = []
-        for binding_id, value in self.flow.mutations.items():
-            read = _grouped_columns(value)
-            if read & columns and binding_id in self.flow.value(features).roots | self._binding_ids(features):
-                out.append((value, read & columns))
-        return out
+    def _written_columns(self, split: Split, features: cst.BaseExpression, target: frozenset[str],
+                         frame: int) -> None:
+        """Columns written into the features' frame before the split: a statistic of the target
+        (`df["te"] = df.groupby(k)["y"].transform("mean")`), a feature computed from the target
+        (`df["ppsf"] = df["price"] / df["sqft"]`) kept in the features, or the target computed from a feature
+        the features keep (`df["target"] = (df["score"] > 50).astype(int)`)."""
+        lineage = self.flow.value(features).roots | self._binding_ids(features)
+        for write in self.flow.column_writes:
+            if write.binding not in lineage:
+                continue
+            read, grouped = self._reads(write.value, write.seq)
+            written = write.column
+            if written is not None and written & target:
+                for col in sorted(read - target):
+                    if self.flow.keeps_columns(features, frame, frozenset({col})):
+                        self._report(write.value, split,
+                                     f"`{shorten(features)}` holds {col!r}, from which the target "
+                                     f"{sorted(written)[0]!r} is computed (`{shorten(write.value)}`)",
+                                     f"drop {col!r} from the features, or predict a target that is not a function "
+                                     "of them")
+                        break
+                continue
+            if not read & target:
+                continue
+            if written is None and not grouped:
+                continue  # a computed column we cannot name: kept or not is unknown
+            if written is not None and not self.flow.keeps_columns(features, write.binding, written):
+                continue  # the derived column is dropped from the features
+            how = "a group statistic of" if grouped else "a feature from"
+            self._report(write.value, split, f"`{shorten(write.value)}` derives {how} the target column "
+                                             f"{sorted(read & target)[0]!r} on all rows before the split",
+                         "compute target statistics inside cross-validation (e.g. `TargetEncoder`), from the "
+                         "training fold only" if grouped else "drop the derived column from the features")
+
+    def _reads(self, expr: cst.BaseExpression, before: int) -> tuple[frozenset[str], bool]:
+        """The literal columns an expression subscripts, and whether it computes a grouped statistic; through
+        names bound to a grouped statistic (`means = df.groupby("city")["price"].mean()`)."""
+        read: set[str] = set()
+        grouped = False
+        pending: list[tuple[cst.BaseExpression, int]] = [(expr, before)]
+        for _ in range(8):
+            if not pending:
+                break
+            node, seq = pending.pop()
+            calls = nodes_in(node, cst.Call)
+            if any(self.x.method(c) == "groupby" for c in calls):
+                grouped = True
+            for sub in nodes_in(node, cst.Subscript):
+                for element in sub.slice:
+                    if isinstance(element.slice, cst.Index):
+                        read |= self.flow.literal_columns(element.slice.value, seq) or frozenset()
+            for name in nodes_in(node, cst.Name):
+                b = self.r.lookup(name.value, seq)
+                if b is not None and b.value is not None and b.unpack_index is None and any(
+                        self.x.method(c) == "groupby" for c in nodes_in(b.value, cst.Call)):
+                    pending.append((b.value, b.seq))
+        return frozenset(read), grouped
+
+    def _computed_labels(self, split: Split, features: cst.BaseExpression, labels: cst.BaseExpression) -> None:
+        """`y = (df["quality"] >= 7).astype(int)` while `X` keeps `quality`: the labels are a function of a
+        feature."""
+        found = self.flow.label_sources(labels)
+        if found is None:
+            return
+        columns, frame, expr = found
+        for col in sorted(columns):
+            if self.flow.keeps_columns(features, frame, frozenset({col})):
+                self._report(split.node, split, f"`{shorten(features)}` holds {col!r}, from which the labels are "
+                                                f"computed (`{shorten(expr)}`)",
+                             f"drop {col!r} from the features (`df.drop(columns={col!r})`)")
+                return
+
+    def _by_position(self, split: Split, features: cst.BaseExpression, labels: cst.BaseExpression) -> None:
+        """`X = df.iloc[:, 0:5]`, `y = df.iloc[:, 4]` (or `data[:, :5]`, `data[:, 4]`): the label column is
+        among the feature columns."""
+        target = self.flow.positions(labels)
+        held = self.flow.positions(features)
+        if target is None or held is None or target[0] != held[0]:
+            return
+        k = target[1].single
+        if k is not None and held[1].covers(k):
+            self._report(split.node, split, f"`{shorten(features)}` holds column {k}, the labels' column",
+                         "select the feature columns without it" + (" (`df.iloc[:, :-1]`)" if k == -1 else ""))
 
     def _binding_ids(self, features: cst.BaseExpression) -> set[int]:
         """The bindings a features expression goes through (so a mutation of any of them counts)."""
@@ -573,45 +655,6 @@ class TargetInFeatures(_LeakRule):
         if not self.ctx.is_claimed(self.id, node):
             self.ctx.claim(self.id, node)
             self.report(node, self.split_evidence(split), what=what, fix=fix)
-
-
-def _grouped_columns(expr: cst.BaseExpression) -> frozenset[str]:
-    """The literal columns subscripted in an expression that computes a grouped statistic (`groupby`)."""
-    read: set[str] = set()
-    grouped = any(isinstance(call.func, cst.Attribute) and call.func.attr.value == "groupby" for call in _calls(expr))
-
-    class Columns(cst.CSTVisitor):
-        def visit_Subscript(self, node: cst.Subscript) -> None:
-            for element in node.slice:
-                if isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString):
-                    value = element.slice.value.evaluated_value
-                    if isinstance(value, str):
-                        read.add(value)
-
-    expr.visit(Columns())
-    return frozenset(read) if grouped else frozenset()
-
-
-def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    node.visit(Calls())
-    return found
-
-
-def _comparisons(node: cst.BaseExpression) -> list[cst.Comparison]:
-    found: list[cst.Comparison] = []
-
-    class Comparisons(cst.CSTVisitor):
-        def visit_Comparison(self, comparison: cst.Comparison) -> None:
-            found.append(comparison)
-
-    node.visit(Comparisons())
-    return found
 
 
 RULES: list[type[CodeRule]] = [PreprocessingBeforeSplit, OversamplingBeforeSplit, FitOnTest, TestReuse,
