@@ -5,9 +5,12 @@ runs as a `.py` file and as a notebook whose cells hold the same lines."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.leakage_support import as_form, leak_rules, rules_of, src
+from mlstablint.code.engine import check_bytes
+from tests.leakage_support import as_form, leak_rules, notebook, rules_of, src
 
 POSITIVE: list[tuple[str, str, str]] = [
     # (rule, flow, body)
@@ -589,3 +592,20 @@ def test_positional_overlap_names_the_column(checker) -> None:
     """
     [finding] = _findings(checker, body, "MSL305")
     assert "holds column 5, the labels' column" in finding.message
+
+
+def test_target_in_features_notes_cells_run_out_of_order(checker) -> None:
+    """The written order is followed; the note says the saved execution counts ran the split's cell first."""
+    code = src("""
+        df = pd.read_csv("t.csv")
+
+        df["city_mean"] = df.groupby("city")["price"].transform("mean")
+
+        X_tr, X_te, y_tr, y_te = train_test_split(df.drop(columns=["price"]), df["price"])
+    """)
+    doc = json.loads(notebook(code))
+    doc["cells"][2]["execution_count"], doc["cells"][3]["execution_count"] = 7, 3
+    report = check_bytes(checker, json.dumps(doc).encode(), "nb.ipynb")
+    [finding] = [f for f in report.findings if f.rule == "MSL305"]
+    assert finding.cell == 3 and finding.evidence["execution_order"]["related_cell"] == 4  # markdown, imports first
+    assert "other order" in finding.message
