@@ -248,6 +248,18 @@ POSITIVE: list[tuple[str, str, str]] = [
         y = df["good"]
         X_tr, X_te, y_tr, y_te = train_test_split(X, y)
      """),
+    ("MSL305", "a row-filtered label column, the same filter keeping it in X", """
+        df = pd.read_csv("t.csv")
+        X = df[df["year"] > 2000]
+        y = df[df["year"] > 2000]["price"]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("MSL305", "the target written from two features that X both keeps", """
+        df = pd.read_csv("matches.csv")
+        df["win"] = np.where(df["home_goals"] > df["away_goals"], 1, 0)
+        X = df.drop(columns=["win"])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["win"])
+     """),
     ("MSL305", "labels computed with np.where from a column X keeps", """
         df = pd.read_csv("churn.csv")
         X = df.drop(columns=["customer_id"])
@@ -447,6 +459,24 @@ NEGATIVE: list[tuple[str, str]] = [
         df = pd.read_csv("wine.csv")
         X = df.drop(columns=["quality"])
         y = (df["quality"] >= 7).astype(int)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("a ratio as the label, one of its sources dropped from X", """
+        df = pd.read_csv("t.csv")
+        X = df.drop(columns=["price"])
+        y = df["price"] / df["sqft"]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("a row-filtered label; X keeps the filter's column, not the label", """
+        df = pd.read_csv("t.csv")
+        X = df[df["year"] > 2000].drop(columns=["price"])
+        y = df[df["year"] > 2000]["price"]
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
+    ("labels by .loc[mask, column], dropped from X", """
+        df = pd.read_csv("t.csv")
+        X = df.loc[df["a"] > 0].drop(columns="y")
+        y = df.loc[df["a"] > 0, "y"]
         X_tr, X_te, y_tr, y_te = train_test_split(X, y)
      """),
     ("correlations printed, the features listed by hand", """

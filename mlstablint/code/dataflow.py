@@ -1020,8 +1020,13 @@ class Flow:
         cols: frozenset[str] | None = None
         if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
             frame, cols = expr.value, self.literal_columns(expr.slice[0].slice.value, before)
+        elif (isinstance(expr, cst.Subscript) and len(expr.slice) == 2 and isinstance(expr.value, cst.Attribute)
+              and expr.value.attr.value == "loc" and isinstance(expr.slice[1].slice, cst.Index)):
+            frame, cols = expr.value.value, self.literal_columns(expr.slice[1].slice.value, before)  # df.loc[m, "y"]
         elif isinstance(expr, cst.Call) and self.x.method(expr) == "pop":
             frame, cols = self.x.receiver(expr), self.dropped_columns(expr)
+        while isinstance(frame, cst.Subscript) and _row_filter(frame):  # `df[df.year < 2020]["price"]`
+            frame = frame.value
         if frame is None or not cols or not isinstance(frame, cst.Name):
             return None
         b = self.r.lookup(frame.value, before)
@@ -1034,7 +1039,12 @@ class Flow:
         expr, before = self.x.follow(y, before)
         cols: set[str] = set()
         frames: set[int] = set()
+        # A column read inside a row filter (`df[df["year"] > 2000]["price"]`) selects rows, not label values.
+        masks = {id(inner) for sub in nodes_in(expr, cst.Subscript) for element in sub.slice
+                 for inner in nodes_in(element, cst.Subscript)}
         for sub in nodes_in(expr, cst.Subscript):
+            if id(sub) in masks:
+                continue
             if isinstance(sub.value, cst.Name) and len(sub.slice) == 1 and isinstance(sub.slice[0].slice, cst.Index):
                 read = self.literal_columns(sub.slice[0].slice.value, before)
                 b = self.r.lookup(sub.value.value, before)
@@ -1122,8 +1132,8 @@ class Flow:
         if located or isinstance(only, cst.Slice):
             return True  # rows only
         assert isinstance(only, cst.Index)
-        if isinstance(only.value, (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)):
-            return True  # a row filter
+        if _row_filter(x):
+            return True
         selected = self.literal_columns(only.value, before)
         return selected is not None and cols <= selected
 
@@ -1169,6 +1179,15 @@ def _positions(index: cst.BaseSlice) -> Positions | None:
             return None
         return Positions(None, lower, upper)
     return None
+
+
+def _row_filter(sub: cst.Subscript) -> bool:
+    """`df[df.a > 0]`, `df[(df.a > 0) & m]`, `df[~df.a.isna()]`: a boolean mask written in place."""
+    if len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
+        return False
+    mask = sub.slice[0].slice.value
+    return isinstance(mask, (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)) or (
+        isinstance(mask, cst.BinaryOperation) and isinstance(mask.operator, (cst.BitAnd, cst.BitOr)))
 
 
 def _full_slice(index: cst.BaseSlice) -> bool:

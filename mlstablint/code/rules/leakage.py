@@ -558,14 +558,14 @@ class TargetInFeatures(_LeakRule):
             read, grouped = self._reads(write.value, write.seq)
             written = write.column
             if written is not None and written & target:
-                for col in sorted(read - target):
-                    if self.flow.keeps_columns(features, frame, frozenset({col})):
-                        self._report(write.value, split,
-                                     f"`{shorten(features)}` holds {col!r}, from which the target "
-                                     f"{sorted(written)[0]!r} is computed (`{shorten(write.value)}`)",
-                                     f"drop {col!r} from the features, or predict a target that is not a function "
-                                     "of them")
-                        break
+                # The target written as a function of columns the features all keep: the model reads it off.
+                sources = read - target
+                if sources and self.flow.keeps_columns(features, frame, sources):
+                    col = sorted(sources)[0]
+                    self._report(write.value, split,
+                                 f"`{shorten(features)}` holds {col!r}, from which the target "
+                                 f"{sorted(written)[0]!r} is computed (`{shorten(write.value)}`)",
+                                 f"drop {col!r} from the features, or predict a target that is not a function of them")
                 continue
             if not read & target:
                 continue
@@ -610,12 +610,11 @@ class TargetInFeatures(_LeakRule):
         if found is None:
             return
         columns, frame, expr = found
-        for col in sorted(columns):
-            if self.flow.keeps_columns(features, frame, frozenset({col})):
-                self._report(split.node, split, f"`{shorten(features)}` holds {col!r}, from which the labels are "
-                                                f"computed (`{shorten(expr)}`)",
-                             f"drop {col!r} from the features (`df.drop(columns={col!r})`)")
-                return
+        if self.flow.keeps_columns(features, frame, columns):  # every column the labels are computed from
+            col = sorted(columns)[0]
+            self._report(split.node, split, f"`{shorten(features)}` holds {col!r}, from which the labels are "
+                                            f"computed (`{shorten(expr)}`)",
+                         f"drop {col!r} from the features (`df.drop(columns={col!r})`)")
 
     def _by_position(self, split: Split, features: cst.BaseExpression, labels: cst.BaseExpression) -> None:
         """`X = df.iloc[:, 0:5]`, `y = df.iloc[:, 4]` (or `data[:, :5]`, `data[:, 4]`): the label column is
