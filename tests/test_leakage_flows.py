@@ -354,6 +354,20 @@ NEGATIVE: list[tuple[str, str]] = [
         df = pd.concat([a, b])
         X_tr, X_te, y_tr, y_te = train_test_split(df[["x"]], df["y"])
      """),
+    ("augmented copies kept with their original row by GroupKFold", """
+        from sklearn.model_selection import GroupKFold
+        X, y = load()
+        ids = np.arange(len(X))
+        X_aug = np.concatenate([X, X + 0.01])
+        y_aug = np.concatenate([y, y])
+        groups = np.concatenate([ids, ids])
+        print(cross_val_score(LogisticRegression(), X_aug, y_aug, groups=groups, cv=GroupKFold(5)))
+     """),
+    ("a shift by the minimum before the split (a translation, no scaling)", """
+        X, y = load()
+        X = X - X.min()
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y)
+     """),
     ("np.repeat without an axis (a flat array, not rows)", """
         X, y = load()
         weights = np.repeat(1.0 / 3, 3)

@@ -723,7 +723,9 @@ class Flow:
             return out
         if isinstance(node, cst.BinaryOperation):
             out = self.value(node.left, before, depth) | self.value(node.right, before, depth)
-            if isinstance(node.operator, (cst.Subtract, cst.Divide)):
+            # A division by a statistic scales the rows (`(df - df.mean()) / df.std()`, `X / X.max()`); a shift
+            # alone (`X - X.min()`) is a translation of every row: nothing a model's score depends on.
+            if isinstance(node.operator, cst.Divide):
                 stat = self.statistic(node.right, before)
                 if stat is not None:
                     what, data = stat

@@ -149,9 +149,12 @@ class _BeforeSplit(_LeakRule):
         if split is not None:
             copies = sorted((learn for learn in split.data.learned if learn.transformer == COPIES),
                             key=lambda learn: learn.seq)
+            grouped = "Group" in split.kind or any(a.keyword is not None and a.keyword.value == "groups"
+                                                   for a in node.args)
             for learn in split.data.learned:
                 # `X_aug = np.concatenate([X, X])` and `y_aug = np.concatenate([y, y])` are one leak: the first.
-                if learn.transformer != COPIES or learn is copies[0]:
+                # A group split can keep a row's copies together (`GroupKFold` by the original row): left alone.
+                if learn.transformer != COPIES or (learn is copies[0] and not grouped):
                     self._check(learn, split)
             return
         if self.x.method(node) == "transform" and node.args:
