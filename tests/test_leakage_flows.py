@@ -653,3 +653,13 @@ def test_target_in_features_notes_cells_run_out_of_order(checker) -> None:
     [finding] = [f for f in report.findings if f.rule == "MSL305"]
     assert finding.cell == 3 and finding.evidence["execution_order"]["related_cell"] == 4  # markdown, imports first
     assert "other order" in finding.message
+
+
+def test_a_chain_of_helpers_names_the_innermost_and_the_outermost(checker) -> None:
+    """The summary of each function is built once and reused; the message stays one line however deep."""
+    chain = "\n".join(f"def f{i}(x):\n    return f{i - 1}(x)" for i in range(1, 30))
+    body = ("def f0(x):\n    return StandardScaler().fit_transform(x)\n" + chain +
+            "\nX, y = load()\nX_tr, X_te, y_tr, y_te = train_test_split(f29(X), y)\n")
+    [finding] = _findings(checker, body, "MSL301")
+    assert "(in `f0()`, called through `f29()`)" in finding.message
+    assert finding.evidence["transformer"] == "StandardScaler"

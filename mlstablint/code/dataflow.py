@@ -141,8 +141,8 @@ PREDICT_METHODS = frozenset({"predict", "predict_proba", "predict_log_proba", "d
 FIT_METHODS = frozenset({"fit", "fit_transform", "fit_resample", "partial_fit", "fit_predict"})
 
 # "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
-_FITTED = re.compile(r"(?:a )?`(\w+)`(?: \(in [^)]*\))? (?:is fitted|resamples)")
-_IN_HELPER = re.compile(r" \(in `\w+\(\)`(?:, called by `\w+\(\)`)*\)")
+_FITTED = re.compile(r"(?:a )?`(\w+)`(?: \(in .*\))? (?:is fitted|resamples)")
+_IN_HELPER = re.compile(r" \(in `(\w+)\(\)`(?:, called through `\w+\(\)`)?\)")
 _TEST_NAME = re.compile(r"(?:^|_)(?:test|tst|te)(?:_|$|\d)|^test|test$", re.I)
 
 
@@ -1212,10 +1212,11 @@ def nodes_in(node: cst.CSTNode, kind: type[N]) -> list[N]:
 
 def _within(what: str, helper: str) -> str:
     """"a `StandardScaler` is fitted" learned in `prepare()`: "a `StandardScaler` (in `prepare()`) is fitted";
-    through a second helper: "(in `scale()`, called by `prepare()`)"."""
+    through more helpers, the one where it is fitted and the outermost: "(in `scale()`, called through
+    `prepare()`)"."""
     inner = _IN_HELPER.search(what)
     if inner is not None:
-        return f"{what[:inner.end() - 1]}, called by `{helper}()`{what[inner.end() - 1:]}"
+        return f"{what[:inner.start()]} (in `{inner.group(1)}()`, called through `{helper}()`){what[inner.end():]}"
     first = re.search(r"`[^`]*`", what)
     if first is None:
         return f"{what} (in `{helper}()`)"
