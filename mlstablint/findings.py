@@ -60,13 +60,20 @@ class FixInfo:
 
     safety: str
     edits: tuple[Edit, ...]
+    # A notebook finding's fix as edits of the .ipynb text itself (raw lines and columns, text JSON-escaped
+    # as in the file): what SARIF `fixes` carry. Empty for .py files, whose `edits` are already the file's.
+    file_edits: tuple[Edit, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"safety": self.safety, "edits": [e.to_json() for e in self.edits]}
+        out: dict[str, Any] = {"safety": self.safety, "edits": [e.to_json() for e in self.edits]}
+        if self.file_edits:
+            out["file_edits"] = [e.to_json() for e in self.file_edits]
+        return out
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> FixInfo:
-        return cls(str(raw["safety"]), tuple(Edit(**e) for e in raw["edits"]))
+        return cls(str(raw["safety"]), tuple(Edit(**e) for e in raw["edits"]),
+                   tuple(Edit(**e) for e in raw.get("file_edits", ())))
 
 
 @dataclass

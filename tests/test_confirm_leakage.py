@@ -67,6 +67,28 @@ def test_random_oversampling_before_the_folds() -> None:
     assert abs(out["score_fix"] - 0.5) < 0.1 and out["score_leak"] > 0.8
 
 
+def test_copied_rows_before_the_folds() -> None:
+    """Augmentation / duplication (MSL302 on `np.concatenate([X, X + noise])`): every row twice."""
+    out = _run(_finding("MSL302", "copies"))
+    assert out["status"] == "confirmed", out["summary"]
+    # Noise features: a row's copy in the training fold lets the tree recall its label (balanced accuracy 1
+    # for those rows); inside the folds it is at chance.
+    assert abs(out["score_fix"] - 0.5) < 0.1 and out["score_leak"] > 0.8
+    assert out["leak_arm"] == "every row copied before the folds"
+
+
+def test_copied_rows_on_a_regression_table(tmp_path: Path) -> None:
+    """A continuous target independent of the features: R² about 0 (or below) when the copies stay in the
+    training folds, near 1 when a test row's copy is in training (the tree memorises it)."""
+    rng = np.random.default_rng(12)
+    frame = pd.DataFrame(rng.standard_normal((400, 8)), columns=[f"f{i}" for i in range(8)])
+    frame["y"] = rng.standard_normal(400)
+    frame.to_parquet(tmp_path / "reg.parquet")
+    out = _run(_finding("MSL302", "copies"), tmp_path / "reg.parquet")
+    assert out["status"] == "confirmed", out["summary"]
+    assert out["metric"] == "R²" and out["score_fix"] < 0.05 and out["score_leak"] > 0.5
+
+
 def test_smote_needs_imbalanced_learn(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "imblearn", None)
     monkeypatch.setitem(sys.modules, "imblearn.over_sampling", None)

@@ -7,17 +7,22 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib
+import itertools
 import json
 import re
 import stat
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlstablint.catalog import load_catalog
 from mlstablint.code.engine import FileChecker
 from mlstablint.code.fixer import FixError, apply_edits, fix_file, fix_text, write_fixed
-from mlstablint.findings import Edit
+from mlstablint.code.rules import ALL_RULES
+from mlstablint.findings import Edit, FixInfo, Report
 from tests.conftest import ROOT, run_cli
 
 CATALOG = load_catalog()
@@ -43,7 +48,8 @@ def test_fix_safety_is_declared_on_every_page() -> None:
         assert text.lower().startswith(opening), f"{doc.source}: the Fix safety section opens with the value"
     # The issue's list of fixable code rules.
     assert FIXABLE == ["MSL101", "MSL102", "MSL103", "MSL104", "MSL105", "MSL106", "MSL107", "MSL108", "MSL111",
-                       "MSL112", "MSL113", "MSL114", "MSL201", "MSL202", "MSL204"]
+                       "MSL112", "MSL113", "MSL114", "MSL201", "MSL202", "MSL204",
+                       "MSL502", "MSL503", "MSL504"]  # the loss family, where the logits are inline
 
 
 @pytest.mark.parametrize("rule_id", FIXABLE)
@@ -113,6 +119,36 @@ def test_rules_without_fix_safety_offer_no_fix(checker: FileChecker, rule_id: st
      "from numpy.linalg import inv, solve\nfrom numpy.linalg import lstsq\nw = lstsq(X, y, rcond=None)[0]\n"),
     ("import numpy as np\nw = np.linalg.solve(X.T.dot(X), np.dot(X.T, y))\n",
      "import numpy as np\nw = np.linalg.lstsq(X, y, rcond=None)[0]\n"),
+    # The normal equations written as one product: the whole product becomes the least-squares solve.
+    ("import numpy as np\nw = np.linalg.inv(X.T @ X) @ X.T @ y\n", "import numpy as np\nw = np.linalg.lstsq(X, y, rcond=None)[0]\n"),
+    ("import numpy as np\nw = np.linalg.inv(X.T.dot(X)).dot(X.T).dot(y)\n",
+     "import numpy as np\nw = np.linalg.lstsq(X, y, rcond=None)[0]\n"),
+    ("from numpy.linalg import inv\nw = inv(X.T @ X) @ (X.T @ y)\n",
+     "from numpy.linalg import inv\nfrom numpy.linalg import lstsq\nw = lstsq(X, y, rcond=None)[0]\n"),
+    ("import numpy as np\nimport numpy.linalg as la\nw = np.dot(la.inv(np.dot(X.T, X)), np.dot(X.T, y))\n",
+     "import numpy as np\nimport numpy.linalg as la\nw = la.lstsq(X, y, rcond=None)[0]\n"),
+    ("import scipy.linalg\nw = scipy.linalg.inv(X.T @ X) @ X.T @ y\n", "import scipy.linalg\nw = scipy.linalg.lstsq(X, y)[0]\n"),
+    ("import scipy.linalg as sl\nw = sl.solve(X.T @ X, X.T @ y)\n", "import scipy.linalg as sl\nw = sl.lstsq(X, y)[0]\n"),
+    ("import torch\nw = torch.linalg.inv(X.mT @ X) @ X.mT @ y\n", "import torch\nw = torch.linalg.lstsq(X, y).solution\n"),
+    ("import torch\nw = torch.inverse(X.t() @ X) @ X.t() @ y @ z\n",
+     "import torch\nw = torch.linalg.lstsq(X, y).solution @ z\n"),
+    ("import torch\nw = torch.linalg.solve(X.T @ X, X.T @ y)\n", "import torch\nw = torch.linalg.lstsq(X, y).solution\n"),
+    # The loss family: an activation written inline as the loss's argument.
+    ("import torch.nn.functional as F\nl = F.cross_entropy(F.softmax(z, dim=1), y, label_smoothing=0.1)\n",
+     "import torch.nn.functional as F\nl = F.cross_entropy(z, y, label_smoothing=0.1)\n"),
+    ("import torch\nimport torch.nn as nn\nl = nn.CrossEntropyLoss()(torch.softmax(z, 1), y)\n",
+     "import torch\nimport torch.nn as nn\nl = nn.CrossEntropyLoss()(z, y)\n"),
+    ("import torch\nimport torch.nn.functional as F\nl = F.binary_cross_entropy(torch.sigmoid(z), y, reduction='sum')\n",
+     "import torch\nimport torch.nn.functional as F\nl = F.binary_cross_entropy_with_logits(z, y, reduction='sum')\n"),
+    ("import torch\nfrom torch.nn.functional import binary_cross_entropy as bce\nl = bce(z.sigmoid(), y)\n",
+     "import torch\nfrom torch.nn.functional import binary_cross_entropy as bce\n"
+     "l = torch.nn.functional.binary_cross_entropy_with_logits(z, y)\n"),
+    ("import torch\nimport torch.nn as nn\nl = nn.BCEWithLogitsLoss()(torch.sigmoid(z), y)\n",
+     "import torch\nimport torch.nn as nn\nl = nn.BCEWithLogitsLoss()(z, y)\n"),
+    ("import torch\nl = torch.nn.functional.nll_loss(z.softmax(1), y)\n",
+     "import torch\nl = torch.nn.functional.nll_loss(z.log_softmax(1), y)\n"),
+    ("import torch\nimport torch.nn as nn\nl = nn.NLLLoss()(torch.softmax(z, dim=-1), y)\n",
+     "import torch\nimport torch.nn as nn\nl = nn.NLLLoss()(torch.log_softmax(z, dim=-1), y)\n"),
     ("import numpy as np\nld = np.log(np.abs(np.linalg.det(K)))\n", "import numpy as np\nld = np.linalg.slogdet(K)[1]\n"),
     ("import torch\nld = torch.log(torch.det(K))\n", "import torch\nld = torch.linalg.slogdet(K)[1]\n"),
 ])
@@ -142,6 +178,20 @@ def test_fix_spelling(checker: FileChecker, before: str, after: str) -> None:
     "x = load()\nimport numpy as np\ny = 1 / (1 + np.exp(-x))\n",
     # The name the fix would import is taken in the module.
     "import numpy as np\nexpit = None\ny = 1 / (1 + np.exp(-x))\n",
+    # Normal equations not visible as one expression, or not with one X on both sides.
+    "import numpy as np\nG = X.T @ X\nw = np.linalg.inv(G) @ X.T @ y\n",
+    "import numpy as np\nw = np.linalg.inv(X.T @ X) @ Z.T @ y\n",
+    "import numpy as np\nw = np.linalg.inv(X.H @ X) @ X.T @ y\n",
+    # X computed by a call: the product evaluates it three times, lstsq would once.
+    "import numpy as np\nw = np.linalg.inv(f(X).T @ f(X)) @ f(X).T @ y\n",
+    # The loss family: a softmax whose dim may not be the loss's class dim, probabilities kept in a variable
+    # (maybe used elsewhere), a BCELoss object (built elsewhere in general), a softmax with a dtype.
+    "import torch.nn.functional as F\nl = F.cross_entropy(F.softmax(z, dim=-1), y)\n",
+    "import torch.nn.functional as F\np = F.softmax(z, dim=1)\nl = F.nll_loss(p, y)\n",
+    "import torch\nimport torch.nn as nn\nl = nn.BCELoss()(torch.sigmoid(z), y)\n",
+    "import torch\nimport torch.nn.functional as F\nl = F.nll_loss(F.softmax(z, 1, dtype=torch.float64), y)\n",
+    # An option of the product (out=) that the rewrite would drop.
+    "import numpy as np\nw = np.dot(np.linalg.inv(X.T @ X), np.dot(X.T, y), out=buf)\n",
 ])
 def test_no_fix_where_the_code_does_not_say_enough(checker: FileChecker, code: str) -> None:
     report = checker.check_source(code, "snippet.py")
@@ -277,6 +327,39 @@ def test_config_fix_unsafe_fixes_and_unfixable(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nfix = "yes"\n')
     bad = run_cli("check", "a.py", cwd=tmp_path)
     assert bad.returncode == 2 and "fix must be true or false" in bad.stderr
+
+
+def test_config_fixable_selects_and_the_more_specific_unfixable_wins(tmp_path: Path) -> None:
+    two = BAD + "\ndef g(x):\n    return np.exp(x) - 1\n"
+    _files(tmp_path, {"a.py": two, "pyproject.toml": '[tool.mlstablint]\nfixable = ["MSL10"]\nunfixable = ["MSL102"]\n'})
+    out = run_cli("check", ".", "--unsafe-fixes", cwd=tmp_path)
+    assert "MSL101 [*] `np.log" in out.stdout and "MSL102 `np.exp" in out.stdout
+    assert "[*] 1 fixable with `--fix --unsafe-fixes`." in out.stdout
+    (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nfixable = ["MSL102"]\n')
+    out = run_cli("check", ".", "--fix", "--unsafe-fixes", cwd=tmp_path)
+    assert out.returncode == 1 and "Fixed 1 finding." in out.stdout
+    assert (tmp_path / "a.py").read_text() == two.replace("np.exp(x) - 1", "np.expm1(x)")
+
+
+class _BrokenFixes(FileChecker):
+    """A checker whose fixes would leave the file unparsable (no rule's does): the fixer's own guard is tested."""
+
+    def check_source(self, text: str, path: str, ignored: Sequence[str] = (),
+                     fingerprint_path: str | None = None) -> Report:
+        report = super().check_source(text, path, ignored, fingerprint_path)
+        for finding in report.findings:
+            if finding.fix is not None:
+                finding.fix = FixInfo(finding.fix.safety, tuple(replace(e, text=e.text + "(") for e in finding.fix.edits))
+        return report
+
+
+def test_nothing_written_when_the_fixed_code_does_not_parse(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(BAD)
+    checker = _BrokenFixes({rule.id for rule in ALL_RULES})
+    with pytest.raises(FixError, match="does not parse"):
+        fix_file(checker, path, "m.py", (), everything)
+    assert path.read_text() == BAD
 
 
 def test_json_fix_edits_rebuild_the_fixed_file(tmp_path: Path) -> None:
@@ -423,3 +506,88 @@ def test_notebook_cell_magic_and_escaped_json_are_kept(checker: FileChecker, tmp
     path.write_text(raw, encoding="utf-8")
     result = fix_file(checker, path, "m.ipynb", (), everything)
     assert result.after.decode() == raw.replace("np.log(1 + x)", "np.log1p(x)")
+
+
+# ---- SARIF fixes of notebooks: replacements of the .ipynb text itself ---------------------------------
+
+def apply_sarif_fixes(data: bytes, log: dict[str, Any], uri: str) -> bytes:
+    """What a SARIF consumer does with every result's `fixes` on the file at `uri`: regions by line and column
+    (lines end at CR, LF or CRLF; columns count the run's `columnKind`), inserted text as given."""
+    run = log["runs"][0]
+    assert run["columnKind"] == "unicodeCodePoints"
+    text = data.decode("utf-8")
+    starts = [0, *(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
+    spans: list[tuple[int, int, str]] = []
+    for result in run["results"]:
+        for fix in result.get("fixes", []):
+            for change in fix["artifactChanges"]:
+                assert change["artifactLocation"]["uri"] == uri
+                for replacement in change["replacements"]:
+                    region = replacement["deletedRegion"]
+                    start = starts[region["startLine"] - 1] + region["startColumn"] - 1
+                    end = starts[region["endLine"] - 1] + region["endColumn"] - 1
+                    spans.append((start, end, replacement["insertedContent"]["text"]))
+    spans.sort()
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), "the fixes overlap"
+    for start, end, new in reversed(spans):
+        text = text[:start] + new + text[end:]
+    return text.encode("utf-8")
+
+
+def _fix_notebook_cells() -> list[dict[str, Any]]:
+    def code(cell_id: str, source: list[str] | str) -> dict[str, Any]:
+        return {"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [],
+                "source": source}
+
+    return [
+        code("a1", ["%matplotlib inline\n", "import numpy as np\n", "x = np.linspace(0, 1)"]),
+        {"cell_type": "markdown", "id": "b2", "metadata": {}, "source": ["# np.log(1 + x) stays"]},
+        code("c3", ["y = np.log(1 + x)  # \u00e9t\u00e9\n", "!ls\n", "s = 1 / (1 + np.exp(-x))\n", "print(y, s)"]),
+        code("d4", "z = np.exp(x) - 1\nq = np.log(1 + z)  # \t tab\n"),  # one string: two fixes inside it
+    ]
+
+
+@pytest.mark.parametrize("layout", ["utf8", "ascii", "crlf"])
+def test_sarif_fixes_of_a_notebook_apply_to_the_ipynb_as_fix_writes_it(tmp_path: Path, layout: str) -> None:
+    import nbformat
+
+    from tests.sarif_support import validate
+    from tests.test_sarif import git_init
+
+    git_init(tmp_path)
+    doc = {"cells": _fix_notebook_cells(),
+           "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+           "nbformat": 4, "nbformat_minor": 5}
+    raw = json.dumps(doc, indent=1, ensure_ascii=layout == "ascii") + "\n"
+    if layout == "crlf":
+        raw = raw.replace("\n", "\r\n")  # outside the JSON strings only: inside them a newline is `\n`
+    data = raw.encode("utf-8")
+    (tmp_path / "n.ipynb").write_bytes(data)
+    rules = "MSL101,MSL102,MSL105"
+    out = run_cli("check", "n.ipynb", "--select", rules, "--format", "sarif", "--output", "out.sarif", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    log = json.loads((tmp_path / "out.sarif").read_text(encoding="utf-8"))
+    results = log["runs"][0]["results"]
+    assert sorted(r["ruleId"] for r in results) == ["MSL101", "MSL101", "MSL102", "MSL105"]
+    assert all(r["fixes"][0]["artifactChanges"][0]["artifactLocation"]["uri"] == "n.ipynb" for r in results)
+    validate(tmp_path / "out.sarif")
+
+    applied = apply_sarif_fixes(data, log, "n.ipynb")
+    fixed = run_cli("check", "n.ipynb", "--select", rules, "--fix", "--unsafe-fixes", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    written = (tmp_path / "n.ipynb").read_bytes()
+    assert written != data and applied == written
+    nbformat.validate(nbformat.reads(applied.decode("utf-8"), as_version=4))
+    sources = ["".join(c["source"]) for c in json.loads(applied)["cells"]]
+    assert "from scipy.special import expit\n" in sources[0] and "s = expit(x)\n" in sources[2]
+    assert "z = np.expm1(x)\nq = np.log1p(z)" in sources[3] and sources[1] == "# np.log(1 + x) stays"
+
+    # Each fix alone also leaves a valid notebook whose code cells parse.
+    for result in results:
+        alone = apply_sarif_fixes(data, {"runs": [{**log["runs"][0], "results": [result]}]}, "n.ipynb")
+        notebook = nbformat.reads(alone.decode("utf-8"), as_version=4)
+        nbformat.validate(notebook)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                ast.parse("\n".join("pass" if line.lstrip().startswith(("%", "!")) else line
+                                    for line in cell.source.splitlines()))

@@ -4,20 +4,11 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
 
 from mlstablint.code.engine import check_bytes
-
-HEAD = ("import numpy as np\nimport pandas as pd\nfrom sklearn.model_selection import train_test_split, KFold, "
-        "cross_val_score\nfrom sklearn.preprocessing import StandardScaler\nfrom sklearn.linear_model import "
-        "LogisticRegression\n")
-
-
-def src(body: str) -> str:
-    return HEAD + textwrap.dedent(body).lstrip("\n")
-
+from tests.leakage_support import cells, notebook, rules_of, src
 
 POSITIVE: list[tuple[str, str, str]] = [
     # (rule, flow, body)
@@ -396,38 +387,11 @@ NEGATIVE: list[tuple[str, str]] = [
 ]
 
 
-def _notebook(code: str) -> bytes:
-    """The code as a notebook: one cell per blank-line-separated group, plus a markdown cell."""
-    cells: list[dict[str, object]] = [{"cell_type": "markdown", "metadata": {}, "source": ["# Leakage\n"]}]
-    for count, chunk in enumerate(code.split("\n\n"), start=1):
-        lines = chunk.strip("\n").splitlines(keepends=True)
-        cells.append({"cell_type": "code", "execution_count": count, "metadata": {}, "outputs": [], "source": lines})
-    doc = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    return json.dumps(doc, indent=1).encode()
-
-
-def _cells(body: str) -> str:
-    """The body split into cells at each statement that starts a new top-level block."""
-    lines = src(body).splitlines()
-    out: list[str] = []
-    for line in lines:
-        if out and line and not line[0].isspace():
-            out.append("")
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def _rules(checker, data: bytes, path: str) -> list[str]:
-    report = check_bytes(checker, data, path)
-    assert not report.errors, report.errors
-    return [f.rule for f in report.findings]
-
-
 @pytest.mark.parametrize(("rule", "flow", "body"), POSITIVE, ids=[f"{r}-{f}" for r, f, _ in POSITIVE])
 @pytest.mark.parametrize("form", ["py", "ipynb"])
 def test_fires(checker, rule: str, flow: str, body: str, form: str) -> None:
-    data = src(body).encode() if form == "py" else _notebook(_cells(body))
-    fired = _rules(checker, data, f"leak.{form}")
+    data = src(body).encode() if form == "py" else notebook(cells(body))
+    fired = rules_of(checker, data, f"leak.{form}")
     assert rule in fired, (flow, fired)
     assert not [r for r in fired if r.startswith("MSL3") and r != rule], (flow, fired)
 
@@ -435,8 +399,8 @@ def test_fires(checker, rule: str, flow: str, body: str, form: str) -> None:
 @pytest.mark.parametrize(("flow", "body"), NEGATIVE, ids=[f for f, _ in NEGATIVE])
 @pytest.mark.parametrize("form", ["py", "ipynb"])
 def test_correct_idioms_are_clean(checker, flow: str, body: str, form: str) -> None:
-    data = src(body).encode() if form == "py" else _notebook(_cells(body))
-    fired = [r for r in _rules(checker, data, f"ok.{form}") if r.startswith("MSL3")]
+    data = src(body).encode() if form == "py" else notebook(cells(body))
+    fired = [r for r in rules_of(checker, data, f"ok.{form}") if r.startswith("MSL3")]
     assert fired == [], flow
 
 
@@ -462,7 +426,7 @@ def test_notebook_finding_is_in_the_fit_cell(checker) -> None:
 
         X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
     """)
-    report = check_bytes(checker, _notebook(code), "nb.ipynb")
+    report = check_bytes(checker, notebook(code), "nb.ipynb")
     [finding] = [f for f in report.findings if f.rule == "MSL301"]
     assert finding.cell == 3 and finding.cell_line == 1  # markdown, imports with the read, fit, split
 
@@ -475,14 +439,14 @@ def test_notebook_run_out_of_order_gets_a_note(checker) -> None:
 
         X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
     """)
-    doc = json.loads(_notebook(code))
+    doc = json.loads(notebook(code))
     doc["cells"][2]["execution_count"], doc["cells"][3]["execution_count"] = 9, 4  # the split cell ran first
     report = check_bytes(checker, json.dumps(doc).encode(), "nb.ipynb")
     [finding] = [f for f in report.findings if f.rule == "MSL301"]
     assert finding.evidence["execution_order"] == {"cell": 3, "cell_count": 9, "related_cell": 4,
                                                    "related_count": 4}
     assert "other order" in finding.message
-    in_order = check_bytes(checker, _notebook(code), "nb.ipynb")
+    in_order = check_bytes(checker, notebook(code), "nb.ipynb")
     [plain] = [f for f in in_order.findings if f.rule == "MSL301"]
     assert "execution_order" not in plain.evidence and "other order" not in plain.message
 
@@ -498,6 +462,6 @@ def test_unit_tests_are_left_alone(checker, path: str, skipped: bool) -> None:
         X = StandardScaler().fit_transform(X)
         X_tr, X_te, y_tr, y_te = train_test_split(X, y)
     """)
-    data = code.encode() if path.endswith(".py") else _notebook(code)
-    fired = [r for r in _rules(checker, data, path) if r.startswith("MSL3")]
+    data = code.encode() if path.endswith(".py") else notebook(code)
+    fired = [r for r in rules_of(checker, data, path) if r.startswith("MSL3")]
     assert fired == ([] if skipped else ["MSL301"])

@@ -7,13 +7,16 @@ point) and cached per node:
 
 * `roots` — the sources the rows come from (a binding with no known value, a reader or generator call);
 * `learned` — the statistics learned from rows on the way (`Learn`: a scaler's `fit_transform`, a
-  selector fitted earlier and applied with `transform`, `fillna(df.mean())`, SMOTE's `fit_resample`);
+  selector fitted earlier and applied with `transform`, `fillna(df.mean())`, SMOTE's `fit_resample`,
+  rows stacked twice by `np.concatenate([X, X + noise])`);
 * `role` — "train", "test" or "val" when the value is (a selection of) one part of a split.
 
 Values flow through assignments, tuple unpacking, column selection (`df[cols]`, `.loc`, `.iloc`),
 `pop`/`drop`, `concat`/`merge`/`hstack`, `.values`/`.to_numpy()`, index arrays of a `KFold.split`
-loop (`X[train_idx]`), and the file's own helper functions that fit or split (summarised from their
-bodies). The rules add the events only they know about (a split, a fit on test rows) and report.
+loop (`X[train_idx]`), and the file's own functions: each is summarised once, when the walk has left
+its body (`HelperSummary`: what it returns in terms of its parameters, and whether it splits them), and
+a call substitutes its arguments into that summary. The rules add the events only they know about (a
+split, a fit on test rows) and report.
 
 This is the leakage family's own flow; it asks the shared value analysis nothing yet (issue 16),
 and its entry points (`value`, `splitter_of`, `fit_of`) are the questions it would ask it.
@@ -23,17 +26,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import libcst as cst
 
 from mlstablint.code.exprs import Exprs
-from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver, dotted
+from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver, Scope, dotted
 from mlstablint.code.rule import RuleContext
 
 MAX_DEPTH = 40
+N = TypeVar("N", bound=cst.CSTNode)
 Role = Literal["train", "test", "val"]
 LearnKind = Literal["preprocess", "oversample", "target"]
+# The `transformer` of a Learn that stacks copies of rows (augmentation, duplication): the confirmation
+# duplicates rows.
+COPIES = "copies"
 
 _PRE = "sklearn.preprocessing."
 # Transformers whose fit learns a statistic of the rows (not only the set of categories or nothing).
@@ -111,9 +118,31 @@ ROW_METHODS = frozenset({
     "append", "reindex", "transpose", "T", "query", "explode", "melt", "pivot_table", "groupby", "agg",
     "aggregate", "drop_duplicates", "infer_objects", "convert_dtypes",
 })
+# Calls that stack the rows of their arguments (along axis 0 unless an `axis` says otherwise).
+ROW_STACKS = frozenset({"pandas.concat", "numpy.concatenate", "numpy.vstack", "numpy.row_stack", "numpy.append"})
+# What keeps every row of its input (a copy, an elementwise function, an image flip): its rows are the input's.
+ROW_KEEPING_FUNCS = frozenset({
+    *(f"numpy.{n}" for n in ("flip", "fliplr", "flipud", "rot90", "roll", "clip", "abs", "absolute", "log", "log1p",
+                             "exp", "sqrt", "square", "copy", "array", "asarray", "ascontiguousarray", "round",
+                             "nan_to_num", "add", "multiply", "subtract")),
+    *(f"scipy.ndimage.{n}" for n in ("rotate", "shift", "zoom", "gaussian_filter", "map_coordinates")),
+    "pandas.DataFrame", "copy.copy", "copy.deepcopy",
+})
+ROW_KEEPING_METHODS = frozenset({
+    "copy", "astype", "to_numpy", "reset_index", "fillna", "rename", "assign", "reshape", "apply", "map",
+    "applymap", "transform", "clip", "round", "abs", "replace", "infer_objects", "convert_dtypes", "sort_values",
+    "sort_index", "ffill", "bfill", "interpolate", "toarray", "todense", "values", "add", "mul", "multiply",
+})
+ROW_SELECTING_METHODS = frozenset({"sample", "head", "tail", "query", "nlargest", "nsmallest", "dropna",
+                                   "drop_duplicates", "take", "where", "mask"})
+# Methods that recode a label column's values (the labels are still that column).
+_LABEL_CODINGS = frozenset({"to_numpy", "ravel", "astype", "copy", "map", "replace", "apply", "fillna", "squeeze"})
 PREDICT_METHODS = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function", "score_samples"})
 FIT_METHODS = frozenset({"fit", "fit_transform", "fit_resample", "partial_fit", "fit_predict"})
 
+# "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
+_FITTED = re.compile(r"(?:a )?`(\w+)`(?: \(in .*\))? (?:is fitted|resamples)")
+_IN_HELPER = re.compile(r" \(in `(\w+)\(\)`(?:, called through `\w+\(\)`)?\)")
 _TEST_NAME = re.compile(r"(?:^|_)(?:test|tst|te)(?:_|$|\d)|^test|test$", re.I)
 
 
@@ -139,6 +168,18 @@ class Learn:
     what: str  # e.g. "StandardScaler", "`df.mean()`"
     data: Value
     seq: int
+    # The class the confirmation re-creates when `what` does not name one (e.g. a hand-made selection).
+    transformer: str | None = None
+    # A selection by correlation with these columns: a leak when they are the labels of the split.
+    target: frozenset[str] | None = None
+
+    @property
+    def cls(self) -> str | None:
+        """The class fitted or resampling (`StandardScaler`, `SMOTE`), or the stand-in `transformer`."""
+        if self.transformer is not None:
+            return self.transformer
+        fitted = _FITTED.match(self.what)
+        return fitted.group(1) if fitted else None
 
 
 @dataclass(eq=False)
@@ -150,6 +191,16 @@ class Split:
     data: Value
     seq: int
     arrays: tuple[cst.BaseExpression, ...] = ()
+
+
+@dataclass(frozen=True)
+class ColumnWrite:
+    """`df["c"] = expr`: a column written into a frame (`binding`: the MUTATION binding it made)."""
+
+    binding: int
+    column: frozenset[str] | None  # None when the written column cannot be read (`df[name] = ...`)
+    value: cst.BaseExpression
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -174,11 +225,23 @@ EMPTY = Value()
 
 @dataclass
 class HelperSummary:
-    """What a function of the file does to the rows passed to it."""
+    """What a function of the file does to the rows passed to it, read once from its body.
 
-    learns: str | None = None  # the learner it fits on a parameter (e.g. "StandardScaler"), if any
+    `returned` is what its `return` statements give, in terms of its own parameters: a parameter's rows
+    are the root `params[i][1]`, a statistic learned from a parameter is a `Learn` whose data has that
+    root. A call substitutes the arguments' values for those roots (`Flow.apply`): the flow through the
+    helper's return is followed without reading its body again per call."""
+
+    name: str
+    params: tuple[tuple[str, int], ...] = ()  # (parameter name, root of its rows), positional order
+    returned: Value | None = None  # None: the function returns nothing (or is being summarised)
     splits: str | None = None  # the split it performs on a parameter, if any
     output_roles: dict[int, Role] = field(default_factory=dict)  # returned tuple position -> role
+    positional: int = 0  # how many of `params` can be passed by position
+
+    @property
+    def param_roots(self) -> frozenset[int]:
+        return frozenset(root for _, root in self.params)
 
 
 class Flow:
@@ -194,9 +257,14 @@ class Flow:
         self.loop_roles: dict[int, tuple[Role, Split]] = {}
         # id(MUTATION binding) -> the value assigned into the name (`df["c"] = expr`).
         self.mutations: dict[int, cst.BaseExpression] = {}
-        # id(binding of a def) -> the function node.
+        self.column_writes: list[ColumnWrite] = []
+        self._corr_cache: dict[tuple[int, int], tuple[cst.CSTNode, frozenset[str]] | None] = {}
+        # id(binding of a def) -> the function node, once the walk has left its body (then it can be read).
         self.functions: dict[int, cst.FunctionDef] = {}
         self._summaries: dict[int, HelperSummary] = {}
+        self._busy: set[int] = set()
+        # (id(call), id(learn in a helper's summary)) -> the learn as seen at that call.
+        self._applied: dict[tuple[int, int], Learn] = {}
         self._split_at: dict[int, Split] = {}
         self._seen: set[tuple[str, int]] = set()
         self._alive: dict[int, object] = {}
@@ -256,17 +324,22 @@ class Flow:
         """`del df["y"]`."""
         if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
             index = target.slice[0].slice if len(target.slice) == 1 else None
-            cols = self._literal_columns(index.value) if isinstance(index, cst.Index) else None
+            cols = self.literal_columns(index.value) if isinstance(index, cst.Index) else None
             self._inplace_drops.setdefault(target.value.value, []).append((self.r.seq + 1, cols))
 
     def record_mutation(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """After `df["c"] = expr` is bound (a MUTATION binding), remember `expr`."""
+        column: frozenset[str] | None = None
+        if isinstance(target, cst.Subscript) and len(target.slice) == 1 and isinstance(target.slice[0].slice,
+                                                                                        cst.Index):
+            column = self.literal_columns(target.slice[0].slice.value)
         while isinstance(target, (cst.Subscript, cst.Attribute)):
             target = target.value
         if isinstance(target, cst.Name):
             b = self.r.lookup(target.value)
             if b is not None and b.aug_op == MUTATION:
                 self.mutations[self.key(b)] = value
+                self.column_writes.append(ColumnWrite(self.key(b), column, value, b.seq))
 
     def record_loop(self, node: cst.For) -> Split | None:
         """`for tr, te in kf.split(X, y)` (also under `enumerate`): a split whose index arrays get roles."""
@@ -289,8 +362,9 @@ class Flow:
         return split
 
     def record_function(self, node: cst.FunctionDef) -> None:
+        """Called when the walk leaves a def: its body's bindings are complete, so it can be summarised."""
         b = self.r.lookup(node.name.value)
-        if b is not None:
+        if b is not None and b.node is node:
             self.functions[self.key(b)] = node
 
     # ---- what a receiver is --------------------------------------------------------------------
@@ -439,60 +513,94 @@ class Flow:
 
     def helper(self, func: cst.Name, before: int = INFINITY) -> HelperSummary | None:
         b = self.r.lookup(func.value, before)
-        if b is None or self.key(b) not in self.functions:
+        if b is None or self.key(b) not in self.functions or b.scope is None:
             return None
-        if self.key(b) not in self._summaries:
-            self._summaries[self.key(b)] = self._summarise(self.functions[self.key(b)])
-        return self._summaries[self.key(b)]
+        key = self.key(b)
+        if key not in self._summaries:
+            if key in self._busy:  # recursion: what the outer evaluation knows so far
+                return None
+            self._busy.add(key)
+            try:
+                self._summaries[key] = self._summarise(self.functions[key], b.scope)
+            finally:
+                self._busy.discard(key)
+        return self._summaries[key]
 
-    def _summarise(self, fn: cst.FunctionDef) -> HelperSummary:
-        """Read a function's body: does it fit a learner on, or split, what it is given?"""
-        params = {p.name.value for p in (*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params)}
-        summary = HelperSummary()
-        local_ctors: dict[str, str] = {}
+    def _returned(self, scope: Scope) -> Value | None:
+        """The union of a function's `return` values, evaluated in its own scope (its parameters are roots)."""
+        out: Value | None = None
+        saved = self.r.scope
+        try:
+            for ret in scope.returns:
+                assert ret.value is not None and ret.scope is not None
+                self.r.scope = ret.scope
+                value = self.value(ret.value, ret.seq)
+                out = value if out is None else out | value
+        finally:
+            self.r.scope = saved
+        return out
+
+    def apply(self, summary: HelperSummary, call: cst.Call, before: int, depth: int) -> Value:
+        """What `helper(args)` returns here: the summary's parameter roots replaced by the arguments' values;
+        a statistic the helper learns from a parameter is reported at this call ("(in `prepare()`)")."""
+        assert summary.returned is not None
+        args: dict[int, Value] = {}
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        for i, (name, root) in enumerate(summary.params):
+            expr = positional[i] if i < min(len(positional), summary.positional) else keywords.get(name)
+            if expr is not None:
+                args[root] = self.value(expr, before, depth)
+
+        def substitute(value: Value) -> Value:
+            out = Value(value.roots - summary.param_roots, value.learned, value.role, value.split)
+            for root in value.roots & summary.param_roots:
+                out = out | args.get(root, EMPTY)
+            return out
+
+        returned = summary.returned
+        local = frozenset(learn for learn in returned.learned if learn.data.roots.isdisjoint(summary.param_roots))
+        out = Value(returned.roots - summary.param_roots, local, returned.role, returned.split)
+        for root in returned.roots & summary.param_roots:
+            out = out | args.get(root, EMPTY)
+        learned = set(out.learned)
+        for learn in returned.learned - local:
+            seen = self._applied.get((id(call), id(learn)))
+            if seen is None:
+                what = _within(learn.what, summary.name)
+                seen = Learn(call, learn.kind, what, substitute(learn.data), before, learn.cls)
+                self._applied[(id(call), id(learn))] = seen
+            learned.add(seen)
+        return Value(out.roots, frozenset(learned), out.role, out.split)
+
+    def _summarise(self, fn: cst.FunctionDef, scope: Scope) -> HelperSummary:
+        """Read a function's body once: what it returns in terms of its parameters, and whether it splits
+        what it is given (and which returned positions are the train and test parts)."""
+        positional = [p.name.value for p in (*fn.params.posonly_params, *fn.params.params)]
+        names = positional + [p.name.value for p in fn.params.kwonly_params]
+        params = tuple((n, self.key(scope.names[n][0])) for n in names if scope.names.get(n))
+        summary = HelperSummary(fn.name.value, params, positional=len(positional))
         split_outputs: dict[str, Role] = {}
         returns: list[cst.BaseExpression] = []
+        outer = self
 
         def mentions_param(expr: cst.CSTNode) -> bool:
-            found = False
-
-            class Finder(cst.CSTVisitor):
-                def visit_Name(self, node: cst.Name) -> None:
-                    nonlocal found
-                    found = found or node.value in params
-
-            expr.visit(Finder())
-            return found
-
-        outer = self
+            return any(n.value in names for n in nodes_in(expr, cst.Name))
 
         class Reader(cst.CSTVisitor):
             def visit_Assign(self, node: cst.Assign) -> None:
                 value = node.value
-                if isinstance(value, cst.Call):
-                    name = outer.r.qualname(value.func)
-                    target = node.targets[0].target
-                    if name is not None and isinstance(target, cst.Name):
-                        local_ctors[target.value] = name
-                    if name in SPLIT_FUNCS and isinstance(target, (cst.Tuple, cst.List)) and mentions_param(value):
-                        summary.splits = "train_test_split"
-                        for i, el in enumerate(target.elements):
-                            if isinstance(el.value, cst.Name):
-                                split_outputs[el.value.value] = "train" if i % 2 == 0 else "test"
+                target = node.targets[0].target
+                if (isinstance(value, cst.Call) and outer.r.qualname(value.func) in SPLIT_FUNCS
+                        and isinstance(target, (cst.Tuple, cst.List)) and mentions_param(value)):
+                    summary.splits = "train_test_split"
+                    for i, el in enumerate(target.elements):
+                        if isinstance(el.value, cst.Name):
+                            split_outputs[el.value.value] = "train" if i % 2 == 0 else "test"
 
             def visit_Call(self, node: cst.Call) -> None:
-                name = outer.r.qualname(node.func)
-                if name in SPLIT_FUNCS and mentions_param(node):
+                if outer.r.qualname(node.func) in SPLIT_FUNCS and mentions_param(node):
                     summary.splits = summary.splits or "train_test_split"
-                if name in SCALING_FUNCS and mentions_param(node):
-                    summary.learns = summary.learns or name.rsplit(".", 1)[-1]
-                method = Exprs.method(node)
-                if method in ("fit", "fit_transform") and node.args and mentions_param(node.args[0].value):
-                    receiver = Exprs.receiver(node)
-                    cls = (local_ctors.get(receiver.value) if isinstance(receiver, cst.Name)
-                           else outer.r.qualname(receiver.func) if isinstance(receiver, cst.Call) else None)
-                    if cls in LEARNERS or (cls in CONTAINERS and method == "fit_transform"):
-                        summary.learns = summary.learns or cls.rsplit(".", 1)[-1]
 
             def visit_Return(self, node: cst.Return) -> None:
                 if node.value is not None:
@@ -501,9 +609,12 @@ class Flow:
             def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
                 return node is fn  # nested functions are their own helpers
 
-        fn.visit(Reader())
-        if not returns:
-            summary.learns = None
+        saved = self.r.scope
+        self.r.scope = scope  # the body's names resolve as they did when it was walked
+        try:
+            fn.visit(Reader())
+        finally:
+            self.r.scope = saved
         for ret in returns:
             if isinstance(ret, cst.Call) and outer.r.qualname(ret.func) in SPLIT_FUNCS:
                 n = len([a for a in ret.args if a.keyword is None and not a.star])
@@ -513,6 +624,7 @@ class Flow:
                          if isinstance(el.value, cst.Name) and el.value.value in split_outputs}
                 if roles:
                     summary.output_roles = roles
+        summary.returned = self._returned(scope) if scope.returns else None
         return summary
 
     # ---- values --------------------------------------------------------------------------------
@@ -602,6 +714,7 @@ class Flow:
                     index = self.value(element.slice.value, before, depth)
                     if index.role is not None:
                         return Value(base.roots | index.roots, base.learned | index.learned, index.role, index.split)
+                    base = self._chosen_by_correlation(base, element.slice.value, before)
             return base
         if isinstance(node, (cst.Tuple, cst.List)):
             out = EMPTY
@@ -610,7 +723,9 @@ class Flow:
             return out
         if isinstance(node, cst.BinaryOperation):
             out = self.value(node.left, before, depth) | self.value(node.right, before, depth)
-            if isinstance(node.operator, (cst.Subtract, cst.Divide)):
+            # A division by a statistic scales the rows (`(df - df.mean()) / df.std()`, `X / X.max()`); a shift
+            # alone (`X - X.min()`) is a translation of every row: nothing a model's score depends on.
+            if isinstance(node.operator, cst.Divide):
                 stat = self.statistic(node.right, before)
                 if stat is not None:
                     what, data = stat
@@ -658,6 +773,9 @@ class Flow:
             out = EMPTY
             for a in args:
                 out = out | self.value(a, before, depth)
+            if out.roots and self.duplicates_rows(node, name, before):
+                learn = Learn(node, "oversample", f"`{_short(node)}` duplicates", out, before, COPIES)
+                return Value(out.roots, out.learned | {learn}, out.role, out.split)
             if not out.roots:  # a reader, a generator or a loader: the rows start here
                 return Value(frozenset({id(node)}), out.learned)
             return out
@@ -698,24 +816,180 @@ class Flow:
             if method in ("merge", "join", "append", "concat"):
                 for a in args:
                     out = out | self.value(a, before, depth)
+            if method == "drop":  # `df.drop(columns=weak)`, `weak` from `df.corr()["y"]`
+                dropped = self.x.arg(node, 99, "columns") or self.x.arg(node, 0, "labels")
+                if dropped is not None:
+                    out = self._chosen_by_correlation(out, dropped, before)
             return out
         if isinstance(node.func, cst.Name):
             summary = self.helper(node.func, before)
+            if summary is not None:
+                return self.apply(summary, node, before, depth) if summary.returned is not None else EMPTY
             out = EMPTY
             for a in args:
                 out = out | self.value(a, before, depth)
-            if summary is not None and summary.learns is not None and out.roots:
-                what = f"a `{summary.learns}` is fitted (in `{node.func.value}()`)"
-                learn = Learn(node, "preprocess", what, out, before)
-                return Value(out.roots, out.learned | {learn}, out.role, out.split)
             if not out.roots:
                 return Value(frozenset({id(node)}), out.learned)
             return out
         return EMPTY
 
+    # ---- rows stacked twice (augmentation, duplication) ---------------------------------------
+
+    def duplicates_rows(self, call: cst.Call, name: str, before: int) -> bool:
+        """`np.concatenate([X, X + noise])`, `pd.concat([df, df[df.y == 1]])`, `np.vstack([X, np.flip(X, 2)])`,
+        `np.repeat(X, 3, axis=0)`: the same rows (or copies of them) stacked twice. Parts that are both
+        selections of one frame (`df[df.y == 0]`, `df[df.y == 1]`) are not: they may not overlap."""
+        if name == "numpy.repeat":  # without an axis it flattens
+            axis = self.x.arg(call, 2, "axis")
+            return axis is not None and _rows_axis(axis) and self.x.arg(call) is not None
+        if name == "numpy.append":  # without an axis it flattens
+            axis = self.x.arg(call, 2, "axis")
+            if axis is None or not _rows_axis(axis):
+                return False
+            parts = [p for p in (self.x.arg(call, 0, "arr"), self.x.arg(call, 1, "values")) if p is not None]
+        else:
+            axis = self.x.arg(call, 1, "axis") if name in ("pandas.concat", "numpy.concatenate") else None
+            if axis is not None and not _rows_axis(axis):
+                return False
+            listed, seq = self.x.follow(self.x.arg(call) or call, before)
+            if not isinstance(listed, (cst.List, cst.Tuple)):
+                return False
+            parts = [el.value for el in listed.elements if not isinstance(el, cst.StarredElement)]
+            before = seq
+        origins = [self.row_origins(part, before) for part in parts]
+        for i, first in enumerate(origins):
+            for second in origins[i + 1:]:
+                for key, selected in first:
+                    if any(key == other and not (selected and other_selected) for other, other_selected in second):
+                        return True
+        return False
+
+    def row_origins(self, expr: cst.BaseExpression, before: int, depth: int = 0) -> set[tuple[int, bool]]:
+        """The frames whose rows `expr` holds, each with whether only a selection of its rows is kept
+        (`df[df.y == 1]`, `X[:100]`, `df.sample(...)`); columns selected or values changed keep every row."""
+        if depth > MAX_DEPTH:
+            return set()
+        if isinstance(expr, cst.Name):
+            b = self.r.lookup(expr.value, before)
+            if b is None:
+                return {(hash(("free", expr.value)), False)}
+            if b.aug_op is not None:  # `df["c"] = ...`, `X += noise`: the same rows, changed
+                prev = self.r.lookup(expr.value, b.seq)
+                return self.row_origins(expr, b.seq, depth + 1) if prev is not None else {(self.key(b), False)}
+            if b.value is None or b.unpack_index is not None or b.qualname is not None:
+                return {(self.key(b), False)}
+            return self.row_origins(b.value, b.seq, depth + 1)
+        if isinstance(expr, cst.Attribute):
+            return self.row_origins(expr.value, before, depth + 1)
+        if isinstance(expr, cst.BinaryOperation):
+            return self.row_origins(expr.left, before, depth + 1) | self.row_origins(expr.right, before, depth + 1)
+        if isinstance(expr, cst.UnaryOperation):
+            return self.row_origins(expr.expression, before, depth + 1)
+        if isinstance(expr, cst.Subscript):
+            selected = self._selects_rows(expr, before)
+            return {(key, sel or selected) for key, sel in self.row_origins(expr.value, before, depth + 1)}
+        if isinstance(expr, cst.Call):
+            name = self.r.qualname(expr.func, before)
+            first = self.x.arg(expr)
+            if name in ROW_KEEPING_FUNCS and first is not None:
+                return self.row_origins(first, before, depth + 1)
+            if name is None and isinstance(expr.func, cst.Attribute):
+                method = expr.func.attr.value
+                receiver = expr.func.value
+                if method == "drop":  # `drop(columns=...)`, `drop(c, axis=1)` keep every row
+                    axis = self.x.arg(expr, 1, "axis")
+                    keeps = self.x.arg(expr, 99, "columns") is not None or (axis is not None and not _rows_axis(axis))
+                    return {(key, sel or not keeps) for key, sel in self.row_origins(receiver, before, depth + 1)}
+                if method in ROW_KEEPING_METHODS:
+                    return self.row_origins(receiver, before, depth + 1)
+                if method in ROW_SELECTING_METHODS:
+                    return {(key, True) for key, _ in self.row_origins(receiver, before, depth + 1)}
+            if isinstance(expr.func, cst.Name) and first is not None:
+                summary = self.helper(expr.func, before)
+                returned = summary.returned if summary is not None else None
+                if summary is not None and returned is not None and summary.params and (
+                        summary.params[0][1] in returned.roots):
+                    return self.row_origins(first, before, depth + 1)  # `augment(X)` returns X's rows, changed
+            return {(id(expr), False)}
+        return set()
+
+    def _selects_rows(self, expr: cst.Subscript, before: int) -> bool:
+        """`df[mask]`, `X[:100]`, `df.loc[mask, cols]`: a subset of the rows; `df[["a", "b"]]`, `X[:, 1:]`,
+        `df.loc[:, cols]`: every row."""
+        elements = expr.slice
+        first = elements[0].slice if elements else None
+        if first is None:
+            return False
+        if isinstance(first, cst.Slice):
+            return not (first.lower is None and first.upper is None and first.step is None)
+        if len(elements) == 1 and isinstance(first, cst.Index) and not (
+                isinstance(expr.value, cst.Attribute) and expr.value.attr.value in ("loc", "iloc")):
+            return self.literal_columns(first.value, before) is None  # a column name keeps every row
+        return True
+
+    # ---- columns chosen by their correlation with a column -----------------------------------
+
+    def _chosen_by_correlation(self, base: Value, columns: cst.BaseExpression, before: int) -> Value:
+        """`df[top]` / `df.drop(columns=weak)` where the column list comes from `df.corr()["y"]` or
+        `X.corrwith(y)`: a supervised selection learned from the rows, like `SelectKBest`."""
+        if not base.roots or isinstance(columns, (cst.SimpleString, cst.Slice, cst.Integer)):
+            return base
+        found = self.correlation_with(columns, before)
+        if found is None:
+            return base
+        corr, target = found
+        what = f"columns are chosen by their correlation with {sorted(target)[0]!r} (`{_short(corr)}`)"
+        data = self.value(self.x.receiver(corr), before) if isinstance(corr, cst.Call) else base
+        learn = Learn(corr, "preprocess", what, data, before, "SelectKBest", target)
+        return Value(base.roots, base.learned | {learn}, base.role, base.split)
+
+    def correlation_with(self, expr: cst.BaseExpression, before: int,
+                         depth: int = 0) -> tuple[cst.CSTNode, frozenset[str]] | None:
+        """The correlation a column list is derived from (through names, `.abs()`, `.sort_values()`,
+        `.index`, comparisons, comprehensions): `df.corr()["price"]` -> (the subscript, {"price"});
+        `X.corrwith(df["price"])` -> (the call, {"price"})."""
+        key = (id(expr), before)
+        if key in self._corr_cache:
+            return self._corr_cache[key]
+        self._corr_cache[key] = None  # a name defined through itself stops here
+        if depth > 6:
+            return None
+        found: tuple[cst.CSTNode, frozenset[str]] | None = None
+        outer = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> bool:
+                nonlocal found
+                if found is None and Exprs.method(call) == "corrwith" and call.args:
+                    labels = outer.target_columns(call.args[0].value, before)
+                    if labels is not None:
+                        found = (call, labels[0])
+                return found is None
+
+            def visit_Subscript(self, sub: cst.Subscript) -> bool:
+                nonlocal found
+                if found is None and len(sub.slice) == 1 and isinstance(sub.slice[0].slice, cst.Index):
+                    matrix, _ = outer.x.follow(sub.value, before)
+                    if isinstance(matrix, cst.Call) and Exprs.method(matrix) == "corr":
+                        cols = outer.literal_columns(sub.slice[0].slice.value, before)
+                        if cols:
+                            found = (sub, cols)
+                return found is None
+
+            def visit_Name(self, name: cst.Name) -> None:
+                nonlocal found
+                if found is None:
+                    b = outer.r.lookup(name.value, before)
+                    if b is not None and b.value is not None and b.unpack_index is None and b.aug_op is None:
+                        found = outer.correlation_with(b.value, b.seq, depth + 1)
+
+        expr.visit(Finder())
+        self._corr_cache[key] = found
+        return found
+
     # ---- columns (target in the features) ------------------------------------------------------
 
-    def _literal_columns(self, expr: cst.BaseExpression, before: int = INFINITY) -> frozenset[str] | None:
+    def literal_columns(self, expr: cst.BaseExpression, before: int = INFINITY) -> frozenset[str] | None:
         """The column names a literal (or a name bound to one) spells, else None."""
         expr, before = self.x.follow(expr, before)
         if isinstance(expr, cst.SimpleString):
@@ -723,7 +997,7 @@ class Flow:
         if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
             out: set[str] = set()
             for el in expr.elements:
-                inner = self._literal_columns(el.value, before)
+                inner = self.literal_columns(el.value, before)
                 if inner is None:
                     return None
                 out |= inner
@@ -734,7 +1008,7 @@ class Flow:
         cols = self.x.arg(call, 0, "labels") if self.x.method(call) == "drop" else self.x.arg(call, 0, "item")
         if cols is None:
             cols = self.x.arg(call, 99, "columns")
-        return self._literal_columns(cols) if cols is not None else None
+        return self.literal_columns(cols) if cols is not None else None
 
     def target_columns(self, y: cst.BaseExpression, before: int = INFINITY) -> tuple[frozenset[str], int] | None:
         """`y = df["price"]` / `df.price` / `df.pop("price")` / `df[["price"]]`: (the columns, the frame's
@@ -742,23 +1016,71 @@ class Flow:
         expr, before = self.x.follow(y, before)
         while isinstance(expr, cst.Attribute) and expr.attr.value in ("values",):
             expr, before = self.x.follow(expr.value, before)
-        if isinstance(expr, cst.Call) and self.x.method(expr) in ("to_numpy", "ravel", "astype", "copy"):
+        if isinstance(expr, cst.Call) and self.x.method(expr) in _LABEL_CODINGS:
             return self.target_columns(self.x.receiver(expr), before)
         frame: cst.BaseExpression | None = None
         cols: frozenset[str] | None = None
         if isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-            frame, cols = expr.value, self._literal_columns(expr.slice[0].slice.value, before)
+            frame, cols = expr.value, self.literal_columns(expr.slice[0].slice.value, before)
+        elif (isinstance(expr, cst.Subscript) and len(expr.slice) == 2 and isinstance(expr.value, cst.Attribute)
+              and expr.value.attr.value == "loc" and isinstance(expr.slice[1].slice, cst.Index)):
+            frame, cols = expr.value.value, self.literal_columns(expr.slice[1].slice.value, before)  # df.loc[m, "y"]
         elif isinstance(expr, cst.Call) and self.x.method(expr) == "pop":
             frame, cols = self.x.receiver(expr), self.dropped_columns(expr)
+        while isinstance(frame, cst.Subscript) and _row_filter(frame):  # `df[df.year < 2020]["price"]`
+            frame = frame.value
         if frame is None or not cols or not isinstance(frame, cst.Name):
             return None
         b = self.r.lookup(frame.value, before)
         return (cols, self.key(b)) if b is not None else None
 
+    def label_sources(self, y: cst.BaseExpression,
+                      before: int = INFINITY) -> tuple[frozenset[str], int, cst.BaseExpression] | None:
+        """Labels computed from columns of one frame (`(df["quality"] >= 7).astype(int)`,
+        `np.where(df["churn"] == "Yes", 1, 0)`): (the columns read, the frame's binding id, the expression)."""
+        expr, before = self.x.follow(y, before)
+        cols: set[str] = set()
+        frames: set[int] = set()
+        # A column read inside a row filter (`df[df["year"] > 2000]["price"]`) selects rows, not label values.
+        masks = {id(inner) for sub in nodes_in(expr, cst.Subscript) for element in sub.slice
+                 for inner in nodes_in(element, cst.Subscript)}
+        for sub in nodes_in(expr, cst.Subscript):
+            if id(sub) in masks:
+                continue
+            if isinstance(sub.value, cst.Name) and len(sub.slice) == 1 and isinstance(sub.slice[0].slice, cst.Index):
+                read = self.literal_columns(sub.slice[0].slice.value, before)
+                b = self.r.lookup(sub.value.value, before)
+                if read and b is not None:
+                    cols |= read
+                    frames.add(self.key(b))
+        if len(frames) != 1 or not cols:
+            return None
+        return frozenset(cols), frames.pop(), expr
+
+    def positions(self, expr: cst.BaseExpression, before: int = INFINITY) -> tuple[int, Positions] | None:
+        """`df.iloc[:, k]`, `data[:, a:b]`, `df.values[:, [0, 2]]`: (the frame's binding id, the columns by
+        position), for literal positions only."""
+        expr, before = self.x.follow(expr, before)
+        while isinstance(expr, cst.Call) and self.x.method(expr) in ("to_numpy", "ravel", "astype", "copy"):
+            expr, before = self.x.follow(self.x.receiver(expr), before)
+        while isinstance(expr, cst.Attribute) and expr.attr.value == "values":
+            expr, before = self.x.follow(expr.value, before)
+        if not isinstance(expr, cst.Subscript) or len(expr.slice) != 2 or not _full_slice(expr.slice[0].slice):
+            return None
+        base = expr.value
+        if isinstance(base, cst.Attribute) and base.attr.value in ("iloc", "values"):
+            base = base.value
+        if not isinstance(base, cst.Name):
+            return None
+        b = self.r.lookup(base.value, before)
+        spec = _positions(expr.slice[1].slice)
+        return (self.key(b), spec) if b is not None and spec is not None else None
+
     def keeps_columns(self, x: cst.BaseExpression, frame: int, cols: frozenset[str], before: int = INFINITY,
                       depth: int = 0) -> bool:
         """Whether `x` is the frame whose binding id is `frame`, with every column of `cols` still in it
-        (only through operations that keep all columns: no selection we cannot read, no drop of them)."""
+        (only through operations that keep all columns, row filters and selections that name them: no
+        selection we cannot read, no drop of them)."""
         if depth > MAX_DEPTH:
             return False
         if isinstance(x, cst.Attribute) and x.attr.value in ("values",):
@@ -773,15 +1095,15 @@ class Flow:
                     return False
             if self.key(b) == frame:
                 return True
-            if b.aug_op == MUTATION:
-                prev = self.r.lookup(x.value, b.seq)
-                if prev is None:
-                    return False
-                return self.key(prev) == frame or (
-                    prev.value is not None and self.keeps_columns(prev.value, frame, cols, prev.seq, depth + 1))
+            if b.aug_op == MUTATION:  # `df["c"] = ...` keeps the other columns: the frame before it
+                return self.keeps_columns(x, frame, cols, b.seq, depth + 1)
             if b.value is None or b.unpack_index is not None or b.aug_op is not None:
                 return False
             return self.keeps_columns(b.value, frame, cols, b.seq, depth + 1)
+        if isinstance(x, cst.Subscript):
+            return self._subscript_keeps(x, cols, before) and self.keeps_columns(
+                x.value.value if isinstance(x.value, cst.Attribute) and x.value.attr.value in ("loc", "iloc")
+                else x.value, frame, cols, before, depth + 1)
         if isinstance(x, cst.Call) and isinstance(x.func, cst.Attribute):
             method = x.func.attr.value
             if method == "drop":
@@ -792,6 +1114,130 @@ class Flow:
             if method in ("copy", "fillna", "dropna", "reset_index", "to_numpy", "astype", "sample", "drop_duplicates"):
                 return self.keeps_columns(x.func.value, frame, cols, before, depth + 1)
         return False
+
+    def _subscript_keeps(self, x: cst.Subscript, cols: frozenset[str], before: int) -> bool:
+        """`df[["a", "y"]]`, `df[df.a > 0]`, `df.iloc[:, :]`, `df.loc[mask, :]`, `df[:]` keep `cols`;
+        `df.iloc[:, 1:]` (positions) or a list we cannot read may not."""
+        located = isinstance(x.value, cst.Attribute) and x.value.attr.value in ("loc", "iloc")
+        elements = [el.slice for el in x.slice]
+        if located and len(elements) == 2:
+            second = elements[1]
+            if _full_slice(second):
+                return True
+            if x.value.attr.value == "loc" and isinstance(second, cst.Index):  # type: ignore[attr-defined]
+                selected = self.literal_columns(second.value, before)
+                return selected is not None and cols <= selected
+            return False
+        if len(elements) != 1:
+            return False
+        only = elements[0]
+        if located or isinstance(only, cst.Slice):
+            return True  # rows only
+        assert isinstance(only, cst.Index)
+        if _row_filter(x):
+            return True
+        selected = self.literal_columns(only.value, before)
+        return selected is not None and cols <= selected
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Columns by position: listed (`k`, `[0, 2]`), or a range (`a:b`)."""
+
+    members: frozenset[int] | None = None
+    lower: int | None = None
+    upper: int | None = None
+
+    def covers(self, k: int) -> bool:
+        """Whether these positions certainly include column `k`, without knowing the column count: positive
+        and negative positions are compared only with their own kind."""
+        if self.members is not None:
+            return k in self.members
+        lower, upper = self.lower, self.upper
+        if (lower is None or lower == 0) and upper is None:
+            return True
+        if k >= 0:
+            return (lower is None or 0 <= lower <= k) and (upper is None or upper > k)
+        return (lower is None or lower <= k) and (upper is None or k < upper < 0) and (lower is None or lower < 0)
+
+    @property
+    def single(self) -> int | None:
+        return next(iter(self.members)) if self.members is not None and len(self.members) == 1 else None
+
+
+def _positions(index: cst.BaseSlice) -> Positions | None:
+    if isinstance(index, cst.Index):
+        k = _int(index.value)
+        if k is not None:
+            return Positions(frozenset({k}))
+        if isinstance(index.value, (cst.List, cst.Tuple)) and index.value.elements:
+            ks = [_int(el.value) for el in index.value.elements]
+            return Positions(frozenset(k for k in ks if k is not None)) if None not in ks else None
+        return None
+    if isinstance(index, cst.Slice) and index.step is None:
+        lower = _int(index.lower) if index.lower is not None else None
+        upper = _int(index.upper) if index.upper is not None else None
+        if (index.lower is not None and lower is None) or (index.upper is not None and upper is None):
+            return None
+        return Positions(None, lower, upper)
+    return None
+
+
+def _row_filter(sub: cst.Subscript) -> bool:
+    """`df[df.a > 0]`, `df[(df.a > 0) & m]`, `df[~df.a.isna()]`: a boolean mask written in place."""
+    if len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
+        return False
+    mask = sub.slice[0].slice.value
+    return isinstance(mask, (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)) or (
+        isinstance(mask, cst.BinaryOperation) and isinstance(mask.operator, (cst.BitAnd, cst.BitOr)))
+
+
+def _full_slice(index: cst.BaseSlice) -> bool:
+    return isinstance(index, cst.Slice) and index.lower is None and index.upper is None and index.step is None
+
+
+def nodes_in(node: cst.CSTNode, kind: type[N]) -> list[N]:
+    """The nodes of one kind in a subtree, in source order (`nodes_in(expr, cst.Name)`)."""
+    found: list[N] = []
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, child: cst.CSTNode) -> bool:
+            if isinstance(child, kind):
+                found.append(child)
+            return True
+
+    node.visit(Collect())
+    return found
+
+
+def _within(what: str, helper: str) -> str:
+    """"a `StandardScaler` is fitted" learned in `prepare()`: "a `StandardScaler` (in `prepare()`) is fitted";
+    through more helpers, the one where it is fitted and the outermost: "(in `scale()`, called through
+    `prepare()`)"."""
+    inner = _IN_HELPER.search(what)
+    if inner is not None:
+        return f"{what[:inner.start()]} (in `{inner.group(1)}()`, called through `{helper}()`){what[inner.end():]}"
+    first = re.search(r"`[^`]*`", what)
+    if first is None:
+        return f"{what} (in `{helper}()`)"
+    return f"{what[:first.end()]} (in `{helper}()`){what[first.end():]}"
+
+
+def _int(expr: cst.BaseExpression | None) -> int | None:
+    """The value of an integer literal (`0`, `-1`), else None."""
+    if isinstance(expr, cst.Integer):
+        return int(expr.evaluated_value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(
+            expr.expression, cst.Integer):
+        return -int(expr.expression.evaluated_value)
+    return None
+
+
+def _rows_axis(axis: cst.BaseExpression) -> bool:
+    """`axis=0` / `axis="index"`: along the rows (an axis we cannot read is not)."""
+    if isinstance(axis, cst.SimpleString):
+        return axis.evaluated_value in ("index", "rows")
+    return _int(axis) == 0
 
 
 def _replace_false(call: cst.Call) -> bool:

@@ -16,7 +16,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from mlstablint.catalog import load_catalog
 from mlstablint.code import notebook
 from mlstablint.code.exprs import source
-from mlstablint.code.fixes import import_line
+from mlstablint.code.fixes import apply_edits, import_line
 from mlstablint.code.modules import package_words
 from mlstablint.code.names import Resolver
 from mlstablint.code.positions import statement_positions
@@ -440,15 +440,27 @@ def check_notebook(
             finding.message += (f" Note: the saved execution counts ran cell {note['related_cell']} "
                                 f"[{note['related_count']}] and cell {note['cell']} [{note['cell_count']}] in the "
                                 "other order; this follows the written order, as a fresh top-to-bottom run does.")
+    # A fix as edits of the .ipynb file (SARIF's `fixes`), only where `--fix` would apply it: every cell parses.
+    whole = text == joined.text
     for finding in report.findings:
+        if finding.fix is not None:
+            finding.fix = FixInfo(finding.fix.safety, tuple(_in_cell(joined, e) for e in finding.fix.edits),
+                                  _in_file(raw, joined, finding.fix.edits) if whole else ())
         start, end = joined.origin(finding.line), joined.origin(finding.end_line)
         finding.cell, finding.cell_line, finding.cell_column = start.cell, start.cell_line, finding.column
         line, end_line = finding.line, finding.end_line
         finding.line, finding.column = start.raw_line, joined.raw_column(line, finding.column)
         finding.end_line, finding.end_column = end.raw_line, joined.raw_column(end_line, finding.end_column)
-        if finding.fix is not None:
-            finding.fix = FixInfo(finding.fix.safety, tuple(_in_cell(joined, e) for e in finding.fix.edits))
     return report
+
+
+def _in_file(raw: str, joined: notebook.JoinedNotebook, edits: Sequence[Edit]) -> tuple[Edit, ...]:
+    """A fix of the joined code cells as edits of the raw .ipynb text (none where it cannot be placed)."""
+    fixed, _ = apply_edits(joined.text, [edits])
+    try:
+        return notebook.file_edits(raw, joined, fixed)
+    except notebook.NotebookError:
+        return ()
 
 
 def _in_cell(joined: notebook.JoinedNotebook, edit: Edit) -> Edit:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import ast
 import difflib
 import os
-import re
 import stat
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +24,11 @@ import libcst as cst
 from mlstablint.code import notebook
 from mlstablint.code.discover import SourceFile
 from mlstablint.code.engine import FileChecker
+from mlstablint.code.fixes import apply_edits
 from mlstablint.code.textio import decode_source
-from mlstablint.findings import Edit, Finding, Report, ToolError
+from mlstablint.findings import Finding, Report, ToolError
 
 MAX_PASSES = 10
-_NEWLINE = re.compile(r"\r\n?|\n")
 
 
 class FixError(Exception):
@@ -57,31 +56,6 @@ class FileFix:
         lines = difflib.unified_diff(old, new, f"a/{self.display}", f"b/{self.display}")
         return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n"
                        for line in lines)
-
-
-def _offset(line_starts: Sequence[int], line: int, column: int) -> int:
-    return line_starts[line - 1] + column - 1
-
-
-def apply_edits(text: str, groups: Iterable[Sequence[Edit]]) -> tuple[str, int]:
-    """Apply groups of edits (one group = one finding's fix, all or nothing) whose spans do not overlap
-    an earlier group's; identical insertions (the same import twice) are made once. Returns the new text
-    and the number of groups applied."""
-    line_starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
-    taken: list[tuple[int, int, str]] = []
-    applied = 0
-    for group in groups:
-        spans = [(_offset(line_starts, e.line, e.column), _offset(line_starts, e.end_line, e.end_column), e.text)
-                 for e in group]
-        fresh = [s for s in spans if s not in taken]
-        if any((a < d and c < b) or a == b == c == d for a, b, _ in fresh for c, d, _ in taken):
-            continue
-        taken.extend(fresh)
-        applied += 1
-    out = text
-    for start, end, new in sorted(taken, key=lambda s: (s[0], s[1]), reverse=True):
-        out = out[:start] + new + out[end:]
-    return out, applied
 
 
 def fix_text(

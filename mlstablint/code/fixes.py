@@ -9,12 +9,17 @@ name is missing from the file altogether. A rule that cannot spell what it needs
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import libcst as cst
 
 from mlstablint.code.names import BUILTIN_NAMES, Resolver, Scope
+from mlstablint.findings import Edit
+
+_NEWLINE = re.compile(r"\r\n?|\n")
 
 # Modules whose root import also makes the submodules a fix names available (`import numpy as np`
 # gives `np.linalg`, `import torch` gives `torch.nn.functional`); `import scipy` is not relied on.
@@ -61,8 +66,8 @@ def spell(resolver: Resolver, uses: int, qualname: str) -> Spelling | None:
     parts = qualname.split(".")
     for k in range(len(parts) - 1, 0, -1):
         prefix = ".".join(parts[:k])
-        if prefix != module and prefix not in _ROOT_IMPORTS_SUBMODULES:
-            continue
+        if prefix != module and prefix not in _ROOT_IMPORTS_SUBMODULES and module not in resolver.imported_modules:
+            continue  # (`import scipy.linalg` makes `scipy.linalg.lstsq` reachable from `scipy`)
         alias = _alias_of(resolver, prefix)
         if alias is not None:
             return Spelling(".".join([alias, *parts[k:]]), ())
@@ -94,3 +99,28 @@ def import_line(tree: ast.Module) -> int | None:
     if i < len(body) and body[i].lineno == last.end_lineno:
         return None
     return last.end_lineno + 1
+
+
+def _offset(line_starts: Sequence[int], line: int, column: int) -> int:
+    return line_starts[line - 1] + column - 1
+
+
+def apply_edits(text: str, groups: Iterable[Sequence[Edit]]) -> tuple[str, int]:
+    """Apply groups of edits (one group = one finding's fix, all or nothing) whose spans do not overlap
+    an earlier group's; identical insertions (the same import twice) are made once. Returns the new text
+    and the number of groups applied."""
+    line_starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+    taken: list[tuple[int, int, str]] = []
+    applied = 0
+    for group in groups:
+        spans = [(_offset(line_starts, e.line, e.column), _offset(line_starts, e.end_line, e.end_column), e.text)
+                 for e in group]
+        fresh = [s for s in spans if s not in taken]
+        if any((a < d and c < b) or a == b == c == d for a, b, _ in fresh for c, d, _ in taken):
+            continue
+        taken.extend(fresh)
+        applied += 1
+    out = text
+    for start, end, new in sorted(taken, key=lambda s: (s[0], s[1]), reverse=True):
+        out = out[:start] + new + out[end:]
+    return out, applied

@@ -113,6 +113,8 @@ class Resolver(cst.BatchableCSTVisitor):
         self.seq = 0
         # Top-level modules this file imports (numpy, torch, ...).
         self.imported_roots: set[str] = set()
+        # Dotted modules imported whole without an alias (`import scipy.linalg`): reachable from their root.
+        self.imported_modules: set[str] = set()
         # Tests known to hold where the walk is (innermost last), and the branches that will push one.
         self.conditions: list[Condition] = []
         self._branches: dict[int, Condition] = {}
@@ -230,6 +232,7 @@ class Resolver(cst.BatchableCSTVisitor):
                 self.bind(alias.asname.name.value, qualname=canonical(full))
             else:
                 root = full.split(".")[0]
+                self.imported_modules.add(full)
                 self.bind(root, qualname=root)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:

@@ -9,10 +9,13 @@ indentation, so line numbers are kept and the rest of the cell is still linted.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
 import re
 from dataclasses import dataclass, field
+
+from mlstablint.findings import Edit
 
 # Cell magics whose body is Python (the rest of the cell is linted); any other cell magic
 # (%%bash, %%html, %%sql, %%writefile...) makes the whole cell something else.
@@ -22,6 +25,7 @@ _ASSIGNED_MAGIC = re.compile(r"^\s*[\w.\[\], ]+\s*=\s*[%!]")
 _SHELL = re.compile(r"^\s*!")
 _HELP = re.compile(r"^\s*(\?{1,2}\s*[\w.]+|[\w.]+\s*\?{1,2})\s*$")
 _AUTOCALL = re.compile(r"^\s*[/,;][A-Za-z_]")
+_NEWLINE = re.compile(r"\r\n?|\n")  # line ends as a SARIF consumer counts them in the raw file
 
 
 class NotebookError(ValueError):
@@ -266,6 +270,49 @@ def replace_sources(raw: str, notebook: JoinedNotebook, fixed: str) -> str:
     """The raw notebook with the sources of the code cells whose lines `fixed` (the joined text, fixed)
     changed rewritten; everything else — outputs, metadata, the JSON layout, masked IPython lines — is
     kept byte for byte. Raises NotebookError when a change cannot be placed in one cell."""
+    out = raw
+    for start, end, text in sorted(source_edits(raw, notebook, fixed), reverse=True):
+        out = out[:start] + text + out[end:]
+    return out
+
+
+def file_edits(raw: str, notebook: JoinedNotebook, fixed: str) -> tuple[Edit, ...]:
+    """What `replace_sources` changes, as edits of the .ipynb text itself: 1-based lines and columns
+    (code points) of the raw file, the inserted text JSON-escaped as it must appear in the file, each
+    edit cut to the characters it changes. Applied to the file, they give what `replace_sources` writes.
+    Raises NotebookError as `replace_sources` does."""
+    line_starts = [0, *(m.end() for m in _NEWLINE.finditer(raw))]
+
+    def position(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(line_starts, offset)
+        return line, offset - line_starts[line - 1] + 1
+
+    def inside_crlf(offset: int) -> bool:  # a position between CR and LF is on no line
+        return 0 < offset < len(raw) and raw[offset - 1:offset + 1] == "\r\n"
+
+    out: list[Edit] = []
+    for start, end, text in sorted(source_edits(raw, notebook, fixed)):
+        old = raw[start:end]
+        keep = _common_prefix(old, text)
+        tail = _common_prefix(old[keep:][::-1], text[keep:][::-1])
+        keep -= inside_crlf(start + keep)
+        tail -= inside_crlf(end - tail)
+        start, end, text = start + keep, end - tail, text[keep:len(text) - tail]
+        out.append(Edit(*position(start), *position(end), text))
+    return tuple(out)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def source_edits(raw: str, notebook: JoinedNotebook, fixed: str) -> list[tuple[int, int, str]]:
+    """(start, end, JSON text) replacements of the raw notebook that make its code cells' sources `fixed`."""
     old = notebook.text.split("\n")[:-1]
     new = fixed.split("\n")
     if new and new[-1] == "":
@@ -288,7 +335,6 @@ def replace_sources(raw: str, notebook: JoinedNotebook, fixed: str) -> str:
         if len(cells) != 1:
             raise NotebookError("a fix spans two cells; notebook not fixed")
         per_cell[cells.pop()].extend(new[j1:j2])
-    out = raw
     ascii_only = raw.isascii()
     edits: list[tuple[int, int, str]] = []
     for cell in notebook.cells:
@@ -296,9 +342,7 @@ def replace_sources(raw: str, notebook: JoinedNotebook, fixed: str) -> str:
         if lines == cell.lines or cell.index not in first_line:
             continue
         edits.extend(_source_edits(raw, cell, lines, ascii_only))
-    for start, end, text in sorted(edits, reverse=True):
-        out = out[:start] + text + out[end:]
-    return out
+    return edits
 
 
 def _cell(notebook: JoinedNotebook, index: int) -> CodeCell:

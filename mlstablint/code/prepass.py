@@ -10,7 +10,9 @@ files that hold its words, and libcst parses only files where some rule may fire
    words of string literals other than docstrings, operators, `1` and TINY literals, file-wide and per
    statement (a compound statement's own header). `requires` must hold file-wide, `requires_at` within one
    statement, a name counting as every name it may stand for (`ln` after `from numpy import log as ln`,
-   `f` after `f = np.log`: the aliases `names.Resolver.qualname` follows, collected scope-insensitively).
+   `f` after `f = np.log`: the aliases `names.Resolver.qualname` follows, collected scope-insensitively;
+   and a def's name as every word of its body, for rules that follow the file's helpers: `prepare(X_te)`
+   when `prepare` calls `fit_transform`).
 3. Project helpers: a file that names a function of another checked module (summaries.py) counts as
    containing the words of the kind that function's summary returns (`values.words_of`), since the value
    analysis gives its callers that kind. Summaries are computed only for a file that no rule passes
@@ -67,6 +69,16 @@ def _fields(node_type: type[ast.AST]) -> tuple[str, ...]:
     return fields
 
 
+class _DefEnd:
+    """Popped after every node of a def: its statements are the units from `start` on."""
+
+    __slots__ = ("name", "start")
+
+    def __init__(self, name: str, start: int) -> None:
+        self.name = name
+        self.start = start
+
+
 class CodeFacts:
     """The words of a module's code, file-wide and per statement, and the names each name may stand for."""
 
@@ -74,6 +86,10 @@ class CodeFacts:
         self.words: set[str] = set()
         self.units: list[set[str]] = []
         self.aliases: dict[str, set[str]] = {}
+        # Per def: its name and the range of `units` its statements fill (a call of a helper of the file
+        # stands for what the helper does: `prepare(X_te)` for the `fit_transform` in `prepare`).
+        self.defs: list[tuple[str, int, int]] = []
+        self._def_words: list[tuple[str, set[str]]] | None = None
         self._collect(tree)
 
     def _collect(self, tree: ast.Module) -> None:
@@ -84,6 +100,9 @@ class CodeFacts:
         while stack:
             node, unit = stack.pop()
             node_type = type(node)
+            if node_type is _DefEnd:
+                self.defs.append((node.name, node.start, len(units)))
+                continue
             if isinstance(node, stmt):
                 unit = set()
                 units.append(unit)
@@ -130,6 +149,8 @@ class CodeFacts:
             if isinstance(node, _SCOPES):
                 if not isinstance(node, ast.Module):
                     unit.add(node.name)
+                    if node_type is not ast.ClassDef:
+                        stack.append((_DefEnd(node.name, len(units) - 1), unit))
                 body = node.body
                 if body and type(body[0]) is ast.Expr and type(body[0].value) is ast.Constant and isinstance(
                         body[0].value.value, str):
@@ -158,12 +179,15 @@ class CodeFacts:
                 self.aliases.setdefault(target.id, set()).add(last)
 
     def expanded(self, group: frozenset[str]) -> frozenset[str]:
-        """The group with every name that may stand for one of its words (transitively)."""
+        """The group with every name that may stand for one of its words (transitively): an alias of one, or a
+        def of the file whose statements hold one."""
+        if self._def_words is None:
+            self._def_words = [(name, set().union(*self.units[start:end])) for name, start, end in self.defs]
         names = set(group)
         changed = True
         while changed:
             changed = False
-            for local, sources in self.aliases.items():
+            for local, sources in (*self.aliases.items(), *self._def_words):
                 if local not in names and not sources.isdisjoint(names):
                     names.add(local)
                     changed = True

@@ -165,9 +165,10 @@ def _location(uri: str, region: Any = None) -> Any:
 
 
 def _fixes(f: Finding, uri: str) -> list[Any] | None:
-    """The finding's fix as one SARIF `fix`: replacements of regions of the file. Notebook fixes are
-    positioned in cells, which a SARIF region of the .ipynb file cannot express: left out."""
-    if f.fix is None or f.cell is not None:
+    """The finding's fix as one SARIF `fix`: replacements of regions of the file. A notebook's are regions
+    of the .ipynb text itself, their text JSON-escaped as it goes into the file (`FixInfo.file_edits`)."""
+    edits = f.fix.edits if f.fix is not None and f.cell is None else f.fix.file_edits if f.fix is not None else ()
+    if f.fix is None or not edits:
         return None
     from sarif_om import ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Message, Region, Replacement
 
@@ -175,7 +176,7 @@ def _fixes(f: Finding, uri: str) -> list[Any] | None:
         Replacement(deleted_region=Region(start_line=e.line, start_column=e.column, end_line=e.end_line,
                                           end_column=e.end_column),
                     inserted_content=ArtifactContent(text=e.text))
-        for e in f.fix.edits
+        for e in edits
     ]
     description = (f"Apply the {f.fix.safety} fix of {f.rule}"
                    + (": it can change results (see the rule's Fix safety section)." if f.fix.safety == "unsafe"

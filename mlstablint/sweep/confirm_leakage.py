@@ -13,6 +13,8 @@ same splits, REPEATS repeats of seeded FOLDS-fold splits (stratified for class l
   cross-validation (the leak) vs in the training folds only (the fix). Random oversampling with numpy, or
   imbalanced-learn's `SMOTE` when the code uses a SMOTE-family sampler (skipped with a note when
   imbalanced-learn is not installed). Model: an unpruned `DecisionTreeClassifier`; balanced accuracy.
+  Augmentation or duplicated rows (transformer `copies`): every row stacked twice before the folds vs the
+  training folds' rows only (exact copies stand in for augmented ones); a tree, balanced accuracy or R².
 
 Optimism = mean(leak score - fix score) over the paired folds. Noise: the standard deviation of the
 per-fold differences; the standard error is that over sqrt(number of folds). Verdict: `confirmed` when
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +46,7 @@ LEAK_COLUMNS = 200
 FOLDS = 5
 REPEATS = 3
 MIN_OPTIMISM = 0.01
+COPIES = "copies"  # the `transformer` of MSL302 on stacked copies of rows (mlstablint.code.dataflow.COPIES)
 SMOTE_FAMILY = frozenset({"SMOTE", "ADASYN", "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE", "SMOTENC", "SMOTEN",
                           "SMOTEENN", "SMOTETomek"})
 
@@ -184,11 +188,20 @@ def _preprocess_arms(X: NDArray[Any], y: NDArray[Any], classification: bool, nam
                 X.shape[1], data)
 
 
+Resample = Callable[[NDArray[Any], NDArray[Any]], tuple[NDArray[Any], NDArray[Any]]]
+
+
 def _oversample_arms(X: NDArray[Any], y: NDArray[Any], classification: bool, name: str, session: Session,
                      data: str) -> Arms:
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.tree import DecisionTreeClassifier
+    if name == COPIES:
+        # Augmentation or duplication (`np.concatenate([X, X + noise])`): every row twice (exact copies stand in
+        # for the code's augmented ones), any target.
+        def twice(Xa: NDArray[Any], ya: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+            rows = np.concatenate([np.arange(ya.size), np.arange(ya.size)])
+            return Xa[rows], ya[rows]
 
+        return _resampled_arms(X, y, classification, twice, ("every row copied before the folds",
+                                                             "the training folds' rows copied only"), session, data)
     if not classification:
         raise Skip("oversampling is measured on class labels; the target is not discrete")
     smote = name in SMOTE_FAMILY
@@ -213,24 +226,37 @@ def _oversample_arms(X: NDArray[Any], y: NDArray[Any], classification: bool, nam
         rows = np.concatenate([np.arange(ya.size), *extra])
         return Xa[rows], ya[rows]
 
+    how = "SMOTE" if smote else "random oversampling"
+    return _resampled_arms(X, y, True, oversample, (f"{how} before the folds", f"{how} of the training folds only"),
+                           session, data)
+
+
+def _resampled_arms(X: NDArray[Any], y: NDArray[Any], classification: bool, resample: Resample,
+                    arms: tuple[str, str], session: Session, data: str) -> Arms:
+    """An unpruned tree cross-validated on the rows resampled once before the folds (the leak) vs on each
+    training fold resampled (the fix), validation folds left as drawn; balanced accuracy, or R²."""
+    from sklearn.metrics import balanced_accuracy_score, r2_score
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    model: Any = (DecisionTreeClassifier(random_state=session.seed) if classification
+                  else DecisionTreeRegressor(random_state=session.seed))
+    score = balanced_accuracy_score if classification else r2_score
     deadline = session.box()
-    model = DecisionTreeClassifier(random_state=session.seed)
     leak: list[float] = []
     fix: list[float] = []
-    Xo, yo = oversample(X, y)
-    for train, test in _splits(Xo, yo, True, session.seed):
+    Xo, yo = resample(X, y)
+    for train, test in _splits(Xo, yo, classification, session.seed):
         if time.monotonic() >= deadline and len(leak) >= FOLDS:
             break
         m = model.fit(Xo[train], yo[train])
-        leak.append(float(balanced_accuracy_score(yo[test], m.predict(Xo[test]))))
-    for train, test in _splits(X, y, True, session.seed):
+        leak.append(float(score(yo[test], m.predict(Xo[test]))))
+    for train, test in _splits(X, y, classification, session.seed):
         if len(fix) >= len(leak):
             break
-        Xt, yt = oversample(X[train], y[train])
+        Xt, yt = resample(X[train], y[train])
         m = model.fit(Xt, yt)
-        fix.append(float(balanced_accuracy_score(y[test], m.predict(X[test]))))
+        fix.append(float(score(y[test], m.predict(X[test]))))
     if len(leak) < 2:
         raise Skip(session.budget_message())
-    how = "SMOTE" if smote else "random oversampling"
-    return Arms(leak, fix, "balanced accuracy", "DecisionTreeClassifier", f"{how} before the folds",
-                f"{how} of the training folds only", X.shape[0], X.shape[1], data)
+    metric = "balanced accuracy" if classification else "R²"
+    return Arms(leak, fix, metric, type(model).__name__, arms[0], arms[1], X.shape[0], X.shape[1], data)

@@ -9,7 +9,6 @@ reports only where a split is in sight: a learned statistic with no split after 
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import PurePosixPath
 from typing import ClassVar
 
@@ -19,6 +18,7 @@ from mlstablint.code import words
 from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.dataflow import (
     CONTAINERS,
+    COPIES,
     CV_FUNCS,
     LABEL_ENCODERS,
     LEARNERS,
@@ -34,6 +34,7 @@ from mlstablint.code.dataflow import (
     Split,
     flow_of,
     is_test_name,
+    nodes_in,
     train_counterpart,
 )
 from mlstablint.code.exprs import source
@@ -47,12 +48,15 @@ _SELECTING_CALLBACKS = ("EarlyStopping", "early_stopping")
 _CHECKPOINTS = ("ModelCheckpoint",)
 _SELECT_FUNCS = frozenset({"builtins.max", "builtins.min", "builtins.sorted", "numpy.argmax", "numpy.argmin",
                            "numpy.max", "numpy.min", "numpy.argsort", "numpy.nanargmax"})
-# "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
-_FITTED = re.compile(r"(?:a )?`(\w+)` (?:is fitted|resamples)")
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
 # Every finding but MSL303's by name needs a split in the file (`Flow.split_of`): a split or CV function, a
 # splitter's `.split`, a search's `.fit`, or a helper of the file that calls one.
 SPLIT_WORDS = words.finals(SPLIT_FUNCS, CV_FUNCS, SEARCHES, SPLITTERS)
+# Wrappers around a container of scores that a selection looks through (`pd.Series(results).idxmax()`).
+_CONTAINER_FUNCS = frozenset({"numpy.array", "numpy.asarray", "pandas.Series", "pandas.DataFrame", "builtins.list",
+                              "builtins.dict"})
+# Gradient-boosting training functions that take evaluation sets (`evals`, `valid_sets`).
+_BOOSTER_TRAIN = frozenset({"xgboost.train", "lightgbm.train", "catboost.train"})
 
 
 _TEST_PARTS = frozenset({"tests", "test", "testing"})
@@ -116,12 +120,12 @@ class _LeakRule(CodeRule):
             return
         self.on_leave_for(original_node)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         if is_test_file(self.ctx.path):
             return
         flow = self.flow
-        if flow.once("node", node):
-            flow.record_function(node)
+        if flow.once("node", original_node):
+            flow.record_function(original_node)
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
         if is_test_file(self.ctx.path):
@@ -157,8 +161,15 @@ class _BeforeSplit(_LeakRule):
     def on_call(self, node: cst.Call) -> None:
         split = self.flow.split_of(node)
         if split is not None:
+            copies = sorted((learn for learn in split.data.learned if learn.transformer == COPIES),
+                            key=lambda learn: learn.seq)
+            grouped = "Group" in split.kind or any(a.keyword is not None and a.keyword.value == "groups"
+                                                   for a in node.args)
             for learn in split.data.learned:
-                self._check(learn, split)
+                # `X_aug = np.concatenate([X, X])` and `y_aug = np.concatenate([y, y])` are one leak: the first.
+                # A group split can keep a row's copies together (`GroupKFold` by the original row): left alone.
+                if learn.transformer != COPIES or (learn is copies[0] and not grouped):
+                    self._check(learn, split)
             return
         if self.x.method(node) == "transform" and node.args:
             # A transformer fitted on all the rows and applied to the parts of a later split.
@@ -172,17 +183,25 @@ class _BeforeSplit(_LeakRule):
     def _check(self, learn: Learn, split: Split) -> None:
         if learn.kind != self.kind or learn.data.role != split.data.role or not learn.data.shares_rows(split.data):
             return
-        fitted = _FITTED.match(learn.what)
-        if learn.data.role is not None and learn.kind == "preprocess" and (
-                fitted is None or fitted.group(1) not in SUPERVISED):
+        transformer = learn.cls
+        if learn.target is not None and not learn.target & self._labels(split):
+            return  # columns chosen by their correlation with a column that is not what the split predicts
+        if learn.data.role is not None and learn.kind == "preprocess" and transformer not in SUPERVISED:
             return  # a scaler fitted on the training part, then a CV of that part: the test score is untouched
         if self.ctx.is_claimed(self.id, learn.node):
             return
         self.ctx.claim(self.id, learn.node)
-        evidence = {"learned": learn.what, "transformer": fitted.group(1) if fitted else None,
-                    **self.split_evidence(split)}
+        evidence = {"learned": learn.what, "transformer": transformer, **self.split_evidence(split)}
         self.report(learn.node, evidence,
                     what=learn.what[:1].upper() + learn.what[1:], split=split.kind, where=shorten(split.node))
+
+
+    def _labels(self, split: Split) -> frozenset[str]:
+        """The columns a split's labels are (`train_test_split(X, df["price"])`), or none we can read."""
+        if len(split.arrays) < 2:
+            return frozenset()
+        found = self.flow.target_columns(split.arrays[1])
+        return found[0] if found is not None else frozenset()
 
 
 class PreprocessingBeforeSplit(_BeforeSplit):
@@ -218,17 +237,32 @@ class FitOnTest(_LeakRule):
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)
+        if isinstance(node.func, cst.Name) and node.args:
+            self._helper_fit(node, node.func)
+            return
         if method not in ("fit", "fit_transform", "fit_resample", "fit_predict", "partial_fit") or not node.args:
             return
         assert isinstance(node.func, cst.Attribute)
-        if self.flow.constructor(node.func.value) in LABEL_ENCODERS:
-            return
+        if self.flow.constructor(node.func.value) in LABEL_ENCODERS | SEARCHES:
+            return  # a search fitted on the test part chooses the model on it: MSL304
         data = self.flow.arg_value(node)
         if data.role == "test" and data.split is not None and self._transformer_or_test_named(node):
             why = f"the test part of `{_first_line(data.split.node)[:50]}`"
             self.report(node, {"split": data.split.kind}, expr=shorten(node), why=why)
             return
         self._named_test(node)
+
+    def _helper_fit(self, node: cst.Call, func: cst.Name) -> None:
+        """`X_te = prepare(X_te)` where `prepare` (a function of the file) fits a transformer on what it is
+        given: the summary's statistic, applied at this call, is learned from the test part."""
+        if self.flow.helper(func) is None:
+            return
+        for learn in sorted(self.flow.value(node).learned, key=lambda learn: learn.seq):
+            if learn.node is node and learn.kind == "preprocess" and learn.data.role == "test" and learn.data.split:
+                why = f"the test part of `{_first_line(learn.data.split.node)[:50]}`; {learn.what}"
+                self.report(node, {"split": learn.data.split.kind, "learned": learn.what}, expr=shorten(node),
+                            why=why)
+                return
 
     def _transformer_or_test_named(self, node: cst.Call) -> bool:
         """A model fitted on the second part of a split is often the point (calibrating a frozen model on a
@@ -238,7 +272,8 @@ class FitOnTest(_LeakRule):
         cls = self.flow.constructor(node.func.value)
         if cls in LEARNERS or cls in TARGET_LEARNERS or cls in CONTAINERS or cls in OVERSAMPLERS:
             return True
-        names = {n.value for n in _names_in(self.x.arg(node, 0, "X"))}
+        first = self.x.arg(node, 0, "X")
+        names = {n.value for n in nodes_in(first, cst.Name)} if first is not None else set()
         return any(is_test_name(n) for n in names)
 
     def _named_test(self, node: cst.Call) -> None:
@@ -270,8 +305,8 @@ class FitOnTest(_LeakRule):
 
 
 class TestReuse(_LeakRule):
-    """The test set used to choose the model: early stopping or checkpoints on it, or several models scored on
-    it with the best kept."""
+    """The test set used to choose the model: early stopping or checkpoints on it, a hyperparameter search fed
+    it, or several models scored on it with the best kept."""
 
     id = "MSL304"
     message = ("{what} uses the test set to choose the model, so its score is no longer an unbiased estimate; "
@@ -279,129 +314,212 @@ class TestReuse(_LeakRule):
 
     def on_call(self, node: cst.Call) -> None:
         self._early_stopping(node)
+        self._search_on_test(node)
         self._selection(node)
 
     # Early stopping / checkpointing on the test data.
     def _early_stopping(self, node: cst.Call) -> None:
-        if self.x.method(node) != "fit":
+        method = self.x.method(node)
+        name = self.r.qualname(node.func) or ""
+        if method not in ("fit", "fit_generator", "search") and name not in _BOOSTER_TRAIN:
             return
         monitored: cst.BaseExpression | None = None
         for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value in ("validation_data", "eval_set"):
+            if arg.keyword is not None and arg.keyword.value in ("validation_data", "eval_set", "evals",
+                                                                 "valid_sets"):
                 monitored = arg.value
         if monitored is None:
             return
+        monitored, _ = self.x.follow(monitored)
         if isinstance(monitored, (cst.List, cst.Tuple)) and monitored.elements and isinstance(
-                monitored.elements[0].value, (cst.Tuple, cst.List)) and len(monitored.elements) >= 1:
-            monitored = monitored.elements[-1].value
+                monitored.elements[0].value, (cst.Tuple, cst.List)):
+            monitored = monitored.elements[-1].value  # the last eval set is the one early stopping watches
         if isinstance(monitored, (cst.Tuple, cst.List)) and monitored.elements:
             monitored = monitored.elements[0].value
         data = self.flow.value(monitored)
         if data.role != "test":
             return
-        how = self._selector(node)
+        how = "a hyperparameter search" if method == "search" and self._is_tuner(node) else self._selector(node)
         if how is None:
             return
         self.report(node, {"selection": how}, what=f"`{shorten(node)}` ({how} on the test data)")
 
-    def _selector(self, node: cst.Call) -> str | None:
-        for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value == "early_stopping_rounds":
-                return "early stopping"
-            if arg.keyword is not None and arg.keyword.value == "callbacks":
-                for element in getattr(arg.value, "elements", ()):
-                    expr, _ = self.x.follow(element.value)
-                    if isinstance(expr, cst.Call):
-                        name = (dotted(expr.func) or "").rsplit(".", 1)[-1]
-                        if name in _SELECTING_CALLBACKS:
-                            return "early stopping"
-                        if name in _CHECKPOINTS and any(
-                                a.keyword is not None and a.keyword.value == "save_best_only"
-                                and dotted(a.value) == "True" for a in expr.args):
-                            return "best-checkpoint selection"
+    def _is_tuner(self, node: cst.Call) -> bool:
         assert isinstance(node.func, cst.Attribute)
-        ctor, _ = self.x.follow(node.func.value)
-        if isinstance(ctor, cst.Call) and any(a.keyword is not None and a.keyword.value == "early_stopping_rounds"
-                                              for a in ctor.args):
-            return "early stopping"
+        cls = self.flow.constructor(node.func.value) or ""
+        return cls.startswith(("keras_tuner.", "kerastuner."))
+
+    def _selector(self, node: cst.Call) -> str | None:
+        calls: list[cst.Call] = [node]
+        catboost = False
+        if isinstance(node.func, cst.Attribute):
+            ctor, _ = self.x.follow(node.func.value)
+            if isinstance(ctor, cst.Call):
+                calls.append(ctor)
+                catboost = (self.r.qualname(ctor.func) or "").startswith("catboost.")
+        for call in calls:
+            for arg in call.args:
+                keyword = arg.keyword.value if arg.keyword is not None else None
+                if keyword in ("early_stopping_rounds", "early_stopping") and dotted(arg.value) not in (
+                        "None", "False"):
+                    return "early stopping"
+                if keyword == "use_best_model":
+                    catboost = False
+                    if dotted(arg.value) == "True":
+                        return "best-iteration selection"
+                if keyword == "callbacks":
+                    found = self._callbacks(arg.value)
+                    if found is not None:
+                        return found
+        # CatBoost keeps the best iteration on the eval set unless told not to (`use_best_model=False`).
+        return "best-iteration selection" if catboost else None
+
+    def _callbacks(self, listed: cst.BaseExpression) -> str | None:
+        listed, _ = self.x.follow(listed)
+        for element in getattr(listed, "elements", ()):
+            expr, _ = self.x.follow(element.value)
+            if isinstance(expr, cst.Call):
+                name = (dotted(expr.func) or "").rsplit(".", 1)[-1]
+                if name in _SELECTING_CALLBACKS:
+                    return "early stopping"
+                if name in _CHECKPOINTS and any(
+                        a.keyword is not None and a.keyword.value == "save_best_only"
+                        and dotted(a.value) == "True" for a in expr.args):
+                    return "best-checkpoint selection"
         return None
+
+    def _search_on_test(self, node: cst.Call) -> None:
+        """`GridSearchCV(...).fit(X_test, y_test)`: the hyperparameters are chosen on the test rows."""
+        if self.x.method(node) != "fit" or not node.args:
+            return
+        assert isinstance(node.func, cst.Attribute)
+        if self.flow.constructor(node.func.value) in SEARCHES and self.flow.arg_value(node).role == "test":
+            self.report(node, {"selection": "a hyperparameter search"},
+                        what=f"`{shorten(node)}` (a hyperparameter search fitted on the test data)")
 
     # Several models scored on the test data in a loop, the best kept.
     def on_leave_for(self, node: cst.For) -> None:
+        it = node.iter
+        if isinstance(it, cst.Call) and self.r.qualname(it.func) == "builtins.enumerate" and it.args:
+            it = it.args[0].value
+        if self.flow.split_of(it) is not None:
+            return  # a loop over the folds of a CV: one model per fold, each scored on its own test fold
         scores: dict[str, cst.Call] = {}  # name bound to a test score -> the scoring call
-        appended: dict[str, cst.Call] = {}  # list a test score is appended to -> the scoring call
+        appended: dict[str, cst.Call] = {}  # container a test score is stored in -> the scoring call
         compared: list[cst.Call] = []
         fits = False
         rule = self
 
+        def scored_in(value: cst.BaseExpression) -> cst.Call | None:
+            """A test score, the name of one, or a tuple/dict holding one (`(name, acc)`, `{"acc": acc}`)."""
+            if isinstance(value, cst.Name):
+                return scores.get(value.value)
+            if isinstance(value, (cst.Tuple, cst.List)):
+                return next((c for c in map(scored_in, (el.value for el in value.elements)) if c), None)
+            if isinstance(value, cst.Dict):
+                return next((c for c in map(scored_in, (el.value for el in value.elements
+                                                        if isinstance(el, cst.DictElement))) if c), None)
+            return rule._test_score(value)
+
         class Body(cst.CSTVisitor):
             def visit_Call(self, call: cst.Call) -> None:
                 nonlocal fits
-                method = rule.x.method(call)
-                if method in ("fit", "fit_transform"):
+                if rule.x.method(call) in ("fit", "fit_transform") or rule.r.qualname(call.func) in _BOOSTER_TRAIN:
                     fits = True
 
             def visit_Assign(self, assign: cst.Assign) -> None:
-                scored = rule._test_score(assign.value)
                 target = assign.targets[0].target
-                if scored is not None and isinstance(target, cst.Name):
-                    scores[target.value] = scored
+                value = assign.value
+                if isinstance(target, cst.Name):
+                    scored = rule._test_score(value)
+                    if scored is not None:
+                        scores[target.value] = scored
+                    # `best = max(best, acc)`
+                    if isinstance(value, cst.Call) and rule.r.qualname(value.func) in _SELECT_FUNCS:
+                        found = next((c for c in (scored_in(a.value) for a in value.args) if c), None)
+                        if found is not None:
+                            compared.append(found)
+                elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+                    scored = scored_in(value)  # `results[name] = acc`
+                    if scored is not None:
+                        appended[target.value.value] = scored
 
             def visit_If(self, branch: cst.If) -> None:
-                for comparison in _comparisons(branch.test):
+                for comparison in nodes_in(branch.test, cst.Comparison):
                     for side in (comparison.left, *(t.comparator for t in comparison.comparisons)):
-                        if isinstance(side, cst.Name) and side.value in scores:
-                            compared.append(scores[side.value])
-                        else:
-                            scored = rule._test_score(side)
-                            if scored is not None:
-                                compared.append(scored)
+                        scored = scored_in(side)
+                        if scored is not None:
+                            compared.append(scored)
 
         node.body.visit(Body())
         if not fits:
             return
-        # `results.append(score)` / `results.append(model.score(X_test, y_test))`
-        for call in _calls(node.body):
+        # `results.append(score)` / `results.append((name, model.score(X_test, y_test)))`
+        for call in nodes_in(node.body, cst.Call):
             if self.x.method(call) == "append" and call.args and isinstance(call.func, cst.Attribute) \
                     and isinstance(call.func.value, cst.Name):
-                value = call.args[0].value
-                scored = scores.get(value.value) if isinstance(value, cst.Name) else self._test_score(value)
-                if scored is None and isinstance(value, (cst.Tuple, cst.List)):
-                    for el in value.elements:
-                        inner = el.value
-                        scored = scored or (scores.get(inner.value) if isinstance(inner, cst.Name)
-                                            else self._test_score(inner))
+                scored = scored_in(call.args[0].value)
                 if scored is not None:
                     appended[call.func.value.value] = scored
         for scored in compared:
-            self._report_selection(scored, "the best model in a loop, compared on the test score")
+            self._report_selection(scored, "a comparison in the loop")
         pending = self.ctx.analyses.setdefault("msl304_lists", {})
         assert isinstance(pending, dict)
         pending.update(appended)
 
     def _selection(self, node: cst.Call) -> None:
-        """`max(scores)`, `np.argmax(scores)`, `scores.index(max(scores))` on a list of test scores."""
-        pending = self.ctx.analyses.get("msl304_lists")
-        if not pending:
-            return
-        assert isinstance(pending, dict)
+        """`max(scores)`, `np.argmax(scores)`, `max(results, key=results.get)`, `pd.Series(results).idxmax()` on
+        test scores collected in a loop or a comprehension; `max(models, key=lambda m: m.score(X_te, y_te))`."""
         candidates: list[cst.BaseExpression] = []
         if self.r.qualname(node.func) in _SELECT_FUNCS and node.args:
             candidates.append(node.args[0].value)
+            key = self.x.arg(node, 99, "key")
+            if isinstance(key, cst.Lambda):
+                scored = self._test_score(key.body)
+                if scored is not None:
+                    self._report_selection(scored, f"`{shorten(node)}`")
+                    return
         if self.x.method(node) in _SELECT_METHODS and isinstance(node.func, cst.Attribute):
             candidates.append(node.func.value)
+        pending = self.ctx.analyses.get("msl304_lists") or {}
+        assert isinstance(pending, dict)
         for expr in candidates:
-            while isinstance(expr, cst.Call) and expr.args and self.r.qualname(expr.func) in (
-                    "numpy.array", "numpy.asarray", "pandas.Series", "builtins.list"):
-                expr = expr.args[0].value
-            if isinstance(expr, cst.Name) and expr.value in pending:
-                self._report_selection(pending[expr.value], f"`{shorten(node)}` over scores on the test set")
+            # Through `pd.DataFrame(rows)["f1"]`, `results.items()`, `np.array(scores)` to the container.
+            for _ in range(8):
+                if isinstance(expr, cst.Subscript):
+                    expr = expr.value
+                elif isinstance(expr, cst.Call) and expr.args and self.r.qualname(expr.func) in _CONTAINER_FUNCS:
+                    expr = expr.args[0].value
+                elif isinstance(expr, cst.Call) and self.x.method(expr) in ("items", "values"):
+                    expr = self.x.receiver(expr)
+                else:
+                    break
+            scored = pending.get(expr.value) if isinstance(expr, cst.Name) else None
+            if scored is None:
+                scored = self._scored_comprehension(expr)
+            if scored is not None:
+                self._report_selection(scored, f"`{shorten(node)}`")
 
-    def _report_selection(self, scored: cst.Call, how: str) -> None:
+    def _scored_comprehension(self, expr: cst.BaseExpression) -> cst.Call | None:
+        """`scores = [m.fit(X_tr, y_tr).score(X_te, y_te) for m in models]`: the scoring call, if the
+        comprehension also fits."""
+        expr, _ = self.x.follow(expr)
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+            element: cst.BaseExpression = expr.elt
+        elif isinstance(expr, cst.DictComp):
+            element = expr.value
+        else:
+            return None
+        calls = nodes_in(expr, cst.Call)
+        if not any(self.x.method(c) in ("fit", "fit_transform") for c in calls):
+            return None
+        return next((c for c in (self._test_score(e) for e in nodes_in(element, cst.Call)) if c), None)
+
+    def _report_selection(self, scored: cst.Call, by: str) -> None:
         if not self.ctx.is_claimed(self.id, scored):
             self.ctx.claim(self.id, scored)
-            self.report(scored, {"selection": how}, what=f"`{shorten(scored)}`, scored in a loop and used to pick "
-                                                        f"{how.split(',')[0].removeprefix('the ')},")
+            self.report(scored, {"selection": by},
+                        what=f"`{shorten(scored)}`, computed for several models with the best kept by {by},")
 
     def _test_score(self, expr: cst.BaseExpression) -> cst.Call | None:
         """A score computed on the test part of a split: `m.score(X_test, y_test)`, `accuracy_score(y_test, p)`."""
@@ -434,29 +552,100 @@ class TargetInFeatures(_LeakRule):
         if len(split.arrays) < 2:
             return
         features, labels = split.arrays[0], split.arrays[1]
+        self._by_position(split, features, labels)
         found = self.flow.target_columns(labels)
         if found is None:
+            self._computed_labels(split, features, labels)
             return
         columns, frame = found
-        for assign, read in self._grouped_target_features(features, columns):
-            self._report(assign, split, f"`{shorten(assign)}` derives a feature from the target column "
-                                        f"{sorted(read)[0]!r} on all rows before the split",
-                         "compute target statistics inside cross-validation (e.g. `TargetEncoder`), "
-                         "from the training fold only")
+        self._written_columns(split, features, columns, frame)
         if self.flow.keeps_columns(features, frame, columns):
             col = sorted(columns)[0]
             self._report(split.node, split, f"`{shorten(features)}` still holds the target column {col!r}",
                          f"drop it from the features (`df.drop(columns={col!r})`)")
 
-    def _grouped_target_features(self, features: cst.BaseExpression,
-                                 columns: frozenset[str]) -> list[tuple[cst.CSTNode, frozenset[str]]]:
-        """`df["te"] = df.groupby(k)["y"].transform("mean")` assignments into the frame the features come from."""
-        out: list[tuple[cst.CSTNode, frozenset[str]]] = []
-        for binding_id, value in self.flow.mutations.items():
-            read = _grouped_columns(value)
-            if read & columns and binding_id in self.flow.value(features).roots | self._binding_ids(features):
-                out.append((value, read & columns))
-        return out
+    def _written_columns(self, split: Split, features: cst.BaseExpression, target: frozenset[str],
+                         frame: int) -> None:
+        """Columns written into the features' frame before the split: a statistic of the target
+        (`df["te"] = df.groupby(k)["y"].transform("mean")`), a feature computed from the target
+        (`df["ppsf"] = df["price"] / df["sqft"]`) kept in the features, or the target computed from a feature
+        the features keep (`df["target"] = (df["score"] > 50).astype(int)`)."""
+        lineage = self.flow.value(features).roots | self._binding_ids(features)
+        for write in self.flow.column_writes:
+            if write.binding not in lineage:
+                continue
+            read, grouped = self._reads(write.value, write.seq)
+            written = write.column
+            if written is not None and written & target:
+                # The target written as a function of columns the features all keep: the model reads it off.
+                sources = read - target
+                if sources and self.flow.keeps_columns(features, frame, sources):
+                    col = sorted(sources)[0]
+                    self._report(write.value, split,
+                                 f"`{shorten(features)}` holds {col!r}, from which the target "
+                                 f"{sorted(written)[0]!r} is computed (`{shorten(write.value)}`)",
+                                 f"drop {col!r} from the features, or predict a target that is not a function of them")
+                continue
+            if not read & target:
+                continue
+            if written is None and not grouped:
+                continue  # a computed column we cannot name: kept or not is unknown
+            if written is not None and not self.flow.keeps_columns(features, write.binding, written):
+                continue  # the derived column is dropped from the features
+            how = "a group statistic of" if grouped else "a feature from"
+            self._report(write.value, split, f"`{shorten(write.value)}` derives {how} the target column "
+                                             f"{sorted(read & target)[0]!r} on all rows before the split",
+                         "compute target statistics inside cross-validation (e.g. `TargetEncoder`), from the "
+                         "training fold only" if grouped else "drop the derived column from the features")
+
+    def _reads(self, expr: cst.BaseExpression, before: int) -> tuple[frozenset[str], bool]:
+        """The literal columns an expression subscripts, and whether it computes a grouped statistic; through
+        names bound to a grouped statistic (`means = df.groupby("city")["price"].mean()`)."""
+        read: set[str] = set()
+        grouped = False
+        pending: list[tuple[cst.BaseExpression, int]] = [(expr, before)]
+        for _ in range(8):
+            if not pending:
+                break
+            node, seq = pending.pop()
+            calls = nodes_in(node, cst.Call)
+            if any(self.x.method(c) == "groupby" for c in calls):
+                grouped = True
+            for sub in nodes_in(node, cst.Subscript):
+                for element in sub.slice:
+                    if isinstance(element.slice, cst.Index):
+                        read |= self.flow.literal_columns(element.slice.value, seq) or frozenset()
+            for name in nodes_in(node, cst.Name):
+                b = self.r.lookup(name.value, seq)
+                if b is not None and b.value is not None and b.unpack_index is None and any(
+                        self.x.method(c) == "groupby" for c in nodes_in(b.value, cst.Call)):
+                    pending.append((b.value, b.seq))
+        return frozenset(read), grouped
+
+    def _computed_labels(self, split: Split, features: cst.BaseExpression, labels: cst.BaseExpression) -> None:
+        """`y = (df["quality"] >= 7).astype(int)` while `X` keeps `quality`: the labels are a function of a
+        feature."""
+        found = self.flow.label_sources(labels)
+        if found is None:
+            return
+        columns, frame, expr = found
+        if self.flow.keeps_columns(features, frame, columns):  # every column the labels are computed from
+            col = sorted(columns)[0]
+            self._report(split.node, split, f"`{shorten(features)}` holds {col!r}, from which the labels are "
+                                            f"computed (`{shorten(expr)}`)",
+                         f"drop {col!r} from the features (`df.drop(columns={col!r})`)")
+
+    def _by_position(self, split: Split, features: cst.BaseExpression, labels: cst.BaseExpression) -> None:
+        """`X = df.iloc[:, 0:5]`, `y = df.iloc[:, 4]` (or `data[:, :5]`, `data[:, 4]`): the label column is
+        among the feature columns."""
+        target = self.flow.positions(labels)
+        held = self.flow.positions(features)
+        if target is None or held is None or target[0] != held[0]:
+            return
+        k = target[1].single
+        if k is not None and held[1].covers(k):
+            self._report(split.node, split, f"`{shorten(features)}` holds column {k}, the labels' column",
+                         "select the feature columns without it" + (" (`df.iloc[:, :-1]`)" if k == -1 else ""))
 
     def _binding_ids(self, features: cst.BaseExpression) -> set[int]:
         """The bindings a features expression goes through (so a mutation of any of them counts)."""
@@ -484,59 +673,6 @@ class TargetInFeatures(_LeakRule):
         if not self.ctx.is_claimed(self.id, node):
             self.ctx.claim(self.id, node)
             self.report(node, self.split_evidence(split), what=what, fix=fix)
-
-
-def _grouped_columns(expr: cst.BaseExpression) -> frozenset[str]:
-    """The literal columns subscripted in an expression that computes a grouped statistic (`groupby`)."""
-    read: set[str] = set()
-    grouped = any(isinstance(call.func, cst.Attribute) and call.func.attr.value == "groupby" for call in _calls(expr))
-
-    class Columns(cst.CSTVisitor):
-        def visit_Subscript(self, node: cst.Subscript) -> None:
-            for element in node.slice:
-                if isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString):
-                    value = element.slice.value.evaluated_value
-                    if isinstance(value, str):
-                        read.add(value)
-
-    expr.visit(Columns())
-    return frozenset(read) if grouped else frozenset()
-
-
-def _names_in(node: cst.CSTNode | None) -> list[cst.Name]:
-    """The names an expression mentions (`X[test_idx]` -> X, test_idx)."""
-    found: list[cst.Name] = []
-    if node is None:
-        return found
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name)
-
-    node.visit(Names())
-    return found
-
-
-def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    node.visit(Calls())
-    return found
-
-
-def _comparisons(node: cst.BaseExpression) -> list[cst.Comparison]:
-    found: list[cst.Comparison] = []
-
-    class Comparisons(cst.CSTVisitor):
-        def visit_Comparison(self, comparison: cst.Comparison) -> None:
-            found.append(comparison)
-
-    node.visit(Comparisons())
-    return found
 
 
 RULES: list[type[CodeRule]] = [PreprocessingBeforeSplit, OversamplingBeforeSplit, FitOnTest, TestReuse,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as matchers
 
 from mlstablint.code import apis, words
 from mlstablint.code.exprs import same, source
@@ -109,6 +110,8 @@ _SOLVE_FOR = {
 _LSTSQ_FOR = {
     "numpy.linalg": ("numpy.linalg.lstsq", ", rcond=None)[0]"), "scipy.linalg": ("scipy.linalg.lstsq", ")[0]"),
     "jax.numpy.linalg": ("jax.numpy.linalg.lstsq", ")[0]"),
+    # torch.inverse and torch.linalg.*: a 1-D y gives a 1-D solution, as the product did.
+    "torch": ("torch.linalg.lstsq", ").solution"), "torch.linalg": ("torch.linalg.lstsq", ").solution"),
 }
 
 
@@ -132,7 +135,11 @@ class NormalEquations(CodeRule):
     requires = (words.TRANSPOSED, words.MATMUL)
     requires_at = (words.SOLVERS,)
 
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._note_chain(node)
+
     def visit_Call(self, node: cst.Call) -> None:
+        self._note_chain(node)
         if (self.x.op(node) not in _SOLVERS and self.r.call_name(node) not in apis.SVD_EIG) or not node.args:
             return
         base = self.x.gram_base(node.args[0].value)
@@ -141,23 +148,87 @@ class NormalEquations(CodeRule):
         self.report(node, {"solver": self.r.call_name(node), "matrix": f"{source(base)}.T @ {source(base)}"},
                     expr=shorten(node))
 
+    # ---- fix: the whole normal-equations solve, written out in one expression -> lstsq(X, y) ------------
+
+    def _chains(self) -> dict[int, tuple[cst.BaseExpression, cst.BaseExpression, cst.BaseExpression]]:
+        """id(inv call) -> (the product that applies it to X.T and y, that X.T factor, y), for this file."""
+        found = self.ctx.analyses.setdefault("msl202_chains", {})
+        assert isinstance(found, dict)
+        return found
+
+    def _note_chain(self, node: cst.BaseExpression) -> None:
+        """Record `(inv(G) @ X.T) @ y` and `inv(G) @ (X.T @ y)` in any product spelling (`@`, `.dot`, `np.dot`).
+        Products are visited before their operands, so the outermost one is recorded before the inv call's
+        finding asks for it."""
+        if isinstance(node, cst.Call) and _callee(node) not in _PRODUCT_NAMES:
+            return  # (cheap: resolving every call's name twice per file is not)
+        operands = self.x.matmul_operands(node)
+        if operands is None:
+            return
+        inner = self.x.matmul_operands(operands[0])
+        if inner is not None:
+            inverse, transposed, rhs, applied = inner[0], inner[1], operands[1], operands[0]
+        else:
+            right = self.x.matmul_operands(operands[1])
+            if right is None:
+                return
+            inverse, transposed, rhs, applied = operands[0], right[0], right[1], operands[1]
+        if self.x.op(inverse) == "inv" and not any(_has_options(p) for p in (node, applied)):
+            self._chains().setdefault(id(inverse), (node, transposed, rhs))
+
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        # solve(X.T @ X, X.T @ y) written out -> lstsq(X, y): the same solution, without squaring cond(X).
+        # solve(X.T @ X, X.T @ y) and inv(X.T @ X) @ X.T @ y written out -> lstsq(X, y): the same solution (the
+        # same shape: lstsq's solution of a 1-D y is 1-D), without squaring cond(X).
         if not (isinstance(node, cst.Call)):
             return None  # the trigger changed shape: no fix rather than a wrong one
-        if self.x.op(node) != "solve" or len(node.args) != 2 or any(a.keyword or a.star for a in node.args):
+        if len(node.args) == 1 and self.x.op(node) == "inv":
+            chain = self._chains().get(id(node))
+            if chain is None:
+                return None
+            product, transposed, rhs = chain
+            target: cst.BaseExpression = product
+        elif self.x.op(node) == "solve" and len(node.args) == 2:
+            right = self.x.matmul_operands(node.args[1].value)
+            if right is None:
+                return None
+            target, (transposed, rhs) = node, right
+        else:
             return None
-        gram, rhs = self.x.matmul_operands(node.args[0].value), self.x.matmul_operands(node.args[1].value)
-        if gram is None or rhs is None:
+        gram = self.x.matmul_operands(node.args[0].value)
+        if _has_options(node) or gram is None or _has_options(node.args[0].value):
             return None
-        base, rhs_base = self.x.transposed(gram[0]), self.x.transposed(rhs[0])
-        if base is None or rhs_base is None or not same(base, gram[1]) or not same(base, rhs_base):
+        base, other = self.x.transposed(gram[0]), self.x.transposed(transposed)
+        if base is None or other is None or not same(base, gram[1]) or not same(base, other):
             return None
+        if _conjugated(gram[0]) != _conjugated(transposed) or _has_call(base):
+            return None  # X.H with X.T is not least squares; X computed by a call would be evaluated once, not 3x
         found = _LSTSQ_FOR.get(module_of(self.r.call_name(node)))
         spelled = self.spell(found[0]) if found else None
         if found is None or spelled is None:
             return None
-        return Fix((Replacement(node, f"{spelled.text}({bare(base)}, {bare(rhs[1])}{found[1]}"),), spelled.imports)
+        return Fix((Replacement(target, f"{spelled.text}({bare(base)}, {bare(rhs)}{found[1]}"),), spelled.imports)
+
+
+# The last name of every product spelling `matmul_operands` reads as a call (`.dot`, `np.matmul`, `torch.mm`).
+_PRODUCT_NAMES = frozenset({name.rpartition(".")[2] for name in apis.MATMUL} | {"dot", "matmul", "mm"})
+
+
+def _callee(call: cst.Call) -> str | None:
+    func = call.func
+    return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+
+
+def _has_options(node: cst.BaseExpression) -> bool:
+    """A call with a keyword or starred argument (`np.dot(a, b, out=c)`): rewriting it would drop them."""
+    return isinstance(node, cst.Call) and any(a.keyword is not None or a.star for a in node.args)
+
+
+def _conjugated(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Attribute) and node.attr.value == "H"
+
+
+def _has_call(node: cst.BaseExpression) -> bool:
+    return bool(matchers.findall(node, matchers.Call()))
 
 
 class RawFeaturesToSolver(CodeRule):

@@ -17,8 +17,9 @@ import libcst as cst
 
 from mlstablint.code import apis, words
 from mlstablint.code.exprs import Exprs, same, source
+from mlstablint.code.fixes import Fix, Replacement
 from mlstablint.code.rule import CodeRule
-from mlstablint.code.rules.common import shorten
+from mlstablint.code.rules.common import bare, shorten
 from mlstablint.code.values import KIND_WORDS, LINEAR, LOG_PROBABILITY, PROBABILITY, Value, keras_name
 
 LOSS_LIBRARIES = frozenset({"torch", "tensorflow", "keras", "optax", "jax", "tf_keras"})
@@ -120,6 +121,36 @@ class _LossRule(CodeRule):
         return None
 
 
+    # ---- fixes: only an activation written inline as the loss's argument, whose input (the logits) is at hand;
+    # a probability kept in a variable may be used elsewhere (reported, thresholded), so it is not touched.
+
+    def inline_activation(self, loss_name: str, prediction: cst.BaseExpression,
+                          op: str) -> tuple[cst.Call, cst.BaseExpression, cst.BaseExpression | None] | None:
+        """A torch loss's prediction written as `F.softmax(z, dim=1)`, `torch.sigmoid(z)`, `z.softmax(1)`,
+        `z.sigmoid()` (op 'softmax' or 'sigmoid') -> (the activation call, z, its dim if any). None for
+        anything else, and for an activation with options beyond its input and dim (dtype=...)."""
+        if not loss_name.startswith("torch.") or not isinstance(prediction, cst.Call):
+            return None
+        if any(a.star for a in prediction.args):
+            return None
+        name = self.r.call_name(prediction)
+        if name is not None and name.startswith("torch.") and self.x.op(prediction) == op:
+            z, dim = self.x.arg(prediction, 0, "input"), self.x.arg(prediction, 1, "dim")
+            given = 1 + (dim is not None)
+        elif name is None and self.x.method(prediction) == op:
+            z, dim = self.x.receiver(prediction), self.x.arg(prediction, 0, "dim")
+            given = dim is not None
+        else:
+            return None
+        if z is None or len(prediction.args) != given or (op == "sigmoid" and dim is not None):
+            return None
+        return prediction, z, dim
+
+
+def _is_one(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Integer) and node.value == "1"
+
+
 def _from_logits(call: cst.Call) -> bool | None:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == "from_logits":
@@ -171,6 +202,17 @@ class DoubleSoftmax(_LossRule):
                     what=f"`{shorten(prediction)}`, a softmax probability from {value.origin or 'softmax'},",
                     loss=_short_name(name), logits=logits, why=_said(value))
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        # F.cross_entropy(F.softmax(z, dim=1), y) -> F.cross_entropy(z, y): the loss applies the softmax itself,
+        # over dim 1 (torch's class dimension); a softmax over another or an unstated dim is not the same one.
+        found = self.loss_call(node) if isinstance(node, cst.Call) else None
+        if found is None or not found[0].startswith("torch."):
+            return None
+        inline = self.inline_activation(found[0], found[3], "softmax")
+        if inline is None or not _is_one(inline[2]):
+            return None
+        return Fix((Replacement(inline[0], bare(inline[1])),))
+
 
 class SigmoidThenBCE(_LossRule):
     """A binary cross-entropy on `sigmoid(z)` with z at hand (saturates: loss capped, gradient 0), or a
@@ -206,6 +248,28 @@ class SigmoidThenBCE(_LossRule):
         self.report(node, {"loss": name, "input": value.origin or "sigmoid"}, expr=shorten(node),
                     problem=problem, fix=fix, why=_said(value))
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        # A with-logits loss on torch.sigmoid(z) -> the same loss on z (one sigmoid, the loss's own), and
+        # F.binary_cross_entropy(torch.sigmoid(z), y, ...) -> F.binary_cross_entropy_with_logits(z, y, ...)
+        # (the same loss, computed from z without rounding the sigmoid; its options are the same).
+        found = self.loss_call(node) if isinstance(node, cst.Call) else None
+        if found is None:
+            return None
+        name, loss, from_logits, prediction = found
+        inline = self.inline_activation(name, prediction, "sigmoid")
+        if inline is None or not isinstance(node, cst.Call):
+            return None
+        logits = Replacement(inline[0], bare(inline[1]))
+        applies = _applies(loss, from_logits)
+        if applies == "sigmoid":
+            return Fix((logits,))
+        if applies != "probabilities" or name != "torch.nn.functional.binary_cross_entropy":
+            return None
+        spelled = self.spell("torch.nn.functional.binary_cross_entropy_with_logits")
+        if spelled is None:
+            return None
+        return Fix((Replacement(node.func, spelled.text), logits), spelled.imports)
+
 
 class NllOnProbabilities(_LossRule):
     """`F.nll_loss`/`nn.NLLLoss` on softmax probabilities instead of log-probabilities."""
@@ -226,6 +290,21 @@ class NllOnProbabilities(_LossRule):
         logits = f" `{source(value.argument)}`" if value.argument is not None else ""
         self.report(node, {"loss": found[0], "input": value.origin or "a probability"}, expr=shorten(node),
                     loss=_short_name(found[0]), what=value.describe(), logits=logits, why=_said(value))
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        # F.nll_loss(F.softmax(z, dim), y) -> F.nll_loss(F.log_softmax(z, dim), y): the log-probabilities the
+        # loss expects, over the same dim (torch.softmax -> torch.log_softmax, z.softmax -> z.log_softmax).
+        found = self.loss_call(node) if isinstance(node, cst.Call) else None
+        inline = self.inline_activation(found[0], found[3], "softmax") if found is not None else None
+        if inline is None:
+            return None
+        call = inline[0]
+        name = self.r.call_name(call)
+        if name is None:  # the tensor method
+            assert isinstance(call.func, cst.Attribute)
+            return Fix((Replacement(call.func.attr, "log_softmax"),))
+        spelled = self.spell(name.rpartition(".")[0] + ".log_softmax")
+        return Fix((Replacement(call.func, spelled.text),), spelled.imports) if spelled is not None else None
 
 
 class FromLogitsMismatch(_LossRule):
