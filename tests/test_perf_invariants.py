@@ -20,6 +20,7 @@ from mlstablint.catalog import load_catalog
 from mlstablint.code.engine import FileChecker
 from mlstablint.code.rules import ALL_RULES
 from mlstablint.data.partials import SAMPLE_SEED, Options, Partial, make_layout, mix64
+from tests.leakage_support import src
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL = {rule.id for rule in ALL_RULES}
@@ -40,14 +41,20 @@ def fast() -> FileChecker:
     return FileChecker(ALL)
 
 
+# Test files whose code strings are whole snippets, and those whose strings follow the leakage tests' imports.
+SNIPPET_FILES = ("test_rules.py", "test_values.py", "test_rules_losses.py", "test_fix.py", "test_fix_numerics.py",
+                 "test_fix_numerics_losses.py")
+LEAKAGE_FILES = ("test_leakage.py", "test_leakage_flows.py")
+
+
 def _snippets() -> list[str]:
-    """Every code string of tests/test_rules.py, the catalogue's examples and the fixtures."""
+    """Every code string of the rule, value, fix and leakage tests, the catalogue's examples and the fixtures."""
     out: list[str] = []
-    for name in ("test_rules.py", "test_values.py", "test_rules_losses.py"):
+    for name in (*SNIPPET_FILES, *LEAKAGE_FILES):
         tree = ast.parse((ROOT / "tests" / name).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" in node.value:
-                out.append(textwrap.dedent(node.value).lstrip("\n"))
+                out.append(src(node.value) if name in LEAKAGE_FILES else textwrap.dedent(node.value).lstrip("\n"))
     for doc in load_catalog().values():
         for section in ("Example", "Use instead"):
             out.extend(doc.code_blocks(section))

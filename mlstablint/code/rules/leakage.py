@@ -161,8 +161,10 @@ class _BeforeSplit(_LeakRule):
     def on_call(self, node: cst.Call) -> None:
         split = self.flow.split_of(node)
         if split is not None:
+            # By statement, then by text: copies made in one statement (a helper's and an inline one) have one
+            # seq, and a set of nodes iterates in memory order, which differs from run to run.
             copies = sorted((learn for learn in split.data.learned if learn.transformer == COPIES),
-                            key=lambda learn: learn.seq)
+                            key=lambda learn: (learn.seq, learn.what))
             grouped = "Group" in split.kind or any(a.keyword is not None and a.keyword.value == "groups"
                                                    for a in node.args)
             for learn in split.data.learned:
