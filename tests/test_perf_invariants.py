@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from mlstablint.catalog import load_catalog
 from mlstablint.code.engine import FileChecker
 from mlstablint.code.rules import ALL_RULES
+from mlstablint.code.words import text_words
 from mlstablint.data.partials import SAMPLE_SEED, Options, Partial, make_layout, mix64
 from tests.leakage_support import src
 
@@ -286,3 +287,12 @@ def test_reused_work_arrays_do_not_leak_between_partials() -> None:
     x = a.drop(["y"]).to_pandas().to_numpy(dtype=np.float64)
     keys = mix64(alone_a.hashes() ^ SAMPLE_SEED)
     np.testing.assert_array_equal(alone_a.sample_values, x[np.sort(np.argsort(keys, kind="stable")[:600])])
+
+
+def test_text_words_of_adjacent_literals_and_comment_banners() -> None:
+    """The text stage joins adjacent literals (`"na" "n"` spells nan) and stays linear on a `####` banner after
+    a string, which a backtracking pattern split in exponentially many ways."""
+    joined = text_words('x = float("na" "n")\n')
+    assert joined is not None and {"x", "float", "nan"} <= joined
+    banner = text_words('s = "a"  ' + "#" * 64 + "\nt = 1\n")
+    assert banner is not None and {"s", "a", "t"} <= banner

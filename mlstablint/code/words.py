@@ -75,8 +75,10 @@ LOW_PRECISION_OPS = finals(apis.EXP, apis.LOG, apis.SOFTMAX, apis.LOG_SOFTMAX, a
 # ---- the words of a file's text (the pre-pass's first stage, prepass.py) ----------------------------------
 
 _WORD = re.compile(r"\w+")
-# Adjacent string literals (implicitly concatenated): their quotes and what separates them.
-_ADJACENT = re.compile(r"""["'](?:\s|\\\r?\n|#[^\n]*)*[rRbBuUfF]{0,3}["']""")
+# Adjacent string literals (implicitly concatenated): their quotes and what separates them. Possessive: a
+# comment of many `#` could otherwise be split in exponentially many ways before a non-quote (a `####...`
+# banner after a string took minutes).
+_ADJACENT = re.compile(r"""["'](?:\s|\\\r?\n|#[^\n]*+)*+[rRbBuUfF]{0,3}["']""")
 _LETTER_ESCAPE = re.compile(r"\\(?:\r?\n|[abfnrtv])")
 _NUMERIC_ESCAPE = re.compile(r"\\(?:x|u|U|N\{|[0-7])")
 _MAYBE_TINY = re.compile(r"[eE]-|\.[0_]{7}")
