@@ -279,7 +279,8 @@ class FileChecker:
         present = facts.words
         if self.project is not None:
             relative = package_words(self.module.package if self.module is not None else None, text)
-            present = present | self.project.virtual_words(facts.words | relative, self.module, ANY_KIND_WORDS)
+            present = present | self.project.virtual_words(facts.words | relative, self.module, ANY_KIND_WORDS,
+                                                           exact=True)
         for pending in ctx.pending:
             declared = self.words[pending.rule]
             missing = [group for group in (*declared.requires, *declared.requires_at) if not holds(group, present)]

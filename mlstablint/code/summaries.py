@@ -60,18 +60,31 @@ class _Source:
         self.tree = tree
         self.relative = relative  # the words its relative imports stand for (modules.package_words)
         self.lines = _NEWLINE.split(text)
-        # Per top-level statement: its first and last line, the names it binds, the global names it may read,
-        # the words of its text (with the operators present).
-        self.statements: list[tuple[int, int, frozenset[str], frozenset[str], frozenset[str]]] = []
+        # Per top-level statement: its first and last line, the names it binds, the words of its text (with the
+        # operators present). The global names it may read are computed when a slice needs them (`_reads_of`).
+        self.statements: list[tuple[int, int, frozenset[str], frozenset[str]]] = []
         for stmt in tree.body:
             first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
             last = stmt.end_lineno or stmt.lineno
             text = "\n".join(self.lines[first - 1:last])
             mentioned = frozenset(_WORD.findall(text)) | {op for op in OPERATORS if op in text}
-            self.statements.append((first, last, _bound(stmt), _reads(stmt), mentioned))
+            self.statements.append((first, last, _bound(stmt, "global" in mentioned, ":=" in text), mentioned))
         # What another module can call from this one: its functions and the names its imports bind.
         self.names = frozenset().union(*(statement[2] for statement in self.statements)) - {"*"}
         self._kept: dict[str, tuple[frozenset[int], frozenset[str]] | None] = {}
+        self._reads: dict[int, frozenset[str]] = {}
+        self._deep: bool | None = None
+
+    def too_deep(self, limit: int) -> bool:
+        """Nested deeper than libcst may be given (engine.nesting_depth), measured once, when a slice is parsed."""
+        if self._deep is None:
+            self._deep = nesting_depth(self.tree, limit) > limit
+        return self._deep
+
+    def _reads_of(self, i: int) -> frozenset[str]:
+        if i not in self._reads:
+            self._reads[i] = _reads(self.tree.body[i])
+        return self._reads[i]
 
     def defining(self, name: str) -> ast.stmt | None:
         """The last top-level statement binding `name`."""
@@ -87,16 +100,16 @@ class _Source:
                 self._kept[name] = None
             else:
                 keep = {found[-1]}
-                wanted = set(self.statements[found[-1]][3])
+                wanted = set(self._reads_of(found[-1]))
                 changed = True
                 while changed:
                     changed = False
-                    for i, (_, _, bound, reads, _) in enumerate(self.statements):
+                    for i, (_, _, bound, _) in enumerate(self.statements):
                         if i not in keep and (not bound.isdisjoint(wanted) or "*" in bound):
                             keep.add(i)
-                            wanted |= reads
+                            wanted |= self._reads_of(i)
                             changed = True
-                words = frozenset().union(*(self.statements[i][4] for i in keep))
+                words = frozenset().union(*(self.statements[i][3] for i in keep))
                 self._kept[name] = (frozenset(keep), words)
         return self._kept[name]
 
@@ -113,14 +126,16 @@ class _Source:
         return "\n".join(line if lines[n] else "" for n, line in enumerate(self.lines))
 
 
-def _bound(stmt: ast.stmt) -> frozenset[str]:
+def _bound(stmt: ast.stmt, declares: bool = True, walrus: bool = True) -> frozenset[str]:
     """The names a top-level statement may bind or change (a superset): a def's name, an import's names ("*"
     for a star import), assignment, loop and `with` targets (a subscript's or attribute's base too: changed in
     place), `:=` targets, the names an expression statement mentions, those of the statements nested in a
     compound one, and the globals a def or class declares. A class's own name binds nothing here: the analysis
-    gives a class's call no value, so no summary needs one."""
+    gives a class's call no value, so no summary needs one. `declares` / `walrus`: whether its text may hold
+    a `global` statement / a `:=` (else their walks are skipped)."""
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        declared = {name for node in ast.walk(stmt) if isinstance(node, ast.Global) for name in node.names}
+        declared = {name for node in ast.walk(stmt) if isinstance(node, ast.Global)
+                    for name in node.names} if declares else set()
         return frozenset(declared | ({stmt.name} if not isinstance(stmt, ast.ClassDef) else set()))
     if isinstance(stmt, ast.Import):
         return frozenset(a.asname or a.name.split(".")[0] for a in stmt.names)
@@ -149,10 +164,11 @@ def _bound(stmt: ast.stmt) -> frozenset[str]:
         nested = [s for case in stmt.cases for s in case.body]
     found = {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
     # `:=` anywhere in it (a test, a value) binds its target here too.
-    found |= {node.target.id for node in ast.walk(stmt) if isinstance(node, ast.NamedExpr)
-              and isinstance(node.target, ast.Name)}
+    if walrus:
+        found |= {node.target.id for node in ast.walk(stmt) if isinstance(node, ast.NamedExpr)
+                  and isinstance(node.target, ast.Name)}
     for inner in nested:
-        found |= _bound(inner)
+        found |= _bound(inner, declares, walrus)
     return frozenset(found)
 
 
@@ -228,17 +244,25 @@ class Summaries:
         source = self._source(module)
         return source.names if source is not None else frozenset()
 
-    def virtual_words(self, present: set[str], own: Module | None, needed: frozenset[str]) -> frozenset[str]:
-        """The words of the summaries of every project function a file may call (a function of a module the file
-        names by its last name component, named itself by a word of the file), where they could hold one of
-        the `needed` words."""
+    def virtual_words(self, present: set[str], own: Module | None, needed: frozenset[str],
+                      exact: bool = False) -> frozenset[str]:
+        """The `needed` words the summaries of the project functions a file may call can stand for (a function of
+        a module the file names by its last name component, named itself by a word of the file): read from
+        their text (`possible`, a superset), or with `exact` from the summaries themselves. The pre-pass takes
+        the bound: a summary costs a libcst parse of its slice, and a file that names a few dozen of the
+        project's functions costs more to summarise them all than to parse it; the rules then ask only for
+        the summaries of the calls they look at."""
         out: set[str] = set()
         for last in sorted(present & self.index.by_last.keys()):
             for module in self.index.by_last[last]:
                 if module is own:
                     continue
                 for name in sorted(self.names(module) & present):
-                    if self.possible(module, name).isdisjoint(needed):
+                    possible = self.possible(module, name) & needed
+                    if not possible:
+                        continue
+                    if not exact:
+                        out |= possible
                         continue
                     value = self.returns(f"{module.name}.{name}")
                     if value is not None:
@@ -307,9 +331,7 @@ class Summaries:
                     data = handle.read()
                 digest = hashlib.sha256(data).hexdigest()
                 text = decode_source(data)
-                tree = ast.parse(text)
-                if nesting_depth(tree, self.max_nesting) <= self.max_nesting:
-                    source = _Source(text, tree, package_words(module.package, text))
+                source = _Source(text, ast.parse(text), package_words(module.package, text))
             except (OSError, ValueError, SyntaxError, RecursionError, MemoryError):
                 source = None
             self._sources[module.path] = source
@@ -321,7 +343,7 @@ class Summaries:
         if not self.possible(module, name, depth):
             return None  # nothing in its text can give it an exported kind: no need to parse it
         source = self._source(module)
-        text = source.slice(name) if source is not None else None
+        text = source.slice(name) if source is not None and not source.too_deep(self.max_nesting) else None
         if source is None or text is None or hops <= 0:
             return None
         try:
