@@ -35,6 +35,7 @@ class RuleContext:
         self.resolver = resolver
         self.text = text
         self.path = path  # as shown in reports (a rule family may scope itself by it, e.g. MSL3xx and tests)
+        self.helpers = helpers  # the project's other modules (summaries.py), for the analyses that follow calls
         self._uses: dict[str, int] = {}
         self.exprs = Exprs(resolver)
         self.values = Values(resolver, self.exprs, helpers)

@@ -35,10 +35,12 @@ from typing import Any
 
 import libcst as cst
 
+from mlstablint.code.dataflow import LEARN_WORDS, Flow, FlowRecorder, ProjectHelper
 from mlstablint.code.engine import nesting_depth
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.modules import Module, ModuleIndex, package_words
 from mlstablint.code.names import Resolver
+from mlstablint.code.rule import RuleContext
 from mlstablint.code.textio import decode_source
 from mlstablint.code.values import ANY_KIND_WORDS, KIND_WORDS, MODEL, Value, Values, words_of
 from mlstablint.code.walk import BatchedWalker
@@ -220,6 +222,7 @@ class Summaries:
         Memo = dict[tuple[str, str, int], tuple[Any, dict[str, str], dict[str, str]]]
         self._summaries: Memo = {}
         self._possible: Memo = {}
+        self._leaks: Memo = {}
         # What the current file's results depend on (see begin()): files read and index look-ups.
         self.read: dict[str, str] = {}
         self.found: dict[str, str] = {}
@@ -338,6 +341,42 @@ class Summaries:
             self._digests[module.path] = digest
         self.read[module.rel] = self._digests[module.path]
         return self._sources[module.path]
+
+    def leak_summary(self, qualname: str) -> ProjectHelper | None:
+        """What a function of another module does to the rows passed to it (dataflow.ProjectHelper): read by the
+        leakage flow on the part of its module it needs, once per process; one level deep (a helper it calls in
+        a third module is not followed)."""
+        found = self._find(qualname)
+        if found is None:
+            return None
+        module, name = found
+        helper: ProjectHelper | None = self._tracked(self._leaks, (module.path, name, 0),
+                                                     lambda: self._leak(module, name, qualname, MAX_HOPS))
+        return helper
+
+    def _leak(self, module: Module, name: str, qualname: str, hops: int) -> ProjectHelper | None:
+        source = self._source(module)
+        kept = source.kept(name) if source is not None and hops > 0 else None
+        if source is None or kept is None:
+            return None
+        statement = source.defining(name)
+        if isinstance(statement, ast.ImportFrom):  # a re-export: the def it names
+            target = _imported(statement, name, module)
+            found = self._find(target) if target is not None else None
+            return self._leak(found[0], found[1], qualname, hops - 1) if found is not None else None
+        if (not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) or kept[1].isdisjoint(LEARN_WORDS)
+                or source.too_deep(self.max_nesting)):
+            return None  # learns nothing from rows: not parsed
+        text = source.slice(name)
+        try:
+            tree = cst.parse_module(text or "")
+            resolver = Resolver()
+            resolver.reset(module.package)
+            flow = Flow(resolver, RuleContext(resolver, text or "", module.rel).exprs)
+            BatchedWalker([resolver, FlowRecorder(flow)]).walk(tree)
+            return flow.export(name, qualname)
+        except (cst.ParserSyntaxError, RecursionError):
+            return None
 
     def _summary(self, module: Module, name: str, depth: int, hops: int) -> Value | None:
         if not self.possible(module, name, depth):

@@ -95,25 +95,16 @@ class _LeakRule(CodeRule):
     def visit_Call(self, node: cst.Call) -> None:
         if is_test_file(self.ctx.path):
             return
-        flow = self.flow
-        if flow.once("drop", node):
-            flow.record_drop(node)
+        self.flow.on_visit_call(node)
         self.on_call(node)
 
     def leave_Call(self, original_node: cst.Call) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        # Recorded on leaving, so that every rule's check of this call sees only the earlier fits.
-        flow = self.flow
-        if flow.once("fit", original_node):
-            flow.record_fit(original_node)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_leave_call(original_node)
 
     def visit_For(self, node: cst.For) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        flow = self.flow
-        if flow.once("node", node):
-            flow.record_loop(node)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_visit_for(node)
 
     def leave_For(self, original_node: cst.For) -> None:
         if is_test_file(self.ctx.path):
@@ -121,27 +112,16 @@ class _LeakRule(CodeRule):
         self.on_leave_for(original_node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        flow = self.flow
-        if flow.once("node", original_node):
-            flow.record_function(original_node)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_leave_function(original_node)
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        flow = self.flow
-        if flow.once("node", original_node):
-            for target in original_node.targets:
-                if isinstance(target.target, (cst.Subscript, cst.Attribute)):
-                    flow.record_mutation(target.target, original_node.value)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_leave_assign(original_node)
 
     def visit_Del(self, node: cst.Del) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        flow = self.flow
-        if flow.once("node", node):
-            flow.record_delete(node.target)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_visit_del(node)
 
     def on_call(self, node: cst.Call) -> None:
         pass
