@@ -123,6 +123,13 @@ def test_todo_entries_written_by_update_read_back_and_match(tmp_path: Path) -> N
     assert path.read_text(encoding="utf-8").startswith("# header\n")
 
 
+def test_a_todo_entry_whose_message_spans_lines_stays_valid_toml(tmp_path: Path) -> None:
+    path = tmp_path / "pkg.toml"
+    new = review.Finding("pkg", "a.py", "MSL201", 3, "y = f(", "use `solve(A, np.dot(\n    b, c\n))`")
+    review.append_todo(path, "# header\n\n", [review.todo_block(new, [(3, "y = f(")])])
+    assert [(e.path, e.label) for e in review.load_review(path, "pkg")] == [("a.py", "todo")]
+
+
 @pytest.mark.parametrize(("body", "complaint"), [
     ('[[finding]]\npath = "a.py"\nrule = "MSL109"\nsource = "x"\nlabel = "maybe"\n', "has label 'maybe'"),
     ('[[finding]]\npath = "a.py"\nrule = "MSL109"\nsource = "x"\nlabel = "tp"\n', "without a reason"),

@@ -234,7 +234,8 @@ def toml_string(text: str) -> str:
 
 def todo_block(finding: Finding, context: Sequence[tuple[int, str]]) -> str:
     """A `todo` entry for a new finding, with its message and the surrounding source as comments."""
-    lines = [f"# {finding.message}" if finding.message else "#"]
+    # A message may quote multi-line source (a fix spanning lines): every one of its lines stays a comment.
+    lines = [f"# {line}".rstrip() for line in finding.message.splitlines()] or ["#"]
     for number, text in context:
         marker = ">" if number == finding.line else " "
         lines.append(f"#{marker}{number:6d} | {text}".rstrip())
