@@ -248,6 +248,11 @@ PAIRS = [
         """),
     ("MSL109", "import jax.numpy as jnp\nlam = jnp.exp(jnp.dot(X, beta) + b0)\n",
      "import jax.numpy as jnp\nlam = jnp.exp(jnp.minimum(jnp.dot(X, beta) + b0, 80.0))\n"),
+    # Centred by its mean is not shifted by its max; a clip at 0 keeps log(0).
+    ("MSL109", "import numpy as np\nz = X @ w\nz -= z.mean()\nmu = np.exp(z)\n",
+     "import numpy as np\nz = X @ w\nz -= z.max()\nmu = np.exp(z)\n"),
+    ("MSL110", "import numpy as np\np = clf.predict_proba(X)\nnp.clip(p, 0, 1, out=p)\nlp = np.log(p)\n",
+     "import numpy as np\np = clf.predict_proba(X)\nnp.clip(p, eps, 1, out=p)\nlp = np.log(p)\n"),
     # ---- variants of exp/log/sigmoid forms ----
     ("MSL101", "import numpy as np\nbits = np.log2(1 + x)\n", "import numpy as np\nbits = np.log1p(x) / np.log(2)\n"),
     ("MSL101", "import tensorflow as tf\ny = tf.math.log(tf.add(1.0, x))\n", "import tensorflow as tf\ny = tf.math.log1p(x)\n"),
@@ -315,6 +320,21 @@ NEGATIVE = [
     "import numpy as np\nmask = 2 ** (n_bits - 1) - 1\n",
     "from scipy import linalg\nimport numpy as np\ns = np.amax(linalg.svdvals(np.dot(E.T, E)))\n",
     "import numpy as np\nP = W.T @ np.linalg.inv(C) @ W\n",
+    # Shifted by its max in place (a Cox partial likelihood): exp of values <= 0.
+    "import numpy as np\ndef loglike(exog, params, offset):\n    lp = np.dot(exog, params)\n    lp += offset\n"
+    "    lp -= lp.max()\n    e = np.exp(lp)\n    return np.sum(lp - np.log(np.cumsum(e[::-1])))\n",
+    "import torch\nz = x @ w\nz -= torch.logsumexp(z, 0)\np = torch.exp(z)\n",
+    # A clip whose eps is a parameter guards the log as a literal one does.
+    "import numpy as np\ndef nll(y, p, eps):\n    p = p / p.sum(axis=1, keepdims=True)\n"
+    "    p = np.clip(p, eps, 1 - eps)\n    return -np.log(p[np.arange(len(y)), y])\n",
+    # Sizes unpacked from a shape: 1 + n loses nothing.
+    "import numpy as np\ndef width(X):\n    n_samples, n_channels, n_steps = X.shape\n"
+    "    return np.log2(min(n_channels, 9) + 1)\n",
+    # Blocks of an explicit inverse (a score-test covariance): no solve replaces a product with a block.
+    "import numpy as np\ndef score_cov(ncov, c, k):\n    a = np.linalg.inv(ncov)\n    a12 = a[:k, k:]\n"
+    "    return c[k:, k:] - np.dot(a12.T, np.linalg.solve(a[:k, :k], c[:k, k:]))\n",
+    # A covariance sandwich of a stored inverse, transposed on the left: the product itself is wanted.
+    "import numpy as np\ndef iv_cov(Fx, FF):\n    Fx_inv = np.linalg.inv(Fx)\n    return np.dot(Fx_inv.T, np.dot(FF, Fx_inv))\n",
     # A mean of a probability is still a probability in [0, 1] but clipped away from 0 first.
     "import torch\np = torch.sigmoid(z).clamp(1e-6, 1 - 1e-6)\nl = torch.log(p)\n",
 ]

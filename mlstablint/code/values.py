@@ -60,6 +60,9 @@ _SAME_VALUE_METHODS = frozenset({
 })
 # Names that say they hold a count (`n`, `n_samples`, `num_items`, `feature_count_`): integer-valued.
 _COUNT_NAME = re.compile(r"^(?:n|k|m|n_\w+|num_\w+|\w*counts?_?|\w*_count_\w*)$")
+# What a probability's clip bound we cannot read (`eps`, `1 - eps`) stands for: just inside (0, 1).
+_GUARD_LOW = 5e-324
+_GUARD_HIGH = math.nextafter(1.0, 0.0)
 _KERAS_PREFIXES = ("tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.")
 
 
@@ -272,6 +275,8 @@ class Values:
             if isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape":
                 return Value(INTEGER, Interval(0, INF), origin="a shape")
             inner = self.value(node.value, before, depth)
+            if inner.kind == INVERSE:
+                return UNKNOWN  # a block of an inverse is no inverse a solve could replace
             return replace(inner, output=None) if inner.kind != MODEL else UNKNOWN
         if isinstance(node, cst.Call):
             return self._call(node, before, depth)
@@ -316,6 +321,10 @@ class Values:
             return UNKNOWN
         if b.aug_op is not None:
             previous = self.value(node, b.seq, depth)
+            if b.aug_op == "SubtractAssign" and self._is_max_of(b.value, node.value, b.seq):
+                # `z -= z.max()`: every element is now <= 0 (the shifted exp of a softmax or a likelihood).
+                return replace(previous, range=Interval(-INF, 0.0)).because(
+                    f"`{node.value} -= {_short(b.value)}` shifts it by its max")
             operand = self.value(b.value, b.seq, depth)
             op = {"AddAssign": "add", "SubtractAssign": "subtract", "MultiplyAssign": "multiply",
                   "DivideAssign": "divide"}.get(b.aug_op)
@@ -324,6 +333,10 @@ class Values:
             if isinstance(b.value, (cst.Tuple, cst.List)) and b.unpack_index < len(b.value.elements):
                 element = b.value.elements[b.unpack_index].value
                 return self.value(element, b.seq, depth)
+            if (isinstance(b.value, cst.Attribute) and b.value.attr.value == "shape") or (
+                    isinstance(b.value, cst.Call) and Exprs.method(b.value) == "size" and not b.value.args):
+                # `n, d = X.shape`: sizes are non-negative integers.
+                return Value(INTEGER, Interval(0, INF), origin="a shape", reason=f"`{node.value}` is a size of a shape")
             return UNKNOWN
         inner = self.value(b.value, b.seq, depth)
         if inner.kind is not None and inner.kind != MODEL:
@@ -350,10 +363,12 @@ class Values:
         if isinstance(statement, cst.Call):
             name = self.r.call_name(statement, b.seq)
             method = Exprs.method(statement)
+            probability = previous.kind == PROBABILITY
             if name is not None and name in apis.GUARDS:
-                bounds = self._clip_bounds(statement, name.rsplit(".", 1)[-1], b.seq, depth, receiver=False)
+                bounds = self._clip_bounds(statement, name.rsplit(".", 1)[-1], b.seq, depth, receiver=False,
+                                           probability=probability)
             elif method in ("clamp_", "clip_", "clamp_min_", "clamp_max_"):
-                bounds = self._clip_bounds(statement, method, b.seq, depth, receiver=True)
+                bounds = self._clip_bounds(statement, method, b.seq, depth, receiver=True, probability=probability)
             else:
                 bounds = None
             if bounds is not None:
@@ -447,6 +462,19 @@ class Values:
         if magnitude:
             return Interval(-bound, bound) if upper else None
         return Interval(-INF, bound) if upper else Interval(bound, INF)
+
+    def _is_max_of(self, expr: cst.BaseExpression, name: str, before: int) -> bool:
+        """`expr` is the max (or the logsumexp, which is at least the max) of the name `name`."""
+        expr, before = self.x.follow(expr, before)
+        reduction = self._reduction(expr)
+        inner: cst.BaseExpression | None
+        if reduction is not None and reduction[0] == "max":
+            inner = reduction[1]
+        elif self.x.op(expr, before) == "logsumexp":
+            inner = self.x.arg(expr) if isinstance(expr, cst.Call) else None
+        else:
+            return False
+        return isinstance(inner, cst.Name) and inner.value == name
 
     def _reduction(self, subject: cst.BaseExpression) -> tuple[str, cst.BaseExpression] | None:
         """`z.max()`, `np.max(z)`, `np.abs(z).max()` -> ('max', the reduced expression); min likewise."""
@@ -648,6 +676,8 @@ class Values:
         name = self.r.qualname(node, before)
         if name is None:
             return None
+        if name == "builtins.float":
+            return "float64"  # `dtype=float`, `astype(float)`: Python's float is a double (torch.float is not)
         return _DTYPE_WORDS.get(name.rsplit(".", 1)[-1]) if name.split(".")[0] in (
             "numpy", "torch", "tensorflow", "jax", "builtins") else None
 
@@ -730,37 +760,45 @@ class Values:
             return self._join(self.value(a, before, depth), self.value(b, before, depth))
         first = self.x.arg(node)
         inner = self.value(first, before, depth) if first is not None else UNKNOWN
-        bounds = self._clip_bounds(node, short, before, depth, receiver=False)
+        bounds = self._clip_bounds(node, short, before, depth, receiver=False, probability=inner.kind == PROBABILITY)
         if bounds is None:
             return replace(inner, range=Interval(), kind=inner.kind if inner.kind != RAW else None)
         where = None if bounds.hi < INF else inner.where  # the clamp bounds both branches
         return replace(inner, range=inner.range.meet(bounds), where=where).because(f"bounded by `{_short(node)}`")
 
-    def _clip_bounds(self, node: cst.Call, short: str, before: int, depth: int, receiver: bool) -> Interval | None:
-        """The bounds a clip/clamp/minimum/maximum call imposes (None when it names none we can read)."""
+    def _clip_bounds(self, node: cst.Call, short: str, before: int, depth: int, receiver: bool,
+                     probability: bool = False) -> Interval | None:
+        """The bounds a clip/clamp/minimum/maximum call imposes (None when it names none we can read).
+
+        For a probability, a bound written as something we cannot read (`eps`, `backend.epsilon()`,
+        `1 - eps`) reads as just inside (0, 1): the clip is the guard the log rules ask for, as an unread
+        clip of an exp argument counts as a guard for the exp rules."""
         offset = 0 if receiver else 1
         short = short.rstrip("_")
 
-        def bound(index: int, *keywords: str) -> float | None:
+        def bound(index: int, keywords: tuple[str, ...], guarded: float) -> float | None:
             expr = self.x.arg(node, index, keywords[0])
             for keyword in keywords[1:]:
                 if expr is None:
                     expr = self.x.arg(node, 99, keyword)
-            if expr is None:
+            if expr is None or (isinstance(expr, cst.Name) and expr.value == "None"):
                 return None
             number = Exprs.number(expr)
             if number is not None:
                 return number
             value = self.value(expr, before, depth)
-            return value.range.lo if value.range.lo == value.range.hi else None
+            if value.range.lo == value.range.hi:
+                return value.range.lo
+            return guarded if probability else None
 
+        low, high = ("min", "a_min", "clip_value_min", "lower"), ("max", "a_max", "clip_value_max", "upper")
         if short in ("clip", "clamp", "clip_by_value"):
-            lo = bound(offset, "min", "a_min", "clip_value_min", "lower")
-            hi = bound(offset + 1, "max", "a_max", "clip_value_max", "upper")
+            lo = bound(offset, low, _GUARD_LOW)
+            hi = bound(offset + 1, high, _GUARD_HIGH)
         elif short in ("minimum", "fmin", "clamp_max", "min"):
-            lo, hi = None, bound(offset, "max", "other")
+            lo, hi = None, bound(offset, ("max", "other"), _GUARD_HIGH)
         elif short in ("maximum", "fmax", "clamp_min", "max"):
-            lo, hi = bound(offset, "min", "other"), None
+            lo, hi = bound(offset, ("min", "other"), _GUARD_LOW), None
         else:
             return None
         if lo is None and hi is None:
@@ -795,7 +833,8 @@ class Values:
         if method in _SAME_VALUE_METHODS:
             return inner
         if method in ("clip", "clamp", "clamp_min", "clamp_max", "clip_by_value"):
-            bounds = self._clip_bounds(node, method, before, depth, receiver=True)
+            bounds = self._clip_bounds(node, method, before, depth, receiver=True,
+                                       probability=inner.kind == PROBABILITY)
             if bounds is None:
                 return replace(inner, range=Interval())
             return replace(inner, range=inner.range.meet(bounds), where=None if bounds.hi < INF else inner.where)
