@@ -367,6 +367,34 @@ def test_messages_say_why(checker) -> None:
     assert "backward" in where.findings[0].message
 
 
+SIMULATION = _dedent("""
+    import numpy as np
+    from sklearn.datasets import make_low_rank_matrix
+
+    def test_poisson_forest():
+        rng = np.random.RandomState(0)
+        X = make_low_rank_matrix(n_samples=200, n_features=4, random_state=rng)
+        coef = rng.uniform(-2, 2, size=4) / np.max(X, axis=0)
+        y = rng.poisson(lam=np.exp(X @ coef))
+        C = np.array([[2.0, 0.3], [0.3, 1.0]])
+        mi = 0.5 * np.log(C[0, 0] * C[1, 1] / np.linalg.det(C)) + np.log(np.linalg.det(C))
+        return y, mi
+
+    def test_with_a_fixture(coef):
+        X = np.random.default_rng(0).normal(size=(50, 3))
+        return np.exp(X @ coef)
+    """)
+
+
+def test_a_tests_own_fixed_data_is_not_reported(checker) -> None:
+    """In a test module, values built only from literals, seeded draws and data generators are the test's own
+    data: no input reaches them. The same code in a library module, or a value fed by a fixture, still fires."""
+    in_tests = checker.check_source(SIMULATION, "pkg/tests/test_forest.py")
+    assert [(f.rule, f.line) for f in in_tests.findings] == [("MSL109", 15)]
+    in_library = checker.check_source(SIMULATION, "pkg/simulate.py")
+    assert sorted(f.rule for f in in_library.findings) == ["MSL109", "MSL109", "MSL204"]
+
+
 # ---- the API itself ------------------------------------------------------------------------------
 
 class _Probe(CodeRule):

@@ -60,6 +60,16 @@ _SAME_VALUE_METHODS = frozenset({
 })
 # Names that say they hold a count (`n`, `n_samples`, `num_items`, `feature_count_`): integer-valued.
 _COUNT_NAME = re.compile(r"^(?:n|k|m|n_\w+|num_\w+|\w*counts?_?|\w*_count_\w*)$")
+# Functions whose result is fixed when their arguments are: numerical libraries (random draws included),
+# data generators, and a few builtins; not the ones that read files or build models.
+_FIXED_LIBRARIES = ("numpy.", "scipy.special.", "scipy.linalg.", "scipy.stats.", "scipy.sparse.", "math.",
+                    "torch.", "jax.numpy.", "jax.random.", "jax.nn.", "jax.scipy.", "sklearn.datasets.make_",
+                    "sklearn.utils.check_random_state", "pandas.DataFrame", "pandas.Series")
+_NOT_FIXED = ("numpy.load", "numpy.genfromtxt", "numpy.loadtxt", "numpy.fromfile", "numpy.memmap", "torch.load",
+              "torch.nn.", "torch.from_file")
+_FIXED_BUILTINS = frozenset(f"builtins.{name}" for name in (
+    "len", "range", "abs", "min", "max", "sum", "float", "int", "list", "tuple", "zip", "sorted", "round", "pow",
+    "reversed", "enumerate", "dict"))
 # What a probability's clip bound we cannot read (`eps`, `1 - eps`) stands for: just inside (0, 1).
 _GUARD_LOW = 5e-324
 _GUARD_HIGH = math.nextafter(1.0, 0.0)
@@ -250,6 +260,58 @@ class Values:
             return False
         dtype = value.dtype or ("float32" if self.r.imported_roots & set(AUTODIFF) else "float64")
         return value.range.hi <= EXP_OVERFLOW.get(dtype, EXP_OVERFLOW["float32"])
+
+    def fixed(self, node: cst.BaseExpression, before: int = INFINITY, depth: int = 0) -> bool:
+        """Whether the value is fixed by the code itself: built only from literals, random draws and data
+        generators (`np.random.*`, `rng.normal(...)`, `sklearn.datasets.make_*`), through local names, pure
+        library functions and methods of fixed values. In a test, such a value is the test's own data: no
+        input reaches it. A parameter, an attribute of `self`, a loop variable or an unknown call is not."""
+        if depth > MAX_DEPTH:
+            return False
+        d = depth + 1
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+            return True
+        if isinstance(node, cst.Name):
+            if node.value in ("None", "True", "False"):
+                return True
+            b = self.r.lookup(node.value, before)
+            if b is None or b.qualname is not None or (b.node is not None and b.aug_op != MUTATION):
+                return b is not None and self.r.qualname(node, before) in apis.CONSTANTS
+            if b.aug_op == MUTATION:
+                statement = b.node
+                return isinstance(statement, cst.Assign) and self.fixed(node, b.seq, d) and all(
+                    self.fixed(part, b.seq, d) for part in (statement.value, *(t.target for t in statement.targets)))
+            if b.value is None:
+                return False  # a parameter, a loop variable, an import
+            if b.aug_op is not None and not self.fixed(node, b.seq, d):
+                return False
+            return self.fixed(b.value, b.seq, d)
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            return all(not isinstance(e, cst.StarredElement) and self.fixed(e.value, before, d) for e in node.elements)
+        if isinstance(node, cst.Attribute):
+            name = self.r.qualname(node, before)
+            return name in apis.CONSTANTS if name is not None else self.fixed(node.value, before, d)
+        if isinstance(node, cst.Subscript):
+            return self.fixed(node.value, before, d) and all(
+                self.fixed(part, before, d) for element in node.slice for part in _slice_parts(element.slice))
+        if isinstance(node, cst.UnaryOperation):
+            return self.fixed(node.expression, before, d)
+        if isinstance(node, (cst.BinaryOperation, cst.BooleanOperation)):
+            return self.fixed(node.left, before, d) and self.fixed(node.right, before, d)
+        if isinstance(node, cst.Comparison):
+            return self.fixed(node.left, before, d) and all(
+                self.fixed(c.comparator, before, d) for c in node.comparisons)
+        if isinstance(node, cst.IfExp):
+            return all(self.fixed(part, before, d) for part in (node.test, node.body, node.orelse))
+        if isinstance(node, cst.Call):
+            if any(a.star for a in node.args) or not all(self.fixed(a.value, before, d) for a in node.args):
+                return False
+            name = self.r.call_name(node, before)
+            if name is not None:
+                library = name.startswith(_FIXED_LIBRARIES) and not name.startswith(_NOT_FIXED)
+                return library or name in _FIXED_BUILTINS
+            return isinstance(node.func, cst.Attribute) and self.fixed(node.func.value, before, d)
+        return False
 
     # ---- evaluation ---------------------------------------------------------------------------
 
@@ -952,6 +1014,13 @@ class Values:
                      a.origin if a.origin == b.origin else a.origin if kind is not None else None,
                      a.reason if kind is not None else "", family, a.argument if family else None, output,
                      a.where or b.where)
+
+
+def _slice_parts(index: cst.BaseSlice) -> list[cst.BaseExpression]:
+    if isinstance(index, cst.Index):
+        return [index.value]
+    assert isinstance(index, cst.Slice)
+    return [part for part in (index.lower, index.upper, index.step) if part is not None]
 
 
 def _model(output: Value, origin: str) -> Value:
