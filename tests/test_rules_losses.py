@@ -162,6 +162,10 @@ NEGATIVE = [
     "    output = output / tf.reduce_sum(output, -1, keepdims=True)\n"
     "    output = tf.clip_by_value(output, backend.epsilon(), 1.0 - backend.epsilon())\n"
     "    return -tf.reduce_sum(target * tf.math.log(output), -1)",
+    # Clipped in place through an alias: the alias is the same array.
+    "import numpy as np\ndef boost(estimator, X, y_coding):\n    proba = estimator.predict_proba(X)\n"
+    "    p = proba\n    np.clip(p, np.finfo(p.dtype).eps, None, out=p)\n"
+    "    return -(y_coding * np.log(proba)).sum(axis=1)",
     # `model` in another function, built with layers `.add`ed to it, is another model.
     KERAS + "def logits_model():\n    model = keras.Sequential()\n    model.add(keras.layers.Dense(1))\n"
     "    return model\ndef probability_model(inputs, hidden):\n"

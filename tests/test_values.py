@@ -386,6 +386,38 @@ SIMULATION = _dedent("""
     """)
 
 
+REFERENCE_HELPERS = _dedent("""
+    import numpy as np
+
+    def test_loglike_matches_reference():
+        y = np.array([0, 1, 1, 0, 1])
+        x = np.linspace(-2.0, 2.0, 5)
+
+        def bernoulli_loglike(beta):
+            p = 1 / (1 + np.exp(-(beta[0] + beta[1] * x)))
+            return np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+        for beta in [0.0, 0.0], [0.3, -0.2]:
+            assert bernoulli_loglike(beta) < 0
+
+    def test_handed_to_an_optimiser(minimize):
+        x = np.linspace(-2.0, 2.0, 5)
+
+        def objective(beta):
+            p = 1 / (1 + np.exp(-(beta[0] + beta[1] * x)))
+            return -np.sum(np.log(p) + np.log(1 - p))
+
+        return minimize(objective, [0.0, 0.0])
+    """)
+
+
+def test_a_tests_reference_helper_called_at_fixed_points_is_not_reported(checker) -> None:
+    """A helper nested in a test and called only there, on literal points (a loop over a literal list), sees
+    only the test's own data; handed to an optimiser, it sees values we cannot, and still reports."""
+    findings = checker.check_source(REFERENCE_HELPERS, "pkg/tests/test_glm.py").findings
+    assert findings and all(f.line > 15 for f in findings)
+
+
 def test_a_tests_own_fixed_data_is_not_reported(checker) -> None:
     """In a test module, values built only from literals, seeded draws and data generators are the test's own
     data: no input reaches them. The same code in a library module, or a value fed by a fixture, still fires."""

@@ -20,6 +20,7 @@ and parameters are unknown.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
+import libcst.matchers as matchers
 
 from mlstablint.code import apis
 from mlstablint.code.exprs import MAX_DEPTH, Exprs, same, source
@@ -261,14 +263,21 @@ class Values:
         dtype = value.dtype or ("float32" if self.r.imported_roots & set(AUTODIFF) else "float64")
         return value.range.hi <= EXP_OVERFLOW.get(dtype, EXP_OVERFLOW["float32"])
 
-    def fixed(self, node: cst.BaseExpression, before: int = INFINITY, depth: int = 0) -> bool:
+    def fixed(self, node: cst.BaseExpression, before: int = INFINITY) -> bool:
         """Whether the value is fixed by the code itself: built only from literals, random draws and data
         generators (`np.random.*`, `rng.normal(...)`, `sklearn.datasets.make_*`), through local names, pure
         library functions and methods of fixed values. In a test, such a value is the test's own data: no
         input reaches it. A parameter, an attribute of `self`, a loop variable or an unknown call is not."""
-        if depth > MAX_DEPTH:
+        try:
+            return self._fixed(node, before, 0)
+        except RecursionError:
             return False
-        d = depth + 1
+
+    def _fixed(self, node: cst.BaseExpression, before: int, hops: int) -> bool:
+        """`fixed`, having followed `hops` names to their definitions (the syntax tree bounds the rest)."""
+        if hops > MAX_DEPTH:
+            return False
+        d = hops
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
             return True
         if isinstance(node, cst.Name):
@@ -276,42 +285,84 @@ class Values:
                 return True
             b = self.r.lookup(node.value, before)
             if b is None or b.qualname is not None or (b.node is not None and b.aug_op != MUTATION):
-                return b is not None and self.r.qualname(node, before) in apis.CONSTANTS
+                return b is not None and _library_object(self.r.qualname(node, before))
+            d = hops + 1
             if b.aug_op == MUTATION:
                 statement = b.node
-                return isinstance(statement, cst.Assign) and self.fixed(node, b.seq, d) and all(
-                    self.fixed(part, b.seq, d) for part in (statement.value, *(t.target for t in statement.targets)))
+                return isinstance(statement, cst.Assign) and self._fixed(node, b.seq, d) and all(
+                    self._fixed(part, b.seq, d) for part in (statement.value, *(t.target for t in statement.targets)))
             if b.value is None:
-                return False  # a parameter, a loop variable, an import
-            if b.aug_op is not None and not self.fixed(node, b.seq, d):
+                return self._fixed_parameter(node.value, b, d)  # else a loop variable or a fixture
+            if b.aug_op is not None and not self._fixed(node, b.seq, d):
                 return False
-            return self.fixed(b.value, b.seq, d)
+            return self._fixed(b.value, b.seq, d)
         if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
-            return all(not isinstance(e, cst.StarredElement) and self.fixed(e.value, before, d) for e in node.elements)
+            return all(not isinstance(e, cst.StarredElement) and self._fixed(e.value, before, d) for e in node.elements)
         if isinstance(node, cst.Attribute):
             name = self.r.qualname(node, before)
-            return name in apis.CONSTANTS if name is not None else self.fixed(node.value, before, d)
+            return _library_object(name) if name is not None else self._fixed(node.value, before, d)
         if isinstance(node, cst.Subscript):
-            return self.fixed(node.value, before, d) and all(
-                self.fixed(part, before, d) for element in node.slice for part in _slice_parts(element.slice))
+            return self._fixed(node.value, before, d) and all(
+                self._fixed(part, before, d) for element in node.slice for part in _slice_parts(element.slice))
         if isinstance(node, cst.UnaryOperation):
-            return self.fixed(node.expression, before, d)
+            return self._fixed(node.expression, before, d)
         if isinstance(node, (cst.BinaryOperation, cst.BooleanOperation)):
-            return self.fixed(node.left, before, d) and self.fixed(node.right, before, d)
+            return self._fixed(node.left, before, d) and self._fixed(node.right, before, d)
         if isinstance(node, cst.Comparison):
-            return self.fixed(node.left, before, d) and all(
-                self.fixed(c.comparator, before, d) for c in node.comparisons)
+            return self._fixed(node.left, before, d) and all(
+                self._fixed(c.comparator, before, d) for c in node.comparisons)
         if isinstance(node, cst.IfExp):
-            return all(self.fixed(part, before, d) for part in (node.test, node.body, node.orelse))
+            return all(self._fixed(part, before, d) for part in (node.test, node.body, node.orelse))
         if isinstance(node, cst.Call):
-            if any(a.star for a in node.args) or not all(self.fixed(a.value, before, d) for a in node.args):
+            if any(a.star for a in node.args) or not all(self._fixed(a.value, before, d) for a in node.args):
                 return False
             name = self.r.call_name(node, before)
             if name is not None:
                 library = name.startswith(_FIXED_LIBRARIES) and not name.startswith(_NOT_FIXED)
                 return library or name in _FIXED_BUILTINS
-            return isinstance(node.func, cst.Attribute) and self.fixed(node.func.value, before, d)
+            return isinstance(node.func, cst.Attribute) and self._fixed(node.func.value, before, d)
         return False
+
+    def _fixed_parameter(self, name: str, b: Binding, depth: int) -> bool:
+        """A parameter of a helper nested in another function (a test's reference log-likelihood) that is only
+        ever called there, with fixed arguments: loop variables over literal lists count as fixed."""
+        inner = b.scope
+        outer = inner.parent if inner is not None else None
+        if inner is None or outer is None or inner.kind != "function" or outer.kind != "function":
+            return False
+        helper, enclosing = _def_of(inner), _def_of(outer)
+        if helper is None or enclosing is None:
+            return False
+        positional = [p.name.value for p in (*helper.params.posonly_params, *helper.params.params)]
+        if name not in positional or isinstance(helper.params.star_arg, cst.Param) or helper.params.star_kwarg:
+            return False
+        uses = [n for n in matchers.findall(enclosing.body, matchers.Name(helper.name.value)) if n is not helper.name]
+        calls = [c for c in matchers.findall(enclosing.body, matchers.Call(func=matchers.Name(helper.name.value)))]
+        if not calls or len(uses) != len(calls):
+            return False  # passed on (to an optimiser, a test runner): called with values we do not see
+        with self._inside(outer):
+            for call in calls:
+                assert isinstance(call, cst.Call)
+                if any(a.star for a in call.args):
+                    return False
+                keyword = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+                index = positional.index(name)
+                given = [a.value for a in call.args if a.keyword is None]
+                argument = keyword if keyword is not None else given[index] if index < len(given) else None
+                if argument is None or not self._fixed_argument(argument, enclosing, depth):
+                    return False
+        return True
+
+    def _fixed_argument(self, node: cst.BaseExpression, enclosing: cst.FunctionDef, depth: int) -> bool:
+        """A call's argument in `enclosing`, read before the walk reaches it: a name bound there only as the
+        target of `for` loops over fixed iterables, or else fixed as far as the walk has seen."""
+        if isinstance(node, cst.Name):
+            loops = [f for f in matchers.findall(enclosing.body, matchers.For(target=matchers.Name(node.value)))]
+            targets = matchers.findall(enclosing.body, matchers.AssignTarget(target=matchers.Name(node.value)) | (
+                matchers.AugAssign(target=matchers.Name(node.value))) | matchers.AsName(name=matchers.Name(node.value)))
+            if loops and not targets:
+                return all(isinstance(f, cst.For) and self._fixed(f.iter, INFINITY, depth) for f in loops)
+        return self._fixed(node, INFINITY, depth)
 
     # ---- evaluation ---------------------------------------------------------------------------
 
@@ -373,7 +424,24 @@ class Values:
         value = self._binding_value(node, b, depth)
         if value.kind is None and b.value is None and _COUNT_NAME.match(node.value):
             value = Value(INTEGER, Interval(0, INF), origin=f"`{node.value}`", reason=f"`{node.value}` names a count")
+        if value.kind == PROBABILITY and value.range.lo <= 0 and b.scope is not None:
+            value = self._clamped_through_alias(node, value, b, before, depth)
         return self._refine(node, value, b.seq, before)
+
+    def _clamped_through_alias(self, node: cst.Name, value: Value, b: Binding, before: int, depth: int) -> Value:
+        """`proba = p` then `np.clip(proba, eps, None, out=proba)`: the in-place clamp of the alias clamps the
+        array `p` names as well."""
+        assert b.scope is not None
+        for alias, bindings in b.scope.names.items():
+            for previous, mutation in itertools.pairwise(bindings):
+                if mutation.aug_op != MUTATION or not b.seq < previous.seq < mutation.seq < before:
+                    continue
+                if previous.aug_op is None and isinstance(previous.value, cst.Name) and (
+                        previous.value.value == node.value):
+                    clamped = self._mutated(cst.Name(alias), value, mutation, depth)
+                    if clamped.kind == value.kind:
+                        value = clamped
+        return value
 
     def _binding_value(self, node: cst.Name, b: Binding, depth: int) -> Value:
         if b.aug_op == MUTATION:
@@ -1014,6 +1082,24 @@ class Values:
                      a.origin if a.origin == b.origin else a.origin if kind is not None else None,
                      a.reason if kind is not None else "", family, a.argument if family else None, output,
                      a.where or b.where)
+
+
+def _library_object(name: str | None) -> bool:
+    """A constant, dtype or function of a numerical library (`np.pi`, `np.float64`, `torch.float32`)."""
+    return name is not None and (name in apis.CONSTANTS or (
+        name.startswith(_FIXED_LIBRARIES) and not name.startswith(_NOT_FIXED)))
+
+
+def _def_of(scope: Scope) -> cst.FunctionDef | None:
+    """The `def` whose body a function scope is (None for a lambda)."""
+    parent = scope.parent
+    if parent is None:
+        return None
+    for bindings in parent.names.values():
+        for b in bindings:
+            if b.scope is scope and isinstance(b.node, cst.FunctionDef):
+                return b.node
+    return None
 
 
 def _slice_parts(index: cst.BaseSlice) -> list[cst.BaseExpression]:
