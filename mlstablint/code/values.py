@@ -336,8 +336,14 @@ class Values:
         positional = [p.name.value for p in (*helper.params.posonly_params, *helper.params.params)]
         if name not in positional or isinstance(helper.params.star_arg, cst.Param) or helper.params.star_kwarg:
             return False
-        uses = [n for n in matchers.findall(enclosing.body, matchers.Name(helper.name.value)) if n is not helper.name]
-        calls = [c for c in matchers.findall(enclosing.body, matchers.Call(func=matchers.Name(helper.name.value)))]
+        named = helper.name.value
+        not_references = {id(helper.name)} | {  # `res.llf`, `f(llf=...)` name something else
+            id(node.attr) for node in matchers.findall(enclosing.body, matchers.Attribute(attr=matchers.Name(named)))
+            if isinstance(node, cst.Attribute)} | {
+            id(node.keyword) for node in matchers.findall(enclosing.body, matchers.Arg(keyword=matchers.Name(named)))
+            if isinstance(node, cst.Arg)}
+        uses = [n for n in matchers.findall(enclosing.body, matchers.Name(named)) if id(n) not in not_references]
+        calls = [c for c in matchers.findall(enclosing.body, matchers.Call(func=matchers.Name(named)))]
         if not calls or len(uses) != len(calls):
             return False  # passed on (to an optimiser, a test runner): called with values we do not see
         with self._inside(outer):
