@@ -333,11 +333,11 @@ def test_config_fix_unsafe_fixes_and_unfixable(tmp_path: Path) -> None:
 
 def test_config_fixable_selects_and_the_more_specific_unfixable_wins(tmp_path: Path) -> None:
     two = BAD + "\ndef g(x):\n    return np.exp(x) - 1\n"
-    _files(tmp_path, {"a.py": two, "pyproject.toml": '[tool.mlstablint]\nfixable = ["MSL10"]\nunfixable = ["MSL102"]\n'})
+    _files(tmp_path, {"a.py": two, "pyproject.toml": '[tool.mlstablint]\nselect = ["MSL1"]\nfixable = ["MSL10"]\nunfixable = ["MSL102"]\n'})
     out = run_cli("check", ".", "--unsafe-fixes", cwd=tmp_path)
     assert "MSL101 [*] `np.log" in out.stdout and "MSL102 `np.exp" in out.stdout
     assert "[*] 1 fixable with `--fix --unsafe-fixes`." in out.stdout
-    (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nfixable = ["MSL102"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nselect = ["MSL1"]\nfixable = ["MSL102"]\n')
     out = run_cli("check", ".", "--fix", "--unsafe-fixes", cwd=tmp_path)
     assert out.returncode == 1 and "Fixed 1 finding." in out.stdout
     assert (tmp_path / "a.py").read_text() == two.replace("np.exp(x) - 1", "np.expm1(x)")
