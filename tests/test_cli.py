@@ -14,6 +14,8 @@ import pytest
 from tests.conftest import ROOT, run_cli
 
 BAD = "import numpy as np\n\ny = np.log(1 + x)\nz = np.exp(x) - 1\n"
+# MSL101 and MSL102 are opt-in (outside the default set): the tests of the command line select them.
+OPT_IN = ("--select", "MSL1")
 CLEAN = "import numpy as np\n\ny = np.log1p(x)\n"
 
 
@@ -31,14 +33,15 @@ def write(tmp: Path, files: dict[str, str | bytes]) -> Path:
 def test_exit_codes(tmp_path: Path) -> None:
     write(tmp_path, {"bad.py": BAD, "clean.py": CLEAN})
     assert run_cli("check", "clean.py", cwd=tmp_path).returncode == 0
-    assert run_cli("check", "bad.py", cwd=tmp_path).returncode == 1
+    assert run_cli("check", *OPT_IN, "bad.py", cwd=tmp_path).returncode == 1
+    assert run_cli("check", "bad.py", cwd=tmp_path).returncode == 0  # the default set: no finding
     assert run_cli("check", "--format", "yaml", "bad.py", cwd=tmp_path).returncode == 2
     assert run_cli("check", "--select", "NOPE", "bad.py", cwd=tmp_path).returncode == 2
 
 
 def test_text_output_has_ruff_shape(tmp_path: Path) -> None:
     write(tmp_path, {"pkg/bad.py": BAD})
-    out = run_cli("check", ".", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, ".", cwd=tmp_path)
     lines = out.stdout.splitlines()
     assert lines[0].startswith("pkg/bad.py:3:5: MSL101 ")
     assert lines[1].startswith("pkg/bad.py:4:5: MSL102 ")
@@ -50,7 +53,7 @@ def test_text_output_has_ruff_shape(tmp_path: Path) -> None:
 
 def test_json_document(tmp_path: Path) -> None:
     write(tmp_path, {"b.py": BAD, "a.py": BAD, "broken.py": "def f(:\n", "latin.py": b"x = '\xe9'\n"})
-    out = run_cli("check", "--format", "json", ".", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, "--format", "json", ".", cwd=tmp_path)
     assert out.returncode == 2  # tool errors win over findings
     doc = json.loads(out.stdout)
     assert set(doc) == {"version", "findings", "errors"}
@@ -71,7 +74,7 @@ def test_json_document(tmp_path: Path) -> None:
 
 def test_output_file_and_missing_path(tmp_path: Path) -> None:
     write(tmp_path, {"bad.py": BAD})
-    out = run_cli("check", "bad.py", "missing.py", "--format", "json", "--output", "report.json", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, "bad.py", "missing.py", "--format", "json", "--output", "report.json", cwd=tmp_path)
     assert out.returncode == 2 and out.stdout == ""
     doc = json.loads((tmp_path / "report.json").read_text())
     assert doc["errors"] == [{"path": "missing.py", "message": "no such file or directory"}]
@@ -95,6 +98,7 @@ def test_pyproject_configuration_and_cli_override(tmp_path: Path) -> None:
     write(tmp_path, {
         "pyproject.toml": textwrap.dedent("""
             [tool.mlstablint]
+            select = ["MSL1"]
             ignore = ["MSL102"]
             exclude = ["generated"]
             per-file-ignores = { "tests/*" = ["MSL1"] }
@@ -138,7 +142,7 @@ def test_noqa_and_ignore_comments(tmp_path: Path) -> None:
         e = np.log(1 + x)  # noqa: MSL102
         f = np.log(1 + x)  # mlstablint: ignore[MSL102, MSL113]
     """)})
-    out = run_cli("check", "--format", "json", "s.py", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, "--format", "json", "s.py", cwd=tmp_path)
     assert [f["line"] for f in json.loads(out.stdout)["findings"]] == [7, 8]
 
 
@@ -146,29 +150,31 @@ def test_directory_walk_skips_environments_and_caches(tmp_path: Path) -> None:
     files = {f"{d}/bad.py": BAD for d in (".git", ".venv", "build", "dist", "__pycache__", ".tox", "node_modules")}
     files.update({"myenv/pyvenv.cfg": "home = /usr\n", "myenv/lib/bad.py": BAD, "src/bad.py": BAD})
     write(tmp_path, files)
-    out = run_cli("check", "--format", "json", ".", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, "--format", "json", ".", cwd=tmp_path)
     assert {f["path"] for f in json.loads(out.stdout)["findings"]} == {"src/bad.py"}
 
 
 def test_jobs_do_not_change_the_output(tmp_path: Path) -> None:
     for i in range(40):
         write(tmp_path, {f"pkg{i % 5}/m{i}.py": BAD if i % 3 else CLEAN + BAD.replace("+ x", f"+ v{i}")})
-    outputs = {run_cli("check", "--format", "json", "--jobs", str(j), ".", cwd=tmp_path).stdout for j in (1, 2, 4)}
+    outputs = {run_cli("check", *OPT_IN, "--format", "json", "--jobs", str(j), ".", cwd=tmp_path).stdout
+               for j in (1, 2, 4)}
     assert len(outputs) == 1
     assert len(json.loads(outputs.pop())["findings"]) == 80
 
 
 def test_fingerprints_survive_unrelated_lines_moving(tmp_path: Path) -> None:
     write(tmp_path, {"m.py": BAD})
-    before = json.loads(run_cli("check", "--format", "json", "m.py", cwd=tmp_path).stdout)["findings"]
+    before = json.loads(run_cli("check", *OPT_IN, "--format", "json", "m.py", cwd=tmp_path).stdout)["findings"]
     write(tmp_path, {"m.py": "# a new header comment\n\n\n" + BAD})
-    after = json.loads(run_cli("check", "--format", "json", "m.py", cwd=tmp_path).stdout)["findings"]
+    after = json.loads(run_cli("check", *OPT_IN, "--format", "json", "m.py", cwd=tmp_path).stdout)["findings"]
+    assert before
     assert [f["line"] + 3 for f in before] == [f["line"] for f in after]
     assert [f["fingerprint"] for f in before] == [f["fingerprint"] for f in after]
 
 
 def test_fingerprints_do_not_depend_on_the_working_directory(tmp_path: Path) -> None:
-    write(tmp_path, {"pyproject.toml": "[tool.mlstablint]\n", "src/m.py": BAD})
+    write(tmp_path, {"pyproject.toml": "[tool.mlstablint]\nselect = [\"MSL1\"]\n", "src/m.py": BAD})
     from_root = json.loads(run_cli("check", "--format", "json", "src", cwd=tmp_path).stdout)["findings"]
     from_src = json.loads(run_cli("check", "--format", "json", ".", cwd=tmp_path / "src").stdout)["findings"]
     assert [f["path"] for f in from_root] == ["src/m.py"] * 2 and [f["path"] for f in from_src] == ["m.py"] * 2
@@ -193,7 +199,7 @@ def test_code_path_does_not_import_heavy_libraries(tmp_path: Path) -> None:
     write(tmp_path, {"bad.py": BAD})
     probe = (
         "import sys\nfrom mlstablint.cli import app\n"
-        "try:\n    app(['check', 'bad.py'])\nexcept SystemExit:\n    pass\n"
+        "try:\n    app(['check', '--select', 'MSL1', 'bad.py'])\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in ('pandas', 'scipy', 'sklearn', 'pyarrow', 'numpy') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )
@@ -202,12 +208,13 @@ def test_code_path_does_not_import_heavy_libraries(tmp_path: Path) -> None:
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("folder,expected", [
-    ("exploding_infinities", {"MSL109", "MSL202", "MSL203"}),
-    ("stable", set()),
+@pytest.mark.parametrize("folder,selected,expected", [
+    ("exploding_infinities", "ALL", {"MSL203"}),  # the default set
+    ("exploding_infinities", "MSL", {"MSL109", "MSL202", "MSL203"}),  # with the opt-in rules
+    ("stable", "MSL", set()),
 ])
-def test_fixtures(folder: str, expected: set[str]) -> None:
-    out = run_cli("check", "--format", "json", f"fixtures/{folder}", cwd=ROOT)
+def test_fixtures(folder: str, selected: str, expected: set[str]) -> None:
+    out = run_cli("check", "--format", "json", "--select", selected, f"fixtures/{folder}", cwd=ROOT)
     rules = {f["rule"] for f in json.loads(out.stdout)["findings"]}
     assert expected <= rules
     if not expected:

@@ -17,8 +17,9 @@ from tests.conftest import ROOT, run_cli
 
 # A budget far above the experiments' time: on a loaded machine the default time box could leave an arm unrun,
 # and these tests are about what the experiments find, not about the budget (tested below).
+# `--select MSL`: the opt-in code rules too (MSL101, MSL109, MSL202 have experiments of their own).
 INCIDENT = ["check", "fixtures/exploding_infinities", "--data", "fixtures/exploding_infinities/train.parquet",
-            "--target", "y", "--format", "json", "--sweep-budget", "3600"]
+            "--target", "y", "--format", "json", "--sweep-budget", "3600", "--select", "MSL"]
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_confirmation_is_deterministic(incident: tuple[str, dict[str, Any]]) -> 
 
 def test_stable_twin_has_no_confirmed_finding() -> None:
     out = run_cli("check", "fixtures/stable", "--data", "fixtures/stable/train.parquet", "--target", "y",
-                  "--format", "json", cwd=ROOT)
+                  "--format", "json", "--select", "MSL", cwd=ROOT)
     doc = json.loads(out.stdout)
     assert not [f for f in doc["findings"] if (f["confirmation"] or {}).get("status") == "confirmed"]
 
@@ -142,7 +143,7 @@ def test_no_confirm_and_default(tmp_path: Path) -> None:
     table = _small_table(tmp_path / "t.parquet")
     (tmp_path / "fit.py").write_text("import numpy as np\nimport pandas as pd\nX = pd.read_parquet('t.parquet')"
                                      ".to_numpy()\nw = np.linalg.pinv(X) @ X[:, 0]\np = np.log(1 + X[:, 1])\n")
-    args = ["check", ".", "--data", table.name, "--target", "y", "--format", "json"]
+    args = ["check", ".", "--data", table.name, "--target", "y", "--format", "json", "--select", "MSL"]
     off = json.loads(run_cli(*args, "--no-confirm", cwd=tmp_path).stdout)
     assert off["findings"] and all(f["confirmation"] is None for f in off["findings"])
     on = json.loads(run_cli(*args, cwd=tmp_path).stdout)
@@ -188,8 +189,8 @@ def test_code_only_confirm_runs_the_pattern_experiments(tmp_path: Path) -> None:
         "    return np.log(1 + x), np.sqrt(x**2 + y**2)\n")
     plain = json.loads(run_cli("check", "m.py", "--format", "json", cwd=tmp_path).stdout)
     assert all(f["confirmation"] is None for f in plain["findings"])  # pre-commit path: no experiments
-    # MSL114 is opt-in (outside the default set): selected by its id.
-    doc = json.loads(run_cli("check", "m.py", "--confirm", "--select", "ALL,MSL114", "--format", "json",
+    # MSL101, MSL114 and MSL202 are opt-in (outside the default set): selected by their ids.
+    doc = json.loads(run_cli("check", "m.py", "--confirm", "--select", "ALL,MSL101,MSL114,MSL202", "--format", "json",
                              cwd=tmp_path).stdout)
     found = {f["rule"]: f["confirmation"] for f in doc["findings"]}
     assert found["MSL101"]["status"] == "confirmed" and found["MSL114"]["status"] == "confirmed"

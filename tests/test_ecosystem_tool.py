@@ -123,6 +123,27 @@ def test_todo_entries_written_by_update_read_back_and_match(tmp_path: Path) -> N
     assert path.read_text(encoding="utf-8").startswith("# header\n")
 
 
+def test_repeated_statements_keep_their_own_labels_when_some_stop_being_reported() -> None:
+    """The same line of text labelled fp where it was shifted and tp where it was not: when the shifted
+    occurrences stop being reported, the finding left pairs with its own (nearest) entry, not the first."""
+    source = "e = np.exp(lp)"
+    entries = [entry("a.py", "MSL109", source, "fp", line) for line in (10, 20)] + [
+        entry("a.py", "MSL109", source, "tp", 30)]
+    result = review.compare([finding("a.py", "MSL109", 31, source)], entries)
+    assert [(f.line, e.label) for f, e in result.matched] == [(31, "tp")]
+    assert sorted(e.line for e in result.gone) == [10, 20]
+    grown = review.compare([finding("a.py", "MSL109", line, source) for line in (5, 10, 30)], entries[::2])
+    assert sorted((f.line, e.line) for f, e in grown.matched) == [(10, 10), (30, 30)]
+    assert [f.line for f in grown.new] == [5]
+
+
+def test_a_todo_entry_whose_message_spans_lines_stays_valid_toml(tmp_path: Path) -> None:
+    path = tmp_path / "pkg.toml"
+    new = review.Finding("pkg", "a.py", "MSL201", 3, "y = f(", "use `solve(A, np.dot(\n    b, c\n))`")
+    review.append_todo(path, "# header\n\n", [review.todo_block(new, [(3, "y = f(")])])
+    assert [(e.path, e.label) for e in review.load_review(path, "pkg")] == [("a.py", "todo")]
+
+
 @pytest.mark.parametrize(("body", "complaint"), [
     ('[[finding]]\npath = "a.py"\nrule = "MSL109"\nsource = "x"\nlabel = "maybe"\n', "has label 'maybe'"),
     ('[[finding]]\npath = "a.py"\nrule = "MSL109"\nsource = "x"\nlabel = "tp"\n', "without a reason"),

@@ -257,6 +257,8 @@ def test_catalogue_examples_change_only_where_flagged(checker: FileChecker, rule
 # ---- files on disk ----------------------------------------------------------------------------------
 
 BAD = "import numpy as np\n\ndef f(x):\n    return np.log(1 + x)\n"
+# MSL101 and MSL102 are opt-in (outside the default set): the command-line tests select them.
+OPT_IN = ("--select", "MSL1")
 
 
 def test_fix_file_keeps_bom_and_mode_and_refuses_a_changed_file(checker: FileChecker, tmp_path: Path) -> None:
@@ -292,25 +294,25 @@ def _files(tmp_path: Path, files: dict[str, str]) -> None:
 
 def test_cli_diff_writes_nothing_and_exits_1(tmp_path: Path) -> None:
     _files(tmp_path, {"a.py": BAD, "clean.py": "x = 1\n"})
-    out = run_cli("check", ".", "--diff", "--unsafe-fixes", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, ".", "--diff", "--unsafe-fixes", cwd=tmp_path)
     assert out.returncode == 1, out.stderr
     assert out.stdout.startswith("--- a/a.py\n+++ b/a.py\n")
     assert "-    return np.log(1 + x)\n+    return np.log1p(x)\n" in out.stdout
     assert "Would fix 1 finding in 1 file." in out.stderr
     assert (tmp_path / "a.py").read_text() == BAD
     # Without --unsafe-fixes there is nothing to apply (every current fix is unsafe).
-    out = run_cli("check", ".", "--diff", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, ".", "--diff", cwd=tmp_path)
     assert (out.returncode, out.stdout) == (0, "")
 
 
 def test_cli_fix_applies_unsafe_fixes_only_when_asked(tmp_path: Path) -> None:
     _files(tmp_path, {"a.py": BAD})
-    out = run_cli("check", ".", "--fix", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, ".", "--fix", cwd=tmp_path)
     assert out.returncode == 1 and (tmp_path / "a.py").read_text() == BAD
     assert "MSL101 `np.log" in out.stdout and "1 hidden fix can be enabled with the `--unsafe-fixes` option" in out.stdout
-    out = run_cli("check", ".", "--unsafe-fixes", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, ".", "--unsafe-fixes", cwd=tmp_path)
     assert "MSL101 [*] `np.log" in out.stdout and "[*] 1 fixable with `--fix --unsafe-fixes`." in out.stdout
-    out = run_cli("check", ".", "--fix", "--unsafe-fixes", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, ".", "--fix", "--unsafe-fixes", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.splitlines()[-1] == "Fixed 1 finding."
     assert (tmp_path / "a.py").read_text() == BAD.replace("np.log(1 + x)", "np.log1p(x)")
@@ -318,7 +320,7 @@ def test_cli_fix_applies_unsafe_fixes_only_when_asked(tmp_path: Path) -> None:
 
 def test_config_fix_unsafe_fixes_and_unfixable(tmp_path: Path) -> None:
     two = BAD + "\ndef g(x):\n    return np.exp(x) - 1\n"
-    _files(tmp_path, {"a.py": two, "pyproject.toml": '[tool.mlstablint]\nfix = true\nunsafe-fixes = true\n'
+    _files(tmp_path, {"a.py": two, "pyproject.toml": '[tool.mlstablint]\nselect = ["MSL1"]\nfix = true\nunsafe-fixes = true\n'
                                                       'unfixable = ["MSL102"]\n'})
     out = run_cli("check", "a.py", "--format", "json", cwd=tmp_path)
     doc = json.loads(out.stdout)
@@ -331,11 +333,11 @@ def test_config_fix_unsafe_fixes_and_unfixable(tmp_path: Path) -> None:
 
 def test_config_fixable_selects_and_the_more_specific_unfixable_wins(tmp_path: Path) -> None:
     two = BAD + "\ndef g(x):\n    return np.exp(x) - 1\n"
-    _files(tmp_path, {"a.py": two, "pyproject.toml": '[tool.mlstablint]\nfixable = ["MSL10"]\nunfixable = ["MSL102"]\n'})
+    _files(tmp_path, {"a.py": two, "pyproject.toml": '[tool.mlstablint]\nselect = ["MSL1"]\nfixable = ["MSL10"]\nunfixable = ["MSL102"]\n'})
     out = run_cli("check", ".", "--unsafe-fixes", cwd=tmp_path)
     assert "MSL101 [*] `np.log" in out.stdout and "MSL102 `np.exp" in out.stdout
     assert "[*] 1 fixable with `--fix --unsafe-fixes`." in out.stdout
-    (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nfixable = ["MSL102"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.mlstablint]\nselect = ["MSL1"]\nfixable = ["MSL102"]\n')
     out = run_cli("check", ".", "--fix", "--unsafe-fixes", cwd=tmp_path)
     assert out.returncode == 1 and "Fixed 1 finding." in out.stdout
     assert (tmp_path / "a.py").read_text() == two.replace("np.exp(x) - 1", "np.expm1(x)")
@@ -379,7 +381,7 @@ def test_json_fix_edits_rebuild_the_fixed_file(tmp_path: Path) -> None:
 
 def test_nothing_written_on_a_parse_error(tmp_path: Path) -> None:
     _files(tmp_path, {"broken.py": BAD + "def (:\n", "a.py": BAD})
-    out = run_cli("check", ".", "--fix", "--unsafe-fixes", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, ".", "--fix", "--unsafe-fixes", cwd=tmp_path)
     assert out.returncode == 2 and "broken.py: syntax error" in out.stderr
     assert (tmp_path / "broken.py").read_text() == BAD + "def (:\n"
     assert "np.log1p" in (tmp_path / "a.py").read_text()
@@ -391,7 +393,7 @@ def test_sarif_fixes_are_valid(tmp_path: Path) -> None:
 
     git_init(tmp_path)
     _files(tmp_path, {"a.py": "import numpy as np\n\ndef s(z):\n    return 1 / (1 + np.exp(-z))\n"})
-    out = run_cli("check", ".", "--select", "MSL105", "--format", "sarif", "--output", "out.sarif", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, ".", "--select", "MSL105", "--format", "sarif", "--output", "out.sarif", cwd=tmp_path)
     log = json.loads((tmp_path / "out.sarif").read_text())
     fixes = log["runs"][0]["results"][0]["fixes"]
     changes = fixes[0]["artifactChanges"][0]
@@ -452,7 +454,7 @@ def test_notebook_findings_carry_fix_edits_in_cell_coordinates(tmp_path: Path) -
                      {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
                       "source": ["y = np.log(1 + x)\n"]}])
     (tmp_path / "n.ipynb").write_text(raw)
-    doc = json.loads(run_cli("check", "n.ipynb", "--format", "json", cwd=tmp_path).stdout)
+    doc = json.loads(run_cli("check", *OPT_IN, "n.ipynb", "--format", "json", cwd=tmp_path).stdout)
     assert doc["findings"][0]["fix"]["edits"] == [
         {"line": 1, "column": 5, "end_line": 1, "end_column": 18, "text": "np.log1p(x)", "cell": 2}]
 
@@ -489,7 +491,7 @@ def test_real_files_change_only_where_flagged(checker: FileChecker, relative: st
 
 def test_cli_diff_reports_files_it_cannot_check(tmp_path: Path) -> None:
     _files(tmp_path, {"a.py": BAD, "broken.py": "def (:\n"})
-    out = run_cli("check", ".", "missing.py", "--diff", "--unsafe-fixes", cwd=tmp_path)
+    out = run_cli("check", *OPT_IN, ".", "missing.py", "--diff", "--unsafe-fixes", cwd=tmp_path)
     assert out.returncode == 2 and "+    return np.log1p(x)" in out.stdout
     assert "broken.py: syntax error" in out.stderr and "missing.py" in out.stderr
     assert (tmp_path / "a.py").read_text() == BAD

@@ -45,10 +45,10 @@ def unescape(text: str) -> str:
 def test_annotations_match_the_findings(tmp_path: Path) -> None:
     repo = git_init(tmp_path / "repo")
     write(repo, {"src/bad.py": BAD})
-    out = run_cli("check", "--format", "github", ".", cwd=repo / "src")
+    out = run_cli("check", "--select", "MSL", "--format", "github", ".", cwd=repo / "src")
     assert out.returncode == 1
     *commands, summary = out.stdout.splitlines()
-    findings = json.loads(run_cli("check", "--format", "json", ".", cwd=repo / "src").stdout)["findings"]
+    findings = json.loads(run_cli("check", "--select", "MSL", "--format", "json", ".", cwd=repo / "src").stdout)["findings"]
     assert len(commands) == len(findings) == 2
     for line, f in zip(commands, findings, strict=True):
         level, props, message = parse(line)
@@ -83,7 +83,7 @@ def test_escaping_levels_errors_and_notes(tmp_path: Path) -> None:
 
 def test_tool_errors_exit_2_with_github_format(tmp_path: Path) -> None:
     write(tmp_path, {"broken.py": "import numpy as np\ndef f(:\n"})
-    out = run_cli("check", "--format", "github", "broken.py", "missing.py", cwd=tmp_path)
+    out = run_cli("check", "--select", "MSL", "--format", "github", "broken.py", "missing.py", cwd=tmp_path)
     assert out.returncode == 2
     assert [parse(line)[0] for line in out.stdout.splitlines()[:-1]] == ["error", "error"]
 
@@ -163,7 +163,7 @@ def test_action_check_step_end_to_end(tmp_path: Path, action: dict[str, Any]) ->
     write(repo, {"src/bad.py": BAD})
     exe = _fake_exe(tmp_path, f'exec "{sys.executable}" -m mlstablint "$@"')
     env = {**ACTION_INPUTS, "MLSTABLINT": str(exe), "INPUT_PATHS": "src", "INPUT_ANNOTATIONS": "true",
-           "INPUT_CATEGORY": "ci-code"}
+           "INPUT_CATEGORY": "ci-code", "INPUT_ARGS": "--select MSL"}  # BAD's rules are opt-in
     out, outputs = _run_step(step(action, "Run mlstablint")["run"], repo, env)
     assert out.returncode == 0, out.stderr  # findings do not fail this step
     sarif = Path(outputs["sarif-file"])

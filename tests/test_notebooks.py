@@ -63,7 +63,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def findings(project: Path, *args: str) -> tuple[int, dict[str, object]]:
-    out = run_cli("check", "--format", "json", *args, ".", cwd=project)
+    out = run_cli("check", "--select", "MSL", "--format", "json", *args, ".", cwd=project)
     assert "Traceback" not in out.stderr
     return out.returncode, json.loads(out.stdout)
 
@@ -133,7 +133,7 @@ def test_invalid_notebooks_are_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "list.ipynb").write_text("[1, 2]", encoding="utf-8")
     (tmp_path / "old.ipynb").write_text('{"worksheets": [], "nbformat": 3}', encoding="utf-8")
     (tmp_path / "ok.py").write_text("import numpy as np\ny = np.log(1 + x)\n", encoding="utf-8")
-    out = run_cli("check", "--format", "json", ".", cwd=tmp_path)
+    out = run_cli("check", "--select", "MSL", "--format", "json", ".", cwd=tmp_path)
     doc = json.loads(out.stdout)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert [e["path"] for e in doc["errors"]] == ["broken.ipynb", "list.ipynb", "old.ipynb"]
@@ -145,7 +145,7 @@ def test_invalid_notebooks_are_one_line_errors(tmp_path: Path) -> None:
 def test_notebooks_are_never_modified(project: Path) -> None:
     before = hashlib.sha256((project / "analysis.ipynb").read_bytes()).hexdigest()
     for fmt in ("text", "json", "sarif", "github"):
-        run_cli("check", "--format", fmt, ".", cwd=project)
+        run_cli("check", "--select", "MSL", "--format", fmt, ".", cwd=project)
     assert hashlib.sha256((project / "analysis.ipynb").read_bytes()).hexdigest() == before
     # Nothing is written beside it but the result cache (which ignores itself in git).
     assert sorted(p.name for p in project.iterdir()) == [".mlstablint_cache", "analysis.ipynb"]
@@ -153,7 +153,7 @@ def test_notebooks_are_never_modified(project: Path) -> None:
 
 def test_sarif_points_at_the_raw_line_and_names_the_cell(project: Path) -> None:
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    out = run_cli("check", "--format", "sarif", "--output", "nb.sarif", ".", cwd=project)
+    out = run_cli("check", "--select", "MSL", "--format", "sarif", "--output", "nb.sarif", ".", cwd=project)
     assert out.returncode == 2
     log = json.loads((project / "nb.sarif").read_text())
     results = log["runs"][0]["results"]
@@ -177,7 +177,7 @@ def test_data_findings_land_on_the_notebook_cell_that_loads_the_table(tmp_path: 
                   cell("code", "import pandas as pd\n"),
                   cell("code", 'x = 1\ndf = pd.read_parquet("train.parquet")\n'))
     (tmp_path / "load.ipynb").write_text(nb, encoding="utf-8")
-    out = run_cli("check", "--format", "json", "--data", "train.parquet", "--target", "y", "load.ipynb", cwd=tmp_path)
+    out = run_cli("check", "--select", "MSL", "--format", "json", "--data", "train.parquet", "--target", "y", "load.ipynb", cwd=tmp_path)
     doc = json.loads(out.stdout)
     dup = [f for f in doc["findings"] if f["rule"] == "MSL601"]
     assert dup, doc

@@ -100,7 +100,9 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def user_repo(tmp_path: Path, hook_repo: tuple[Path, str]) -> Path:
     return project(tmp_path / "project", hook_repo, {
         "src/bad.py": BAD, "src/clean.py": CLEAN, "src/broken.py": "import numpy as np\ndef f(:\n",
-        "README.md": "not python\n"})
+        "README.md": "not python\n",
+        # BAD's rules (MSL101, MSL102) are opt-in: the project selects them as a user would.
+        "pyproject.toml": '[tool.mlstablint]\nselect = ["MSL"]\n'})
 
 
 def test_code_hook_fails_on_a_finding_and_shows_it(pre_commit_home: Path, user_repo: Path) -> None:

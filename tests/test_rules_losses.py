@@ -153,6 +153,24 @@ NEGATIVE = [
     "import numpy as np\nq = np.clip(p, 1e-12, 1 - 1e-12)",
     # A float32 literal eps torch can hold, and a float64 default set by the file.
     TORCH + "torch.set_default_dtype(torch.float64)\np = torch.clamp(q, 1e-8, 1 - 1e-8)",
+    # Python's `float` as a dtype is float64 (numpy and torch alike), where 1 - 1e-10 is not 1.
+    "import numpy as np\ndef edf(counts, n):\n    q = (counts / n).astype(float)\n    q = np.clip(q, 1e-10, 1 - 1e-10)\n"
+    "    return q * np.log(q)",
+    "import numpy as np\nq = np.asarray(quantiles, dtype=float)\nq = np.clip(q, 1e-10, 1 - 1e-10)",
+    # A probability loss clipped by an eps the file cannot spell as a number (Keras' backend.epsilon()).
+    KERAS + "from keras import backend\ndef cce(target, output):\n"
+    "    output = output / tf.reduce_sum(output, -1, keepdims=True)\n"
+    "    output = tf.clip_by_value(output, backend.epsilon(), 1.0 - backend.epsilon())\n"
+    "    return -tf.reduce_sum(target * tf.math.log(output), -1)",
+    # Clipped in place through an alias: the alias is the same array.
+    "import numpy as np\ndef boost(estimator, X, y_coding):\n    proba = estimator.predict_proba(X)\n"
+    "    p = proba\n    np.clip(p, np.finfo(p.dtype).eps, None, out=p)\n"
+    "    return -(y_coding * np.log(proba)).sum(axis=1)",
+    # `model` in another function, built with layers `.add`ed to it, is another model.
+    KERAS + "def logits_model():\n    model = keras.Sequential()\n    model.add(keras.layers.Dense(1))\n"
+    "    return model\ndef probability_model(inputs, hidden):\n"
+    "    out = keras.layers.Dense(1, activation='sigmoid')(hidden)\n    model = wrap(inputs, out)\n"
+    "    model.compile(optimizer='adam', loss='binary_crossentropy')",
 ]
 
 

@@ -42,7 +42,7 @@ def git_toplevel(cwd: Path) -> Path:
 
 
 def sarif_cli(cwd: Path, *args: str, output: str = "out.sarif") -> tuple[int, dict[str, Any], Path]:
-    out = run_cli("check", "--format", "sarif", "--output", output, *args, cwd=cwd)
+    out = run_cli("check", "--select", "MSL", "--format", "sarif", "--output", output, *args, cwd=cwd)
     assert out.stdout == "" and "Traceback" not in out.stderr, out.stderr
     path = cwd / output
     return out.returncode, json.loads(path.read_text(encoding="utf-8")), path
@@ -94,7 +94,7 @@ def test_code_log_from_a_subdirectory_of_a_git_repository(tmp_path: Path) -> Non
     assert uris == ["src/ml%20pkg/train%20%C3%A9.py"] * 2
     assert (git_toplevel(repo / "src") / unquote(uris[0])).is_file()
     # Regions are the findings' own 1-based positions (end column exclusive, as in SARIF).
-    findings = json.loads(run_cli("check", "--format", "json", ".", cwd=repo / "src").stdout)["findings"]
+    findings = json.loads(run_cli("check", "--select", "MSL", "--format", "json", ".", cwd=repo / "src").stdout)["findings"]
     assert [(r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"],
              r["partialFingerprints"][FINGERPRINT_KEY]) for r in run["results"]] == [
         (f["rule"], f["severity"], {"startLine": f["line"], "startColumn": f["column"], "endLine": f["end_line"],
@@ -239,7 +239,7 @@ def test_data_logs_from_the_command_line(tmp_path: Path) -> None:
     audit_doc = json.loads(audit_path.read_text(encoding="utf-8"))
     # Code and data together, from `check --data` run in a subdirectory: the data findings move to
     # the line that loads the table; the unreadable table is a notification.
-    out = run_cli("check", ".", "--data", "../data/dup.csv", "--data", "../data/bad.parquet", "--target", "y",
+    out = run_cli("check", "--select", "MSL", ".", "--data", "../data/dup.csv", "--data", "../data/bad.parquet", "--target", "y",
                   "--format", "sarif", "--output", "../mixed.sarif", cwd=repo / "src")
     assert out.returncode == 2, out.stderr
     mixed_path = repo / "mixed.sarif"

@@ -248,6 +248,11 @@ PAIRS = [
         """),
     ("MSL109", "import jax.numpy as jnp\nlam = jnp.exp(jnp.dot(X, beta) + b0)\n",
      "import jax.numpy as jnp\nlam = jnp.exp(jnp.minimum(jnp.dot(X, beta) + b0, 80.0))\n"),
+    # Centred by its mean is not shifted by its max; a clip at 0 keeps log(0).
+    ("MSL109", "import numpy as np\nz = X @ w\nz -= z.mean()\nmu = np.exp(z)\n",
+     "import numpy as np\nz = X @ w\nz -= z.max()\nmu = np.exp(z)\n"),
+    ("MSL110", "import numpy as np\np = clf.predict_proba(X)\nnp.clip(p, 0, 1, out=p)\nlp = np.log(p)\n",
+     "import numpy as np\np = clf.predict_proba(X)\nnp.clip(p, eps, 1, out=p)\nlp = np.log(p)\n"),
     # ---- variants of exp/log/sigmoid forms ----
     ("MSL101", "import numpy as np\nbits = np.log2(1 + x)\n", "import numpy as np\nbits = np.log1p(x) / np.log(2)\n"),
     ("MSL101", "import tensorflow as tf\ny = tf.math.log(tf.add(1.0, x))\n", "import tensorflow as tf\ny = tf.math.log1p(x)\n"),
@@ -315,6 +320,21 @@ NEGATIVE = [
     "import numpy as np\nmask = 2 ** (n_bits - 1) - 1\n",
     "from scipy import linalg\nimport numpy as np\ns = np.amax(linalg.svdvals(np.dot(E.T, E)))\n",
     "import numpy as np\nP = W.T @ np.linalg.inv(C) @ W\n",
+    # Shifted by its max in place (a Cox partial likelihood): exp of values <= 0.
+    "import numpy as np\ndef loglike(exog, params, offset):\n    lp = np.dot(exog, params)\n    lp += offset\n"
+    "    lp -= lp.max()\n    e = np.exp(lp)\n    return np.sum(lp - np.log(np.cumsum(e[::-1])))\n",
+    "import torch\nz = x @ w\nz -= torch.logsumexp(z, 0)\np = torch.exp(z)\n",
+    # A clip whose eps is a parameter guards the log as a literal one does.
+    "import numpy as np\ndef nll(y, p, eps):\n    p = p / p.sum(axis=1, keepdims=True)\n"
+    "    p = np.clip(p, eps, 1 - eps)\n    return -np.log(p[np.arange(len(y)), y])\n",
+    # Sizes unpacked from a shape: 1 + n loses nothing.
+    "import numpy as np\ndef width(X):\n    n_samples, n_channels, n_steps = X.shape\n"
+    "    return np.log2(min(n_channels, 9) + 1)\n",
+    # Blocks of an explicit inverse (a score-test covariance): no solve replaces a product with a block.
+    "import numpy as np\ndef score_cov(ncov, c, k):\n    a = np.linalg.inv(ncov)\n    a12 = a[:k, k:]\n"
+    "    return c[k:, k:] - np.dot(a12.T, np.linalg.solve(a[:k, :k], c[:k, k:]))\n",
+    # A covariance sandwich of a stored inverse, transposed on the left: the product itself is wanted.
+    "import numpy as np\ndef iv_cov(Fx, FF):\n    Fx_inv = np.linalg.inv(Fx)\n    return np.dot(Fx_inv.T, np.dot(FF, Fx_inv))\n",
     # A mean of a probability is still a probability in [0, 1] but clipped away from 0 first.
     "import torch\np = torch.sigmoid(z).clamp(1e-6, 1 - 1e-6)\nl = torch.log(p)\n",
 ]
@@ -345,6 +365,67 @@ def test_messages_say_why(checker) -> None:
     assert "float16" in half.findings[0].message and "11.09" in half.findings[0].message
     where = checker.check_source(_dedent(next(bad for _, bad, _ in PAIRS if "torch.where" in bad)), "m.py")
     assert "backward" in where.findings[0].message
+
+
+SIMULATION = _dedent("""
+    import numpy as np
+    from sklearn.datasets import make_low_rank_matrix
+
+    def test_poisson_forest():
+        rng = np.random.RandomState(0)
+        X = make_low_rank_matrix(n_samples=200, n_features=4, random_state=rng)
+        coef = rng.uniform(-2, 2, size=4) / np.max(X, axis=0)
+        y = rng.poisson(lam=np.exp(X @ coef))
+        C = np.array([[2.0, 0.3], [0.3, 1.0]])
+        mi = 0.5 * np.log(C[0, 0] * C[1, 1] / np.linalg.det(C)) + np.log(np.linalg.det(C))
+        return y, mi
+
+    def test_with_a_fixture(coef):
+        X = np.random.default_rng(0).normal(size=(50, 3))
+        return np.exp(X @ coef)
+    """)
+
+
+REFERENCE_HELPERS = _dedent("""
+    import numpy as np
+
+    def test_loglike_matches_reference():
+        y = np.array([0, 1, 1, 0, 1])
+        x = np.linspace(-2.0, 2.0, 5)
+
+        def bernoulli_loglike(beta):
+            p = 1 / (1 + np.exp(-(beta[0] + beta[1] * x)))
+            return np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+        for beta in [0.0, 0.0], [0.3, -0.2]:
+            like = bernoulli_loglike(beta)
+            assert np.isclose(like, fit(beta).bernoulli_loglike)  # an attribute of that name is not the helper
+
+    def test_handed_to_an_optimiser(minimize):
+        x = np.linspace(-2.0, 2.0, 5)
+
+        def objective(beta):
+            p = 1 / (1 + np.exp(-(beta[0] + beta[1] * x)))
+            return -np.sum(np.log(p) + np.log(1 - p))
+
+        return minimize(objective, [0.0, 0.0])
+    """)
+
+
+def test_a_tests_reference_helper_called_at_fixed_points_is_not_reported(checker) -> None:
+    """A helper nested in a test and called only there, on literal points (a loop over a literal list), sees
+    only the test's own data; handed to an optimiser, it sees values we cannot, and still reports."""
+    findings = checker.check_source(REFERENCE_HELPERS, "pkg/tests/test_glm.py").findings
+    assert findings and all(f.line > 16 for f in findings)
+
+
+def test_a_tests_own_fixed_data_is_not_reported(checker) -> None:
+    """In a test module, values built only from literals, seeded draws and data generators are the test's own
+    data: no input reaches them. The same code in a library module, or a value fed by a fixture, still fires."""
+    in_tests = checker.check_source(SIMULATION, "pkg/tests/test_forest.py")
+    assert [(f.rule, f.line) for f in in_tests.findings] == [("MSL109", 15)]
+    in_library = checker.check_source(SIMULATION, "pkg/simulate.py")
+    assert sorted(f.rule for f in in_library.findings) == ["MSL109", "MSL109", "MSL204"]
 
 
 # ---- the API itself ------------------------------------------------------------------------------

@@ -127,13 +127,40 @@ def compare(findings: Iterable[Finding], entries: Iterable[Entry]) -> Comparison
     for key in sorted(set(by_key_findings) | set(by_key_entries)):
         found = sorted(by_key_findings.get(key, []), key=lambda f: f.line)
         known = sorted(by_key_entries.get(key, []), key=lambda e: e.line)
-        result.matched.extend(zip(found, known, strict=False))
-        result.new.extend(found[len(known):])
-        result.gone.extend(known[len(found):])
+        pairs = _align([f.line for f in found], [e.line for e in known])
+        result.matched.extend((found[i], known[j]) for i, j in pairs)
+        result.new.extend(f for i, f in enumerate(found) if i not in {i for i, _ in pairs})
+        result.gone.extend(e for j, e in enumerate(known) if j not in {j for _, j in pairs})
     _pair_overlapping_spans(result)
     result.new.sort(key=lambda f: (f.package, f.path, f.line, f.rule))
     result.gone.sort(key=lambda e: (e.package, e.path, e.line, e.rule))
     return result
+
+
+def _align(found: Sequence[int], known: Sequence[int]) -> list[tuple[int, int]]:
+    """Pair two sorted line lists in order, as many pairs as the shorter has, with the least total line
+    distance: when the same statement occurs several times and some occurrences stop being reported, the
+    ones left keep their own labels (the sources are pinned, so their lines do not move)."""
+    n, m = len(found), len(known)
+    if n == m:
+        return list(zip(range(n), range(m), strict=True))
+    short, long_ = (found, known) if n < m else (known, found)
+    inf = float("inf")
+    # cost[i][j]: the first i of the shorter list paired with some i of the first j of the longer one.
+    cost = [[0.0] * (len(long_) + 1)] + [[inf] * (len(long_) + 1) for _ in short]
+    for i in range(1, len(short) + 1):
+        for j in range(i, len(long_) + 1):
+            cost[i][j] = min(cost[i][j - 1], cost[i - 1][j - 1] + abs(short[i - 1] - long_[j - 1]))
+    pairs = []
+    i, j = len(short), len(long_)
+    while i > 0:
+        if cost[i][j] == cost[i][j - 1] and j > i:
+            j -= 1
+        else:
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+    pairs.reverse()
+    return pairs if n < m else [(b, a) for a, b in pairs]
 
 
 def _pair_overlapping_spans(result: Comparison) -> None:
@@ -234,7 +261,8 @@ def toml_string(text: str) -> str:
 
 def todo_block(finding: Finding, context: Sequence[tuple[int, str]]) -> str:
     """A `todo` entry for a new finding, with its message and the surrounding source as comments."""
-    lines = [f"# {finding.message}" if finding.message else "#"]
+    # A message may quote multi-line source (a fix spanning lines): every one of its lines stays a comment.
+    lines = [f"# {line}".rstrip() for line in finding.message.splitlines()] or ["#"]
     for number, text in context:
         marker = ">" if number == finding.line else " "
         lines.append(f"#{marker}{number:6d} | {text}".rstrip())

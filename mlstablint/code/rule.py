@@ -105,6 +105,9 @@ class CodeRule(cst.BatchableCSTVisitor):
             return  # an expression statement: the value is thrown away, nothing downstream sees it
         if self.value_hazard and self.r.asserting:
             return  # inside an assertion: the value is what the assertion checks (a -inf or NaN fails it)
+        if self.value_hazard and is_test_path(self.ctx.path) and isinstance(node, cst.BaseExpression) and (
+                self.v.fixed(node)):
+            return  # a test's own data (literals, seeded draws): no input reaches it, the test shows what it gives
         pending = PendingFinding(self.id, node, self.message.format(**fields), evidence or {})
         pending.fix = self.fix(node)
         self.ctx.pending.append(pending)
@@ -117,6 +120,14 @@ class CodeRule(cst.BatchableCSTVisitor):
     def spell(self, qualname: str) -> Spelling | None:
         """`qualname` written with the file's own aliases, or with an import where the name is missing."""
         return spell(self.r, self.ctx.uses(qualname.rpartition(".")[2]), qualname)
+
+
+def is_test_path(path: str) -> bool:
+    """A test module by the conventions of pytest and unittest (`tests/`, `test_*.py`, `*_test.py`)."""
+    parts = re.split(r"[\\/]", path)
+    name = parts[-1]
+    return any(part in ("tests", "test", "testing") for part in parts[:-1]) or name.startswith("test_") or (
+        name.endswith("_test.py") or name == "conftest.py")
 
 
 def _writes_out(node: cst.CSTNode) -> bool:

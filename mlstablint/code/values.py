@@ -20,6 +20,7 @@ and parameters are unknown.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import libcst as cst
+import libcst.matchers as matchers
 
 from mlstablint.code import apis, words
 from mlstablint.code.exprs import MAX_DEPTH, Exprs, same, source
@@ -75,6 +77,19 @@ _SAME_VALUE_METHODS = frozenset({
 })
 # Names that say they hold a count (`n`, `n_samples`, `num_items`, `feature_count_`): integer-valued.
 _COUNT_NAME = re.compile(r"^(?:n|k|m|n_\w+|num_\w+|\w*counts?_?|\w*_count_\w*)$")
+# Functions whose result is fixed when their arguments are: numerical libraries (random draws included),
+# data generators, and a few builtins; not the ones that read files or build models.
+_FIXED_LIBRARIES = ("numpy.", "scipy.special.", "scipy.linalg.", "scipy.stats.", "scipy.sparse.", "math.",
+                    "torch.", "jax.numpy.", "jax.random.", "jax.nn.", "jax.scipy.", "sklearn.datasets.make_",
+                    "sklearn.utils.check_random_state", "pandas.DataFrame", "pandas.Series")
+_NOT_FIXED = ("numpy.load", "numpy.genfromtxt", "numpy.loadtxt", "numpy.fromfile", "numpy.memmap", "torch.load",
+              "torch.nn.", "torch.from_file")
+_FIXED_BUILTINS = frozenset(f"builtins.{name}" for name in (
+    "len", "range", "abs", "min", "max", "sum", "float", "int", "list", "tuple", "zip", "sorted", "round", "pow",
+    "reversed", "enumerate", "dict"))
+# What a probability's clip bound we cannot read (`eps`, `1 - eps`) stands for: just inside (0, 1).
+_GUARD_LOW = 5e-324
+_GUARD_HIGH = math.nextafter(1.0, 0.0)
 _KERAS_PREFIXES = ("tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.")
 
 
@@ -282,6 +297,113 @@ class Values:
         dtype = value.dtype or ("float32" if self.r.imported_roots & set(AUTODIFF) else "float64")
         return value.range.hi <= EXP_OVERFLOW.get(dtype, EXP_OVERFLOW["float32"])
 
+    def fixed(self, node: cst.BaseExpression, before: int = INFINITY) -> bool:
+        """Whether the value is fixed by the code itself: built only from literals, random draws and data
+        generators (`np.random.*`, `rng.normal(...)`, `sklearn.datasets.make_*`), through local names, pure
+        library functions and methods of fixed values. In a test, such a value is the test's own data: no
+        input reaches it. A parameter, an attribute of `self`, a loop variable or an unknown call is not."""
+        try:
+            return self._fixed(node, before, 0)
+        except RecursionError:
+            return False
+
+    def _fixed(self, node: cst.BaseExpression, before: int, hops: int) -> bool:
+        """`fixed`, having followed `hops` names to their definitions (the syntax tree bounds the rest)."""
+        if hops > MAX_DEPTH:
+            return False
+        d = hops
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+            return True
+        if isinstance(node, cst.Name):
+            if node.value in ("None", "True", "False"):
+                return True
+            b = self.r.lookup(node.value, before)
+            if b is None or b.qualname is not None or (b.node is not None and b.aug_op != MUTATION):
+                return b is not None and _library_object(self.r.qualname(node, before))
+            d = hops + 1
+            if b.aug_op == MUTATION:
+                statement = b.node
+                return isinstance(statement, cst.Assign) and self._fixed(node, b.seq, d) and all(
+                    self._fixed(part, b.seq, d) for part in (statement.value, *(t.target for t in statement.targets)))
+            if b.value is None:
+                return self._fixed_parameter(node.value, b, d)  # else a loop variable or a fixture
+            if b.aug_op is not None and not self._fixed(node, b.seq, d):
+                return False
+            return self._fixed(b.value, b.seq, d)
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            return all(not isinstance(e, cst.StarredElement) and self._fixed(e.value, before, d) for e in node.elements)
+        if isinstance(node, cst.Attribute):
+            name = self.r.qualname(node, before)
+            return _library_object(name) if name is not None else self._fixed(node.value, before, d)
+        if isinstance(node, cst.Subscript):
+            return self._fixed(node.value, before, d) and all(
+                self._fixed(part, before, d) for element in node.slice for part in _slice_parts(element.slice))
+        if isinstance(node, cst.UnaryOperation):
+            return self._fixed(node.expression, before, d)
+        if isinstance(node, (cst.BinaryOperation, cst.BooleanOperation)):
+            return self._fixed(node.left, before, d) and self._fixed(node.right, before, d)
+        if isinstance(node, cst.Comparison):
+            return self._fixed(node.left, before, d) and all(
+                self._fixed(c.comparator, before, d) for c in node.comparisons)
+        if isinstance(node, cst.IfExp):
+            return all(self._fixed(part, before, d) for part in (node.test, node.body, node.orelse))
+        if isinstance(node, cst.Call):
+            if any(a.star for a in node.args) or not all(self._fixed(a.value, before, d) for a in node.args):
+                return False
+            name = self.r.call_name(node, before)
+            if name is not None:
+                library = name.startswith(_FIXED_LIBRARIES) and not name.startswith(_NOT_FIXED)
+                return library or name in _FIXED_BUILTINS
+            return isinstance(node.func, cst.Attribute) and self._fixed(node.func.value, before, d)
+        return False
+
+    def _fixed_parameter(self, name: str, b: Binding, depth: int) -> bool:
+        """A parameter of a helper nested in another function (a test's reference log-likelihood) that is only
+        ever called there, with fixed arguments: loop variables over literal lists count as fixed."""
+        inner = b.scope
+        outer = inner.parent if inner is not None else None
+        if inner is None or outer is None or inner.kind != "function" or outer.kind != "function":
+            return False
+        helper, enclosing = _def_of(inner), _def_of(outer)
+        if helper is None or enclosing is None:
+            return False
+        positional = [p.name.value for p in (*helper.params.posonly_params, *helper.params.params)]
+        if name not in positional or isinstance(helper.params.star_arg, cst.Param) or helper.params.star_kwarg:
+            return False
+        named = helper.name.value
+        not_references = {id(helper.name)} | {  # `res.llf`, `f(llf=...)` name something else
+            id(node.attr) for node in matchers.findall(enclosing.body, matchers.Attribute(attr=matchers.Name(named)))
+            if isinstance(node, cst.Attribute)} | {
+            id(node.keyword) for node in matchers.findall(enclosing.body, matchers.Arg(keyword=matchers.Name(named)))
+            if isinstance(node, cst.Arg)}
+        uses = [n for n in matchers.findall(enclosing.body, matchers.Name(named)) if id(n) not in not_references]
+        calls = [c for c in matchers.findall(enclosing.body, matchers.Call(func=matchers.Name(named)))]
+        if not calls or len(uses) != len(calls):
+            return False  # passed on (to an optimiser, a test runner): called with values we do not see
+        with self._inside(outer):
+            for call in calls:
+                assert isinstance(call, cst.Call)
+                if any(a.star for a in call.args):
+                    return False
+                keyword = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+                index = positional.index(name)
+                given = [a.value for a in call.args if a.keyword is None]
+                argument = keyword if keyword is not None else given[index] if index < len(given) else None
+                if argument is None or not self._fixed_argument(argument, enclosing, depth):
+                    return False
+        return True
+
+    def _fixed_argument(self, node: cst.BaseExpression, enclosing: cst.FunctionDef, depth: int) -> bool:
+        """A call's argument in `enclosing`, read before the walk reaches it: a name bound there only as the
+        target of `for` loops over fixed iterables, or else fixed as far as the walk has seen."""
+        if isinstance(node, cst.Name):
+            loops = [f for f in matchers.findall(enclosing.body, matchers.For(target=matchers.Name(node.value)))]
+            targets = matchers.findall(enclosing.body, matchers.AssignTarget(target=matchers.Name(node.value)) | (
+                matchers.AugAssign(target=matchers.Name(node.value))) | matchers.AsName(name=matchers.Name(node.value)))
+            if loops and not targets:
+                return all(isinstance(f, cst.For) and self._fixed(f.iter, INFINITY, depth) for f in loops)
+        return self._fixed(node, INFINITY, depth)
+
     # ---- evaluation ---------------------------------------------------------------------------
 
     def value(self, node: cst.BaseExpression, before: int = INFINITY, depth: int = 0) -> Value:
@@ -306,6 +428,8 @@ class Values:
             if isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape":
                 return Value(INTEGER, Interval(0, INF), origin="a shape")
             inner = self.value(node.value, before, depth)
+            if inner.kind == INVERSE:
+                return UNKNOWN  # a block of an inverse is no inverse a solve could replace
             return replace(inner, output=None) if inner.kind != MODEL else UNKNOWN
         if isinstance(node, cst.Call):
             return self._call(node, before, depth)
@@ -340,7 +464,24 @@ class Values:
         value = self._binding_value(node, b, depth)
         if value.kind is None and b.value is None and _COUNT_NAME.match(node.value):
             value = Value(INTEGER, Interval(0, INF), origin=f"`{node.value}`", reason=f"`{node.value}` names a count")
+        if value.kind == PROBABILITY and value.range.lo <= 0 and b.scope is not None:
+            value = self._clamped_through_alias(node, value, b, before, depth)
         return self._refine(node, value, b.seq, before)
+
+    def _clamped_through_alias(self, node: cst.Name, value: Value, b: Binding, before: int, depth: int) -> Value:
+        """`proba = p` then `np.clip(proba, eps, None, out=proba)`: the in-place clamp of the alias clamps the
+        array `p` names as well."""
+        assert b.scope is not None
+        for alias, bindings in b.scope.names.items():
+            for previous, mutation in itertools.pairwise(bindings):
+                if mutation.aug_op != MUTATION or not b.seq < previous.seq < mutation.seq < before:
+                    continue
+                if previous.aug_op is None and isinstance(previous.value, cst.Name) and (
+                        previous.value.value == node.value):
+                    clamped = self._mutated(cst.Name(alias), value, mutation, depth)
+                    if clamped.kind == value.kind:
+                        value = clamped
+        return value
 
     def _binding_value(self, node: cst.Name, b: Binding, depth: int) -> Value:
         if b.aug_op == MUTATION:
@@ -350,6 +491,10 @@ class Values:
             return UNKNOWN
         if b.aug_op is not None:
             previous = self.value(node, b.seq, depth)
+            if b.aug_op == "SubtractAssign" and self._is_max_of(b.value, node.value, b.seq):
+                # `z -= z.max()`: every element is now <= 0 (the shifted exp of a softmax or a likelihood).
+                return replace(previous, range=Interval(-INF, 0.0)).because(
+                    f"`{node.value} -= {_short(b.value)}` shifts it by its max")
             operand = self.value(b.value, b.seq, depth)
             op = {"AddAssign": "add", "SubtractAssign": "subtract", "MultiplyAssign": "multiply",
                   "DivideAssign": "divide"}.get(b.aug_op)
@@ -358,6 +503,10 @@ class Values:
             if isinstance(b.value, (cst.Tuple, cst.List)) and b.unpack_index < len(b.value.elements):
                 element = b.value.elements[b.unpack_index].value
                 return self.value(element, b.seq, depth)
+            if (isinstance(b.value, cst.Attribute) and b.value.attr.value == "shape") or (
+                    isinstance(b.value, cst.Call) and Exprs.method(b.value) == "size" and not b.value.args):
+                # `n, d = X.shape`: sizes are non-negative integers.
+                return Value(INTEGER, Interval(0, INF), origin="a shape", reason=f"`{node.value}` is a size of a shape")
             return UNKNOWN
         inner = self.value(b.value, b.seq, depth)
         if inner.kind is not None and inner.kind != MODEL:
@@ -384,10 +533,12 @@ class Values:
         if isinstance(statement, cst.Call):
             name = self.r.call_name(statement, b.seq)
             method = Exprs.method(statement)
+            probability = previous.kind == PROBABILITY
             if name is not None and name in apis.GUARDS:
-                bounds = self._clip_bounds(statement, name.rsplit(".", 1)[-1], b.seq, depth, receiver=False)
+                bounds = self._clip_bounds(statement, name.rsplit(".", 1)[-1], b.seq, depth, receiver=False,
+                                           probability=probability)
             elif method in ("clamp_", "clip_", "clamp_min_", "clamp_max_"):
-                bounds = self._clip_bounds(statement, method, b.seq, depth, receiver=True)
+                bounds = self._clip_bounds(statement, method, b.seq, depth, receiver=True, probability=probability)
             else:
                 bounds = None
             if bounds is not None:
@@ -481,6 +632,19 @@ class Values:
         if magnitude:
             return Interval(-bound, bound) if upper else None
         return Interval(-INF, bound) if upper else Interval(bound, INF)
+
+    def _is_max_of(self, expr: cst.BaseExpression, name: str, before: int) -> bool:
+        """`expr` is the max (or the logsumexp, which is at least the max) of the name `name`."""
+        expr, before = self.x.follow(expr, before)
+        reduction = self._reduction(expr)
+        inner: cst.BaseExpression | None
+        if reduction is not None and reduction[0] == "max":
+            inner = reduction[1]
+        elif self.x.op(expr, before) == "logsumexp":
+            inner = self.x.arg(expr) if isinstance(expr, cst.Call) else None
+        else:
+            return False
+        return isinstance(inner, cst.Name) and inner.value == name
 
     def _reduction(self, subject: cst.BaseExpression) -> tuple[str, cst.BaseExpression] | None:
         """`z.max()`, `np.max(z)`, `np.abs(z).max()` -> ('max', the reduced expression); min likewise."""
@@ -698,6 +862,8 @@ class Values:
         name = self.r.qualname(node, before)
         if name is None:
             return None
+        if name == "builtins.float":
+            return "float64"  # `dtype=float`, `astype(float)`: Python's float is a double (torch.float is not)
         return _DTYPE_WORDS.get(name.rsplit(".", 1)[-1]) if name.split(".")[0] in (
             "numpy", "torch", "tensorflow", "jax", "builtins") else None
 
@@ -780,37 +946,45 @@ class Values:
             return self._join(self.value(a, before, depth), self.value(b, before, depth))
         first = self.x.arg(node)
         inner = self.value(first, before, depth) if first is not None else UNKNOWN
-        bounds = self._clip_bounds(node, short, before, depth, receiver=False)
+        bounds = self._clip_bounds(node, short, before, depth, receiver=False, probability=inner.kind == PROBABILITY)
         if bounds is None:
             return replace(inner, range=Interval(), kind=inner.kind if inner.kind != RAW else None)
         where = None if bounds.hi < INF else inner.where  # the clamp bounds both branches
         return replace(inner, range=inner.range.meet(bounds), where=where).because(f"bounded by `{_short(node)}`")
 
-    def _clip_bounds(self, node: cst.Call, short: str, before: int, depth: int, receiver: bool) -> Interval | None:
-        """The bounds a clip/clamp/minimum/maximum call imposes (None when it names none we can read)."""
+    def _clip_bounds(self, node: cst.Call, short: str, before: int, depth: int, receiver: bool,
+                     probability: bool = False) -> Interval | None:
+        """The bounds a clip/clamp/minimum/maximum call imposes (None when it names none we can read).
+
+        For a probability, a bound written as something we cannot read (`eps`, `backend.epsilon()`,
+        `1 - eps`) reads as just inside (0, 1): the clip is the guard the log rules ask for, as an unread
+        clip of an exp argument counts as a guard for the exp rules."""
         offset = 0 if receiver else 1
         short = short.rstrip("_")
 
-        def bound(index: int, *keywords: str) -> float | None:
+        def bound(index: int, keywords: tuple[str, ...], guarded: float) -> float | None:
             expr = self.x.arg(node, index, keywords[0])
             for keyword in keywords[1:]:
                 if expr is None:
                     expr = self.x.arg(node, 99, keyword)
-            if expr is None:
+            if expr is None or (isinstance(expr, cst.Name) and expr.value == "None"):
                 return None
             number = Exprs.number(expr)
             if number is not None:
                 return number
             value = self.value(expr, before, depth)
-            return value.range.lo if value.range.lo == value.range.hi else None
+            if value.range.lo == value.range.hi:
+                return value.range.lo
+            return guarded if probability else None
 
+        low, high = ("min", "a_min", "clip_value_min", "lower"), ("max", "a_max", "clip_value_max", "upper")
         if short in ("clip", "clamp", "clip_by_value"):
-            lo = bound(offset, "min", "a_min", "clip_value_min", "lower")
-            hi = bound(offset + 1, "max", "a_max", "clip_value_max", "upper")
+            lo = bound(offset, low, _GUARD_LOW)
+            hi = bound(offset + 1, high, _GUARD_HIGH)
         elif short in ("minimum", "fmin", "clamp_max", "min"):
-            lo, hi = None, bound(offset, "max", "other")
+            lo, hi = None, bound(offset, ("max", "other"), _GUARD_HIGH)
         elif short in ("maximum", "fmax", "clamp_min", "max"):
-            lo, hi = bound(offset, "min", "other"), None
+            lo, hi = bound(offset, ("min", "other"), _GUARD_LOW), None
         else:
             return None
         if lo is None and hi is None:
@@ -845,7 +1019,8 @@ class Values:
         if method in _SAME_VALUE_METHODS:
             return inner
         if method in ("clip", "clamp", "clamp_min", "clamp_max", "clip_by_value"):
-            bounds = self._clip_bounds(node, method, before, depth, receiver=True)
+            bounds = self._clip_bounds(node, method, before, depth, receiver=True,
+                                       probability=inner.kind == PROBABILITY)
             if bounds is None:
                 return replace(inner, range=Interval())
             return replace(inner, range=inner.range.meet(bounds), where=None if bounds.hi < INF else inner.where)
@@ -963,6 +1138,31 @@ class Values:
                      a.origin if a.origin == b.origin else a.origin if kind is not None else None,
                      a.reason if kind is not None else "", family, a.argument if family else None, output,
                      a.where or b.where)
+
+
+def _library_object(name: str | None) -> bool:
+    """A constant, dtype or function of a numerical library (`np.pi`, `np.float64`, `torch.float32`)."""
+    return name is not None and (name in apis.CONSTANTS or (
+        name.startswith(_FIXED_LIBRARIES) and not name.startswith(_NOT_FIXED)))
+
+
+def _def_of(scope: Scope) -> cst.FunctionDef | None:
+    """The `def` whose body a function scope is (None for a lambda)."""
+    parent = scope.parent
+    if parent is None:
+        return None
+    for bindings in parent.names.values():
+        for b in bindings:
+            if b.scope is scope and isinstance(b.node, cst.FunctionDef):
+                return b.node
+    return None
+
+
+def _slice_parts(index: cst.BaseSlice) -> list[cst.BaseExpression]:
+    if isinstance(index, cst.Index):
+        return [index.value]
+    assert isinstance(index, cst.Slice)
+    return [part for part in (index.lower, index.upper, index.step) if part is not None]
 
 
 def _model(output: Value, origin: str) -> Value:

@@ -68,7 +68,10 @@ class InvThenMultiply(CodeRule):
             return  # the normal equations are MSL202's finding
         if same(inverted, operands[1]) or _names(inverted) <= _names(operands[1]):
             return  # inv(A) @ A (or @ triu(A)) checks an inverse; it solves nothing
-        if isinstance(operands[0], cst.Name) and self.ctx.uses(operands[0].value) > 2:
+        stored = operands[0]
+        if isinstance(stored, cst.Attribute) and stored.attr.value in ("T", "mT", "H"):
+            stored = stored.value  # `Ainv.T @ B @ Ainv`: the stored inverse, transposed
+        if isinstance(stored, cst.Name) and self.ctx.uses(stored.value) > 2:
             return  # an inverse computed once and reused (covariance sandwiches, many right-hand sides)
         prefix = _module_prefix(left, name)
         self.report(node, {"inverse": name}, expr=shorten(node),

@@ -319,8 +319,9 @@ class FromLogitsMismatch(_LossRule):
 
     def __init__(self) -> None:
         super().__init__()
-        # The last layer `.add`ed to a Sequential model, per model name (in source order).
-        self._added: dict[str, cst.BaseExpression] = {}
+        # The last layer `.add`ed to a Sequential model, per binding of the model's name (a `model` in
+        # another function is another model).
+        self._added: dict[int, cst.BaseExpression] = {}
 
     def visit_Module(self, node: cst.Module) -> None:
         self._added = {}
@@ -329,8 +330,9 @@ class FromLogitsMismatch(_LossRule):
         method = Exprs.method(node)
         if method == "add" and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
             layer = self.x.arg(node, 0, "layer")
-            if layer is not None:
-                self._added[node.func.value.value] = layer
+            model = self.r.lookup(node.func.value.value)
+            if layer is not None and model is not None:
+                self._added[id(model)] = layer
             return
         if method != "compile" or not isinstance(node.func, cst.Attribute):
             return
@@ -357,8 +359,9 @@ class FromLogitsMismatch(_LossRule):
         value = self.v.value(model)
         if value.output is not None and value.output.kind in (PROBABILITY, LINEAR):
             return value.output
-        if isinstance(model, cst.Name) and model.value in self._added:
-            layer = self.v.value(self._added[model.value])
+        binding = self.r.lookup(model.value) if isinstance(model, cst.Name) else None
+        if binding is not None and id(binding) in self._added:
+            layer = self.v.value(self._added[id(binding)])
             if layer.output is not None and layer.output.kind in (PROBABILITY, LINEAR):
                 return layer.output
         return None
