@@ -167,10 +167,16 @@ class FileChecker:
             self.mentions = self.project.index.mentions(present)
             helpers = ANY_KIND_WORDS if self.mentions is None or self.mentions else frozenset()
         candidates = [rule for rule in rules if passes_text(self.words[rule.id], present, helpers)]
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, RecursionError, MemoryError, ValueError):
-            return rules, None
+        # A module of the project is parsed once per process: here, or by the summaries of its functions.
+        project, module = self.project, self.module
+        tree = project.shared_tree(module, text) if project is not None and module is not None else None
+        if tree is None:
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, RecursionError, MemoryError, ValueError):
+                return rules, None
+            if project is not None and module is not None:
+                project.adopt(module, text, tree)
         if not candidates:
             return [], tree
         facts = CodeFacts(tree)

@@ -59,6 +59,7 @@ class _Source:
     """A module's text and top-level statements, read once per process."""
 
     def __init__(self, text: str, tree: ast.Module, relative: frozenset[str]) -> None:
+        self.text = text
         self.tree = tree
         self.relative = relative  # the words its relative imports stand for (modules.package_words)
         self.lines = _NEWLINE.split(text)
@@ -226,6 +227,8 @@ class Summaries:
         # What the current file's results depend on (see begin()): files read and index look-ups.
         self.read: dict[str, str] = {}
         self.found: dict[str, str] = {}
+        # path -> the text and `ast` the checker parsed (engine._prefilter), until a summary reads the module.
+        self._trees: dict[str, tuple[str, ast.Module]] = {}
         self._resolver = Resolver()
         self._walker: BatchedWalker | None = None
 
@@ -325,6 +328,17 @@ class Summaries:
         self.found[qualname] = found[0].rel if found is not None else ""
         return found
 
+    def shared_tree(self, module: Module, text: str) -> ast.Module | None:
+        """The `ast` of a module already read for a summary, if it was read from this text."""
+        source = self._sources.get(module.path)
+        return source.tree if source is not None and source.text == text else None
+
+    def adopt(self, module: Module, text: str, tree: ast.Module) -> None:
+        """The checker's `ast` of a module, for a summary that reads it later (the file's bytes are still read
+        then, for its digest, and the tree used only if they decode to this text)."""
+        if module.path not in self._sources:
+            self._trees[module.path] = (text, tree)
+
     def _source(self, module: Module) -> _Source | None:
         if module.path not in self._sources:
             source: _Source | None = None
@@ -334,7 +348,9 @@ class Summaries:
                     data = handle.read()
                 digest = hashlib.sha256(data).hexdigest()
                 text = decode_source(data)
-                source = _Source(text, ast.parse(text), package_words(module.package, text))
+                adopted = self._trees.pop(module.path, None)
+                tree = adopted[1] if adopted is not None and adopted[0] == text else ast.parse(text)
+                source = _Source(text, tree, package_words(module.package, text))
             except (OSError, ValueError, SyntaxError, RecursionError, MemoryError):
                 source = None
             self._sources[module.path] = source
