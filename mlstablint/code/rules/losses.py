@@ -98,8 +98,8 @@ _CLASS_AXIS = {
     "keras.losses.CategoricalCrossentropy": 2, "keras.losses.SparseCategoricalCrossentropy": 4,
 }
 # The activations a loss of each library may be given inline (the same library's, or Keras's in TensorFlow).
-_ACTIVATION_ROOTS = {"tensorflow": ("tensorflow.", "keras.", "tf_keras."), "keras": ("tensorflow.", "keras.", "tf_keras."),
-                     "optax": ("jax.",)}
+_KERAS_ROOTS = ("tensorflow.", "keras.", "tf_keras.")
+_ACTIVATION_ROOTS = {"tensorflow": _KERAS_ROOTS, "keras": _KERAS_ROOTS, "optax": ("jax.",)}
 
 
 
@@ -515,7 +515,8 @@ class FromLogitsMismatch(_LossRule):
             return None  # keras.backend's functions have no loss class beside them
         if isinstance(loss, cst.Attribute):  # the prefix the code wrote: `tf.keras.losses.`, `losses.`
             return Fix((Replacement(loss, f"{source(loss.value)}.{KERAS_LOSS_CLASSES[function]}(from_logits=True)"),))
-        spelled_class = self.spell((self.r.qualname(loss) or "").rpartition(".")[0] + "." + KERAS_LOSS_CLASSES[function])
+        qualname = (self.r.qualname(loss) or "").rpartition(".")[0]  # the Keras it was imported from
+        spelled_class = self.spell(f"{qualname}.{KERAS_LOSS_CLASSES[function]}")
         if spelled_class is None:
             return None
         return Fix((Replacement(loss, f"{spelled_class.text}(from_logits=True)"),), spelled_class.imports)
