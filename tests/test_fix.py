@@ -149,6 +149,11 @@ def test_rules_without_fix_safety_offer_no_fix(checker: FileChecker, rule_id: st
      "import torch\nl = torch.nn.functional.nll_loss(z.log_softmax(1), y)\n"),
     ("import torch\nimport torch.nn as nn\nl = nn.NLLLoss()(torch.softmax(z, dim=-1), y)\n",
      "import torch\nimport torch.nn as nn\nl = nn.NLLLoss()(torch.log_softmax(z, dim=-1), y)\n"),
+    # TensorFlow's root import reaches tf.math, tf.nn, tf.linalg: `tf.` is reused, no `from tensorflow.math import`.
+    ("import tensorflow as tf\ny = tf.math.log(1 + x)\n", "import tensorflow as tf\ny = tf.math.log1p(x)\n"),
+    ("import tensorflow as tf\ny = tf.log(tf.nn.softmax(z))\n", "import tensorflow as tf\ny = tf.nn.log_softmax(z)\n"),
+    ("import tensorflow as tf\ny = tf.math.log(tf.sigmoid(z))\n", "import tensorflow as tf\ny = tf.math.log_sigmoid(z)\n"),
+    ("import tensorflow as tf\nx = tf.linalg.inv(A) @ b\n", "import tensorflow as tf\nx = tf.linalg.solve(A, b)\n"),
     # ... in TensorFlow, Keras and optax: the module's alias reused, no import where the name is spelled.
     ("import tensorflow as tf\nl = tf.keras.losses.binary_crossentropy(y, tf.sigmoid(z))\n",
      "import tensorflow as tf\nl = tf.keras.losses.binary_crossentropy(y, z, from_logits=True)\n"),
