@@ -210,9 +210,9 @@ def test_rules_without_fix_safety_offer_no_fix(checker: FileChecker, rule_id: st
     ("import torch\nimport torch.nn.functional as F\nl = -(t * torch.log(torch.sigmoid(z)) + (1 - t) * torch.log(1 - torch.sigmoid(z)))\n",
      "import torch\nimport torch.nn.functional as F\nl = -(t * F.logsigmoid(z) + (1 - t) * F.logsigmoid(-z))\n"),
     ("import torch\nimport torch.nn as nn\nclass Head(nn.Module):\n    def forward(self, x):\n"
-     "        probs = torch.softmax(self.fc(x), 1)\n        return -(y * torch.log(probs)).sum(1).mean()\n",
+     "        z = self.fc(x)\n        probs = torch.softmax(z, 1)\n        return -(y * torch.log(probs)).sum(1).mean()\n",
      "import torch\nimport torch.nn as nn\nclass Head(nn.Module):\n    def forward(self, x):\n"
-     "        probs = torch.softmax(self.fc(x), 1)\n        return -(y * torch.log_softmax(self.fc(x), 1)).sum(1).mean()\n"),
+     "        z = self.fc(x)\n        probs = torch.softmax(z, 1)\n        return -(y * torch.log_softmax(z, 1)).sum(1).mean()\n"),
     ("import numpy as np\nld = np.log(np.abs(np.linalg.det(K)))\n", "import numpy as np\nld = np.linalg.slogdet(K)[1]\n"),
     ("import torch\nld = torch.log(torch.det(K))\n", "import torch\nld = torch.linalg.slogdet(K)[1]\n"),
 ])
@@ -270,6 +270,11 @@ def test_fix_spelling(checker: FileChecker, before: str, after: str) -> None:
     "import numpy as np\ndef bce(y, y_pred):\n    return -np.mean(y * np.log(y_pred) + (1 - y) * np.log(1 - y_pred))\n",
     "import numpy as np\nfrom scipy.special import expit\np = expit(z)\nz = z * 2\n"
     "loss = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()\n",
+    # A probability kept in a variable whose logits are a call: the fix would call it again (a second forward
+    # pass, with its own dropout mask) — MSL501, MSL104 and MSL107 alike.
+    "import torch\nimport torch.nn as nn\nclass Head(nn.Module):\n    def forward(self, x):\n"
+    "        probs = torch.softmax(self.fc(x), 1)\n        return -(y * torch.log(probs)).sum(1).mean()\n",
+    "import torch\np = torch.sigmoid(model(x))\ny = torch.log(p)\n",
     # An option of the product (out=) that the rewrite would drop.
     "import numpy as np\nw = np.dot(np.linalg.inv(X.T @ X), np.dot(X.T, y), out=buf)\n",
 ])

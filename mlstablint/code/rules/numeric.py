@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as matchers
 
 from mlstablint.code import apis
 from mlstablint.code.apis import FLOAT_CONSTRUCTORS as _FLOATS
@@ -283,7 +284,7 @@ def log_of_softmax_fix(rule: CodeRule, node: cst.CSTNode) -> Fix | None:
         return None  # the trigger changed shape: no fix rather than a wrong one
     target = node.args[0].value if rule.x.op(node) == "log" else rule.x.receiver(node)
     call, before = rule.x.follow(target)
-    if not isinstance(call, cst.Call) or not unchanged_since(rule.r, call, before):
+    if not isinstance(call, cst.Call) or not unchanged_since(rule.r, call, before) or _calls_again(call, target):
         return None
     name = _LOG_SOFTMAX.get(rule.r.call_name(call, before) or "")
     spelled = rule.spell(name) if name else None
@@ -481,6 +482,13 @@ class LogOfSigmoid(CodeRule):
         return log_of_sigmoid_fix(self, node)
 
 
+def _calls_again(activation: cst.Call, at: cst.BaseExpression) -> bool:
+    """Whether moving an activation's input from where it was assigned to `at` calls something a second
+    time (`p = torch.sigmoid(model(x))`: a second forward pass, with its own dropout); inline, it is not moved."""
+    return activation is not at and any(
+        matchers.findall(arg.value, matchers.Call()) for arg in activation.args)
+
+
 def log_of_sigmoid_fix(rule: CodeRule, node: cst.CSTNode) -> Fix | None:
     """`log(sigmoid(x))` -> `log_sigmoid(x)`, `log(1 - sigmoid(x))` -> `log_sigmoid(-x)` in the sigmoid's
     library; shared with MSL501, whose binary cross-entropy claims the logs this rule would report."""
@@ -493,7 +501,7 @@ def log_of_sigmoid_fix(rule: CodeRule, node: cst.CSTNode) -> Fix | None:
             return None  # the trigger changed shape: no fix rather than a wrong one
         target = target.right
     call, before = rule.x.follow(target)
-    if not isinstance(call, cst.Call) or not unchanged_since(rule.r, call, before):
+    if not isinstance(call, cst.Call) or not unchanged_since(rule.r, call, before) or _calls_again(call, target):
         return None
     argument = rule.x.arg(call)
     sigmoid = rule.r.call_name(call, before) or ""
