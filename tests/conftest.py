@@ -56,7 +56,8 @@ def incident_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.importorskip(module, reason="the html extra is not installed")
     out = tmp_path_factory.mktemp("html") / "incident.html"
     incident = ROOT / "fixtures" / "exploding_infinities"
-    result = run_cli("check", str(incident), "--data", str(incident / "train.parquet"), "--target", "y",
+    # `--select MSL`: the opt-in rules too, so the page shows every rule the incident's code trips.
+    result = run_cli("check", "--select", "MSL", str(incident), "--data", str(incident / "train.parquet"), "--target", "y",
                      "--format", "html", "--output", str(out), "--no-cache", cwd=ROOT)
     assert result.returncode == 1, result.stderr
     assert out.is_file() and result.stdout == ""

@@ -113,7 +113,7 @@ def test_no_cache_neither_reads_nor_writes(tmp_path: Path) -> None:
     root = _project(tmp_path)
     _run(root, use_cache=False)
     assert not (root / CACHE_DIR).exists()
-    result = run_cli("check", "src", "--no-cache", cwd=root)
+    result = run_cli("check", "--select", "MSL", "src", "--no-cache", cwd=root)
     assert result.returncode == 1, result.stderr
     assert not (root / CACHE_DIR).exists()
 
@@ -127,7 +127,7 @@ def test_cache_directory_ignores_itself_in_git(tmp_path: Path) -> None:
 
 def test_cli_json_is_identical_with_and_without_cache(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    runs = [run_cli("check", "src", "--format", "json", *extra, cwd=root) for extra in ((), (), ("--no-cache",))]
+    runs = [run_cli("check", "--select", "MSL", "src", "--format", "json", *extra, cwd=root) for extra in ((), (), ("--no-cache",))]
     assert [r.returncode for r in runs] == [1, 1, 1], runs[0].stderr
     assert runs[0].stdout == runs[1].stdout == runs[2].stdout
     assert _entries(root)

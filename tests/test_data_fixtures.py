@@ -87,7 +87,7 @@ def test_stable_twin_has_none_of_the_hazards() -> None:
 
 
 def test_check_with_data_puts_data_findings_on_the_loading_line() -> None:
-    out = run_cli("check", "fixtures/exploding_infinities", "--data", "fixtures/exploding_infinities/train.parquet",
+    out = run_cli("check", "--select", "MSL", "fixtures/exploding_infinities", "--data", "fixtures/exploding_infinities/train.parquet",
                   "--target", "y", "--format", "json", cwd=ROOT)
     assert out.returncode == 1, out.stderr
     doc = json.loads(out.stdout)

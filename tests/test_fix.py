@@ -49,7 +49,7 @@ def test_fix_safety_is_declared_on_every_page() -> None:
     # The list of fixable code rules.
     assert FIXABLE == ["MSL101", "MSL102", "MSL103", "MSL104", "MSL105", "MSL106", "MSL107", "MSL108", "MSL111",
                        "MSL112", "MSL113", "MSL114", "MSL201", "MSL202", "MSL204",
-                       "MSL502", "MSL503", "MSL504"]  # the loss family, where the logits are inline
+                       "MSL501", "MSL502", "MSL503", "MSL504", "MSL505"]  # the loss family, where the logits are at hand
 
 
 @pytest.mark.parametrize("rule_id", FIXABLE)
@@ -149,6 +149,70 @@ def test_rules_without_fix_safety_offer_no_fix(checker: FileChecker, rule_id: st
      "import torch\nl = torch.nn.functional.nll_loss(z.log_softmax(1), y)\n"),
     ("import torch\nimport torch.nn as nn\nl = nn.NLLLoss()(torch.softmax(z, dim=-1), y)\n",
      "import torch\nimport torch.nn as nn\nl = nn.NLLLoss()(torch.log_softmax(z, dim=-1), y)\n"),
+    # TensorFlow's root import reaches tf.math, tf.nn, tf.linalg: `tf.` is reused, no `from tensorflow.math import`.
+    ("import tensorflow as tf\ny = tf.math.log(1 + x)\n", "import tensorflow as tf\ny = tf.math.log1p(x)\n"),
+    ("import tensorflow as tf\ny = tf.log(tf.nn.softmax(z))\n", "import tensorflow as tf\ny = tf.nn.log_softmax(z)\n"),
+    ("import tensorflow as tf\ny = tf.math.log(tf.sigmoid(z))\n", "import tensorflow as tf\ny = tf.math.log_sigmoid(z)\n"),
+    ("import tensorflow as tf\nx = tf.linalg.inv(A) @ b\n", "import tensorflow as tf\nx = tf.linalg.solve(A, b)\n"),
+    # ... in TensorFlow, Keras and optax: the module's alias reused, no import where the name is spelled.
+    ("import tensorflow as tf\nl = tf.keras.losses.binary_crossentropy(y, tf.sigmoid(z))\n",
+     "import tensorflow as tf\nl = tf.keras.losses.binary_crossentropy(y, z, from_logits=True)\n"),
+    ("from tensorflow import keras\nl = keras.losses.binary_crossentropy(\n    y,\n    keras.activations.sigmoid(z),\n)\n",
+     "from tensorflow import keras\nl = keras.losses.binary_crossentropy(\n    y,\n    z, from_logits=True,\n)\n"),
+    ("import tensorflow as tf\nl = tf.keras.losses.binary_crossentropy(y, tf.sigmoid(z), from_logits=False)\n",
+     "import tensorflow as tf\nl = tf.keras.losses.binary_crossentropy(y, z, from_logits=True)\n"),
+    ("import tensorflow as tf\nl = tf.keras.losses.BinaryCrossentropy(label_smoothing=0.1)(y, tf.sigmoid(z))\n",
+     "import tensorflow as tf\nl = tf.keras.losses.BinaryCrossentropy(label_smoothing=0.1, from_logits=True)(y, z)\n"),
+    ("import tensorflow as tf\nl = tf.keras.losses.BinaryCrossentropy()(y, tf.math.sigmoid(z))\n",
+     "import tensorflow as tf\nl = tf.keras.losses.BinaryCrossentropy(from_logits=True)(y, z)\n"),
+    ("import tensorflow as tf\nl = tf.compat.v1.losses.log_loss(labels=y, predictions=tf.sigmoid(z), weights=w)\n",
+     "import tensorflow as tf\nl = tf.compat.v1.losses.sigmoid_cross_entropy(multi_class_labels=y, logits=z, weights=w)\n"),
+    ("import tensorflow as tf\nl = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=tf.nn.sigmoid(z))\n",
+     "import tensorflow as tf\nl = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z)\n"),
+    ("import tensorflow as tf\nl = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=tf.nn.softmax(z, axis=-1))\n",
+     "import tensorflow as tf\nl = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=z)\n"),
+    ("import tensorflow as tf\nl = tf.keras.losses.CategoricalCrossentropy(from_logits=True)(y, tf.nn.softmax(z))\n",
+     "import tensorflow as tf\nl = tf.keras.losses.CategoricalCrossentropy(from_logits=True)(y, z)\n"),
+    ("import jax\nimport optax\nl = optax.softmax_cross_entropy_with_integer_labels(jax.nn.softmax(z), t)\n",
+     "import jax\nimport optax\nl = optax.softmax_cross_entropy_with_integer_labels(z, t)\n"),
+    ("from jax.nn import sigmoid\nimport optax\nl = optax.sigmoid_binary_cross_entropy(sigmoid(z), y)\n",
+     "from jax.nn import sigmoid\nimport optax\nl = optax.sigmoid_binary_cross_entropy(z, y)\n"),
+    # MSL505: the loss made to read what the model outputs, in the module's Keras.
+    ("import tensorflow as tf\nm = tf.keras.Sequential([tf.keras.layers.Dense(1)])\n"
+     "m.compile(optimizer='sgd', loss='binary_crossentropy')\n",
+     "import tensorflow as tf\nm = tf.keras.Sequential([tf.keras.layers.Dense(1)])\n"
+     "m.compile(optimizer='sgd', loss=tf.keras.losses.BinaryCrossentropy(from_logits=True))\n"),
+    ("import keras\nm = keras.Sequential([keras.layers.Dense(3)])\nm.compile(loss=keras.losses.categorical_crossentropy)\n",
+     "import keras\nm = keras.Sequential([keras.layers.Dense(3)])\n"
+     "m.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))\n"),
+    ("import keras\nfrom keras.losses import categorical_crossentropy\nm = keras.Sequential([keras.layers.Dense(3)])\n"
+     "m.compile(loss=categorical_crossentropy)\n",
+     "import keras\nfrom keras.losses import categorical_crossentropy\n"
+     "m = keras.Sequential([keras.layers.Dense(3)])\nm.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))\n"),
+    ("from tensorflow.keras import Sequential\nfrom tensorflow.keras.layers import Dense\n"
+     "from tensorflow.keras.losses import binary_crossentropy\nm = Sequential([Dense(1)])\nm.compile(loss=binary_crossentropy)\n",
+     "from tensorflow.keras import Sequential\nfrom tensorflow.keras.layers import Dense\n"
+     "from tensorflow.keras.losses import binary_crossentropy\nfrom tensorflow.keras.losses import BinaryCrossentropy\n"
+     "m = Sequential([Dense(1)])\nm.compile(loss=BinaryCrossentropy(from_logits=True))\n"),
+    ("import keras\nm = keras.Sequential([keras.layers.Dense(3)])\n"
+     "m.compile(loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1, from_logits=False))\n",
+     "import keras\nm = keras.Sequential([keras.layers.Dense(3)])\n"
+     "m.compile(loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1, from_logits=True))\n"),
+    ("import keras\nm = keras.Sequential([keras.layers.Dense(3, activation='sigmoid')])\n"
+     "m.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))\n",
+     "import keras\nm = keras.Sequential([keras.layers.Dense(3, activation='sigmoid')])\n"
+     "m.compile(loss=keras.losses.BinaryCrossentropy(from_logits=False))\n"),
+    # MSL501: the logs of a hand-written cross-entropy on the logits at hand (an import only where missing).
+    ("import numpy as np\nfrom scipy.special import expit\np = expit(X @ w)\n"
+     "loss = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()\n",
+     "import numpy as np\nfrom scipy.special import expit\nfrom scipy.special import log_expit\np = expit(X @ w)\n"
+     "loss = -(y * log_expit(X @ w) + (1 - y) * log_expit(-(X @ w))).mean()\n"),
+    ("import torch\nimport torch.nn.functional as F\nl = -(t * torch.log(torch.sigmoid(z)) + (1 - t) * torch.log(1 - torch.sigmoid(z)))\n",
+     "import torch\nimport torch.nn.functional as F\nl = -(t * F.logsigmoid(z) + (1 - t) * F.logsigmoid(-z))\n"),
+    ("import torch\nimport torch.nn as nn\nclass Head(nn.Module):\n    def forward(self, x):\n"
+     "        z = self.fc(x)\n        probs = torch.softmax(z, 1)\n        return -(y * torch.log(probs)).sum(1).mean()\n",
+     "import torch\nimport torch.nn as nn\nclass Head(nn.Module):\n    def forward(self, x):\n"
+     "        z = self.fc(x)\n        probs = torch.softmax(z, 1)\n        return -(y * torch.log_softmax(z, 1)).sum(1).mean()\n"),
     ("import numpy as np\nld = np.log(np.abs(np.linalg.det(K)))\n", "import numpy as np\nld = np.linalg.slogdet(K)[1]\n"),
     ("import torch\nld = torch.log(torch.det(K))\n", "import torch\nld = torch.linalg.slogdet(K)[1]\n"),
 ])
@@ -190,6 +254,27 @@ def test_fix_spelling(checker: FileChecker, before: str, after: str) -> None:
     "import torch.nn.functional as F\np = F.softmax(z, dim=1)\nl = F.nll_loss(p, y)\n",
     "import torch\nimport torch.nn as nn\nl = nn.BCELoss()(torch.sigmoid(z), y)\n",
     "import torch\nimport torch.nn.functional as F\nl = F.nll_loss(F.softmax(z, 1, dtype=torch.float64), y)\n",
+    # ... in TensorFlow/Keras/optax: a softmax over another axis than the loss's, a loss object built elsewhere,
+    # a positional from_logits, log_loss's epsilon, an activation with a name.
+    "import tensorflow as tf\nl = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=tf.nn.softmax(z, axis=1))\n",
+    "import tensorflow as tf\nl = tf.keras.losses.CategoricalCrossentropy(from_logits=True, axis=1)(y, tf.nn.softmax(z))\n",
+    "import jax\nimport optax\nl = optax.softmax_cross_entropy(jax.nn.softmax(z, axis=0), y)\n",
+    "import tensorflow as tf\nbce = tf.keras.losses.BinaryCrossentropy()\nl = bce(y, tf.sigmoid(z))\n",
+    "import tensorflow as tf\nl = tf.keras.losses.binary_crossentropy(y, tf.sigmoid(z), False)\n",
+    "import tensorflow as tf\nl = tf.compat.v1.losses.log_loss(y, tf.sigmoid(z), epsilon=1e-4)\n",
+    "import tensorflow as tf\nl = tf.keras.losses.binary_crossentropy(y, tf.sigmoid(z, name='p'))\n",
+    # MSL505: a loss object with positional arguments; two Keras imported (which one the model uses?).
+    "import keras\nm = keras.Sequential([keras.layers.Dense(3)])\nm.compile(loss=keras.losses.CategoricalCrossentropy(False))\n",
+    "import keras\nimport tensorflow as tf\nm = keras.Sequential([keras.layers.Dense(3)])\nm.compile(loss='categorical_crossentropy')\n",
+    # MSL501: a probability without its logits (an eps would depend on the dtype), a logit rebound since.
+    "import numpy as np\ndef bce(y, y_pred):\n    return -np.mean(y * np.log(y_pred) + (1 - y) * np.log(1 - y_pred))\n",
+    "import numpy as np\nfrom scipy.special import expit\np = expit(z)\nz = z * 2\n"
+    "loss = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()\n",
+    # A probability kept in a variable whose logits are a call: the fix would call it again (a second forward
+    # pass, with its own dropout mask) — MSL501, MSL104 and MSL107 alike.
+    "import torch\nimport torch.nn as nn\nclass Head(nn.Module):\n    def forward(self, x):\n"
+    "        probs = torch.softmax(self.fc(x), 1)\n        return -(y * torch.log(probs)).sum(1).mean()\n",
+    "import torch\np = torch.sigmoid(model(x))\ny = torch.log(p)\n",
     # An option of the product (out=) that the rewrite would drop.
     "import numpy as np\nw = np.dot(np.linalg.inv(X.T @ X), np.dot(X.T, y), out=buf)\n",
 ])

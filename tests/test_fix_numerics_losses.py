@@ -15,7 +15,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tests.test_fix_numerics import DIGITS, SETTINGS, floats, forms
+from tests.loss_reference import batches
+from tests.loss_reference import binary_cross_entropy as _binary_cross_entropy
+from tests.loss_reference import cross_entropy as _cross_entropy
+from tests.loss_reference import error as _error
+from tests.loss_reference import gap as _gap
+from tests.test_fix_numerics import SETTINGS, floats, forms
 
 torch = pytest.importorskip("torch")
 
@@ -24,43 +29,6 @@ IMPORTS = "import torch\nimport torch.nn.functional as F"
 
 def _tensor(values: list[float] | list[list[float]], dtype: object) -> object:
     return torch.tensor(values, dtype=dtype)
-
-
-def _cross_entropy(rows: list[list[float]], targets: list[int]) -> mp.mpf:
-    """Mean of logsumexp(z) - z[target] over the rows, at 50 digits."""
-    with mp.workdps(DIGITS):
-        total = mp.fsum(mp.log(mp.fsum(mp.exp(mp.mpf(v)) for v in row)) - mp.mpf(row[t])
-                        for row, t in zip(rows, targets, strict=True))
-        return total / len(rows)
-
-
-def _binary_cross_entropy(z: float, y: float) -> mp.mpf:
-    """-(y log s(z) + (1 - y) log(1 - s(z))) = y log(1 + e^-z) + (1 - y) log(1 + e^z), at 50 digits."""
-    with mp.workdps(DIGITS):
-        zm = mp.mpf(z)
-        return mp.mpf(y) * mp.log1p(mp.exp(-zm)) + (1 - mp.mpf(y)) * mp.log1p(mp.exp(zm))
-
-
-def _error(value: float, reference: mp.mpf, logits: float) -> float:
-    """|value - reference| / (1 + |logits|): a loss is a difference of terms as large as the logits (z[t] and
-    logsumexp(z)), so a stable computation is accurate to a few ulps of the logits, not of the loss."""
-    if not np.isfinite(value):
-        return float("inf")
-    with mp.workdps(DIGITS):
-        return float(abs(mp.mpf(value) - reference) / (1 + abs(mp.mpf(logits))))
-
-
-def _gap(value: float, reference: mp.mpf) -> float:
-    with mp.workdps(DIGITS):
-        return float(abs(mp.mpf(value) - reference)) if np.isfinite(value) else float("inf")
-
-
-@st.composite
-def batches(draw: st.DrawFn, low: float, high: float) -> tuple[list[list[float]], list[int]]:
-    classes = draw(st.integers(2, 6))
-    rows = draw(st.lists(st.lists(floats(low, high), min_size=classes, max_size=classes), min_size=1, max_size=6))
-    targets = draw(st.lists(st.integers(0, classes - 1), min_size=len(rows), max_size=len(rows)))
-    return rows, targets
 
 
 # ---- MSL502 F.cross_entropy(F.softmax(z, dim=1), y) -> F.cross_entropy(z, y), and
@@ -143,3 +111,31 @@ def test_msl503_second_sigmoid_removed(pairs: list[tuple[float, float]]) -> None
         assert _error(got, reference, zi) <= 1e-15
         if abs(1 / (1 + np.exp(-zi)) - zi) > 0.05:  # sigmoid(z) = z only near z = 0.66
             assert _gap(before, reference) > 1e-4
+
+
+# ---- MSL501 -(y log(sigmoid(z)) + (1 - y) log(1 - sigmoid(z))) -> -(y logsigmoid(z) + (1 - y) logsigmoid(-z)) ---
+
+HAND_WRITTEN_BCE = forms(
+    "MSL501", "z, y", "    return -(y * torch.log(torch.sigmoid(z)) + (1 - y) * torch.log(1 - torch.sigmoid(z)))\n", IMPORTS)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(floats(-10.0, 10.0), st.sampled_from([0.0, 1.0])), min_size=1, max_size=8))
+def test_msl501_torch_agrees_in_the_safe_range(pairs: list[tuple[float, float]]) -> None:
+    for got, before, zi, reference in _per_element(HAND_WRITTEN_BCE, pairs):
+        assert _error(got, reference, zi) <= 1e-15
+        assert _error(before, reference, zi) <= 1e-12
+
+
+@SETTINGS
+@given(st.lists(st.tuples(floats(17.5, 80.0), st.sampled_from([0.0, 1.0])), min_size=1, max_size=8))
+def test_msl501_torch_at_the_edge(pairs: list[tuple[float, float]]) -> None:
+    # float32: past z = 17 the sigmoid rounds to 1, log(1 - 1) = -inf: the original is inf (y = 0) or
+    # 0 * -inf = NaN (y = 1); the fixed loss is z or e^-z, as the reference.
+    original, fixed = HAND_WRITTEN_BCE
+    z = _tensor([p[0] for p in pairs], torch.float32)
+    y = _tensor([p[1] for p in pairs], torch.float32)
+    for got, before, zi, yi in zip(fixed(z, y).tolist(), original(z, y).tolist(), z.double().tolist(),
+                                   y.tolist(), strict=True):
+        assert _error(got, _binary_cross_entropy(zi, yi), zi) <= 5e-7
+        assert not np.isfinite(before)

@@ -119,7 +119,7 @@ def test_hostile_source_is_one_line_and_the_run_goes_on(tmp_path: Path, case: st
     try:
         for walked in (False, True):  # given by name, and found by walking the folder
             args = ["."] if walked else [arg, "good.py"]
-            out = run_cli("--debug", "check", *args, "--format", "json", "--no-cache", cwd=tmp_path, prefix=prefix)
+            out = run_cli("--debug", "check", "--select", "MSL", *args, "--format", "json", "--no-cache", cwd=tmp_path, prefix=prefix)
             assert out.returncode == 2, (out.returncode, out.stderr)
             contains = walked_message
             if not walked and case in ("symlink loop", "FIFO named .py"):
@@ -136,7 +136,7 @@ def test_hostile_source_is_one_line_and_the_run_goes_on(tmp_path: Path, case: st
 
 def test_bom_crlf_is_read_like_python(tmp_path: Path) -> None:
     (tmp_path / "win.py").write_bytes(b"\xef\xbb\xbfimport numpy as np\r\n\r\ny = np.exp(x) - 1\r\n")
-    out = run_cli("--debug", "check", "win.py", "--format", "json", cwd=tmp_path)
+    out = run_cli("--debug", "check", "--select", "MSL", "win.py", "--format", "json", cwd=tmp_path)
     assert out.returncode == 1 and out.stderr == ""
     [finding] = json.loads(out.stdout)["findings"]
     assert (finding["rule"], finding["line"], finding["column"]) == ("MSL102", 3, 5)
@@ -146,7 +146,7 @@ def test_sixty_thousand_lines_and_400_unary_levels_are_checked(tmp_path: Path) -
     body = "".join(f"v{i} = x[{i}] * 2\n" for i in range(60_000))
     (tmp_path / "long.py").write_text("import numpy as np\n" + body + "y = np.exp(x) - 1\n")
     (tmp_path / "deep.py").write_text("import numpy as np\ny = " + "-" * 250 + "(np.exp(x) - 1)\n")
-    out = run_cli("--debug", "check", ".", "--format", "json", "--no-cache", cwd=tmp_path)
+    out = run_cli("--debug", "check", "--select", "MSL", ".", "--format", "json", "--no-cache", cwd=tmp_path)
     assert out.returncode == 1, out.stderr
     found = [(f["path"], f["rule"], f["line"]) for f in json.loads(out.stdout)["findings"]]
     assert found == [("deep.py", "MSL102", 2), ("long.py", "MSL102", 60_002)]
@@ -163,7 +163,7 @@ def test_hostile_sources_all_at_once_with_jobs(tmp_path: Path) -> None:
     for i in range(20):  # enough files for the process pool to start
         (tmp_path / f"ok{i}.py").write_text("import numpy as np\n")
     try:
-        out = run_cli("--debug", "check", ".", "--jobs", "2", "--format", "json", "--no-cache", cwd=tmp_path,
+        out = run_cli("--debug", "check", "--select", "MSL", ".", "--jobs", "2", "--format", "json", "--no-cache", cwd=tmp_path,
                       prefix=file_modes_binding())
     finally:
         for path in tmp_path.iterdir():  # let pytest remove what the case locked
@@ -253,7 +253,7 @@ def test_hostile_tables_each_one_line_and_the_good_table_audited(tmp_path: Path,
         args = ["audit", *tables]
     else:
         (tmp_path / "good.py").write_text(GOOD_CODE)
-        args = ["check", "good.py", *[a for t in tables for a in ("--data", t)]]
+        args = ["check", "--select", "MSL", "good.py", *[a for t in tables for a in ("--data", t)]]
     try:
         out = run_cli("--debug", *args, "--target", "y", "--no-confirm", "--format", "json", cwd=tmp_path,
                       prefix=file_modes_binding())
@@ -330,6 +330,6 @@ def test_warnings_about_user_code_stay_off_stderr(tmp_path: Path) -> None:
     a SyntaxWarning printed by default from 3.12. PYTHONWARNINGS=default shows both on any version."""
     (tmp_path / "regex.py").write_text('import numpy as np\nimport re\np = re.compile("\\d+")\nx = "a"()\n'
                                        "y = np.exp(x) - 1\n")
-    out = run_cli("--debug", "check", "regex.py", cwd=tmp_path, env={"PYTHONWARNINGS": "default"})
+    out = run_cli("--debug", "check", "--select", "MSL", "regex.py", cwd=tmp_path, env={"PYTHONWARNINGS": "default"})
     assert out.returncode == 1 and out.stderr == "", out.stderr
     assert "regex.py:5:5: MSL102" in out.stdout

@@ -73,6 +73,9 @@ CASES: list[tuple[str, str, str]] = [
      TORCH + "loss = F.binary_cross_entropy_with_logits(z, y)"),
     ("MSL503", KERAS + "p = tf.sigmoid(z)\nloss = keras.losses.BinaryCrossentropy()(y, p)",
      KERAS + "loss = keras.losses.BinaryCrossentropy(from_logits=True)(y, z)"),
+    # TF1's log_loss on a sigmoid: the loss on probabilities beside the one on logits.
+    ("MSL503", TF1 + "loss = tf.losses.log_loss(labels, tf.sigmoid(logits))",
+     TF1 + "loss = tf.losses.sigmoid_cross_entropy(labels, logits)"),
     ("MSL503", TF1 + "p = tf.sigmoid(z)\nloss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=p)",
      TF1 + "loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z)"),
     # MSL504: NLL on probabilities.
@@ -146,6 +149,8 @@ NEGATIVE = [
     KERAS + "model = keras.Sequential([keras.layers.Dense(3, activation='softmax')])\n"
     "model.compile(optimizer='adam', loss='categorical_crossentropy')",
     "from sklearn.metrics import log_loss\nloss = log_loss(y, clf.predict_proba(X))",
+    # TF1's log_loss on probabilities the code does not compute from logits at hand.
+    TF1 + "loss = tf.compat.v1.losses.log_loss(labels, model(x))",
     "import numpy as np\np = np.clip(p, 1e-15, 1 - 1e-15)\nll = np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))",
     # A Poisson log-likelihood: counts times log of a rate, not a cross-entropy on probabilities.
     "import numpy as np\ndef loglike(counts, rate):\n    return np.sum(counts * np.log(rate) - rate)",

@@ -40,12 +40,12 @@ def test_user_code_is_never_imported_or_executed(tmp_path: Path) -> None:
                                                              "source": _marker_code(marker)}],
                                                   "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     pd.DataFrame({"x": [1.0, 1.0, 2.0], "y": [0, 1, 0]}).to_parquet(project / "train.parquet")
-    for args in (["check", "."], ["check", ".", "--data", "train.parquet", "--target", "y", "--jobs", "2"],
+    for args in (["check", "--select", "MSL", "."], ["check", "--select", "MSL", ".", "--data", "train.parquet", "--target", "y", "--jobs", "2"],
                  ["audit", "train.parquet", "--target", "y"]):
         out = run_cli(*args, "--format", "json", cwd=project)
         assert out.returncode == 1, out.stderr
         assert not marker.exists(), f"{args} ran user code"
-    found = {f["path"] for f in json.loads(run_cli("check", ".", "--format", "json", cwd=project).stdout)["findings"]}
+    found = {f["path"] for f in json.loads(run_cli("check", "--select", "MSL", ".", "--format", "json", cwd=project).stdout)["findings"]}
     assert found == {"evil.py", "conftest.py", "setup.py", "__init__.py", "__main__.py", "sitecustomize.py",
                      "nb.ipynb"}
 
@@ -62,7 +62,7 @@ def test_pickles_are_never_loaded(tmp_path: Path, name: str) -> None:
     else:
         (tmp_path / name).write_bytes(payload)
     (tmp_path / "good.py").write_text("import numpy as np\n")
-    for args in (["audit", name], ["check", "good.py", "--data", name], ["sweep", "--data", name, "--target", "y"]):
+    for args in (["audit", name], ["check", "--select", "MSL", "good.py", "--data", name], ["sweep", "--data", name, "--target", "y"]):
         out = run_cli(*args, cwd=tmp_path)
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
         assert not marker.exists(), f"{args} loaded the pickle"
@@ -83,7 +83,7 @@ def test_symlinks_are_not_followed_out_of_the_roots(tmp_path: Path) -> None:
     os.symlink(root / "inside.py", root / "alias.py")  # within the root: checked under the link's name
     pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]}).to_parquet(root / "data" / "part-0.parquet")
     os.symlink(outside / "secret.parquet", root / "data" / "part-1.parquet")
-    out = run_cli("check", ".", "--format", "json", cwd=root)
+    out = run_cli("check", "--select", "MSL", ".", "--format", "json", cwd=root)
     doc = json.loads(out.stdout)
     assert {f["path"] for f in doc["findings"]} == {"inside.py", "alias.py"}
     assert doc["errors"] == []
@@ -102,7 +102,7 @@ def test_no_absolute_path_in_any_output(tmp_path: Path) -> None:
     given = [str(project / "src"), str(project / "missing.py")]  # absolute arguments, on purpose
     home = str(Path.home())
     for fmt in ("text", "json", "sarif", "github"):
-        for args in (["check", *given, "--data", str(project / "train.parquet"), "--target", "y"],
+        for args in (["check", "--select", "MSL", *given, "--data", str(project / "train.parquet"), "--target", "y"],
                      ["audit", str(project / "train.parquet"), str(project / "nope.csv"), "--target", "y"]):
             out = run_cli(*args, "--format", fmt, "--sweep-budget", "3", cwd=project)
             assert out.returncode == 2, out.stderr

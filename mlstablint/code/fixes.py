@@ -22,8 +22,11 @@ from mlstablint.findings import Edit
 _NEWLINE = re.compile(r"\r\n?|\n")
 
 # Modules whose root import also makes the submodules a fix names available (`import numpy as np`
-# gives `np.linalg`, `import torch` gives `torch.nn.functional`); `import scipy` is not relied on.
-_ROOT_IMPORTS_SUBMODULES = frozenset({"numpy", "torch", "math"})
+# gives `np.linalg`, `import torch` gives `torch.nn.functional`, `import tensorflow as tf` gives `tf.nn`
+# and `tf.keras.losses`, `import keras` / `from tensorflow import keras` give `keras.losses`);
+# `import scipy` is not relied on.
+_ROOT_IMPORTS_SUBMODULES = frozenset({"numpy", "torch", "math", "tensorflow", "tensorflow.keras", "keras",
+                                      "tf_keras"})
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from mlstablint.code.exprs import Exprs, same, source
 from mlstablint.code.fixes import Fix, Replacement
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import bare, shorten
+from mlstablint.code.rules.numeric import log_of_sigmoid_fix, log_of_softmax_fix
 from mlstablint.code.values import KIND_WORDS, LINEAR, LOG_PROBABILITY, PROBABILITY, Value, keras_name
 
 LOSS_LIBRARIES = frozenset({"torch", "tensorflow", "keras", "optax", "jax", "tf_keras"})
@@ -56,6 +57,8 @@ FUNCTION_LOSSES: dict[str, Loss] = {
     "tensorflow.compat.v1.losses.softmax_cross_entropy": Loss("softmax", *_TF_LOGITS),
     "tensorflow.compat.v1.losses.sparse_softmax_cross_entropy": Loss("softmax", *_TF_LOGITS),
     "tensorflow.compat.v1.losses.sigmoid_cross_entropy": Loss("sigmoid", *_TF_LOGITS, binary=True),
+    "tensorflow.losses.log_loss": Loss("probabilities", 1, "predictions", binary=True),
+    "tensorflow.compat.v1.losses.log_loss": Loss("probabilities", 1, "predictions", binary=True),
     "optax.softmax_cross_entropy": Loss("softmax", 0, "logits"),
     "optax.softmax_cross_entropy_with_integer_labels": Loss("softmax", 0, "logits"),
     "optax.sigmoid_binary_cross_entropy": Loss("sigmoid", 0, "logits", binary=True),
@@ -81,6 +84,23 @@ KERAS_LOSS_STRINGS = {
     "categorical_crossentropy": False, "sparse_categorical_crossentropy": False, "binary_crossentropy": True,
 }
 LOSS_NAMES = words.finals(FUNCTION_LOSSES, CLASS_LOSSES, KERAS_LOSS_STRINGS)
+# The Keras loss class of each loss function / compile string (the same loss, with a from_logits option).
+KERAS_LOSS_CLASSES = {
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy", "binary_crossentropy": "BinaryCrossentropy",
+}
+# Where a softmax loss takes its class axis (position, keyword): the fix drops a softmax only over the same,
+# last, axis. Losses not listed reduce over the last axis with no option to change it.
+_CLASS_AXIS = {
+    "tensorflow.nn.softmax_cross_entropy_with_logits": 2, "tensorflow.nn.softmax_cross_entropy_with_logits_v2": 2,
+    "optax.softmax_cross_entropy": 2, "optax.softmax_cross_entropy_with_integer_labels": 2,
+    "keras.losses.categorical_crossentropy": 4, "keras.losses.sparse_categorical_crossentropy": 4,
+    "keras.backend.categorical_crossentropy": 3, "keras.backend.sparse_categorical_crossentropy": 3,
+    "keras.losses.CategoricalCrossentropy": 2, "keras.losses.SparseCategoricalCrossentropy": 4,
+}
+# The activations a loss of each library may be given inline (the same library's, or Keras's in TensorFlow).
+_KERAS_ROOTS = ("tensorflow.", "keras.", "tf_keras.")
+_ACTIVATION_ROOTS = {"tensorflow": _KERAS_ROOTS, "keras": _KERAS_ROOTS, "optax": ("jax.",)}
 
 
 
@@ -126,13 +146,15 @@ class _LossRule(CodeRule):
 
     def inline_activation(self, loss_name: str, prediction: cst.BaseExpression,
                           op: str) -> tuple[cst.Call, cst.BaseExpression, cst.BaseExpression | None] | None:
-        """A torch loss's prediction written as `F.softmax(z, dim=1)`, `torch.sigmoid(z)`, `z.softmax(1)`,
-        `z.sigmoid()` (op 'softmax' or 'sigmoid') -> (the activation call, z, its dim if any). None for
-        anything else, and for an activation with options beyond its input and dim (dtype=...)."""
-        if not loss_name.startswith("torch.") or not isinstance(prediction, cst.Call):
+        """A loss's prediction written as an activation call (op 'softmax' or 'sigmoid') -> (the activation
+        call, z, its dim/axis if any): in torch `F.softmax(z, dim=1)`, `torch.sigmoid(z)`, `z.softmax(1)`,
+        `z.sigmoid()`; in TensorFlow/Keras `tf.nn.softmax(z)`, `tf.sigmoid(z)`, `keras.activations.softmax(z)`;
+        for optax `jax.nn.softmax(z)`, `jax.nn.sigmoid(z)`. None for anything else, and for an activation with
+        options beyond its input and dim/axis (dtype=..., name=...)."""
+        if not isinstance(prediction, cst.Call) or any(a.star for a in prediction.args):
             return None
-        if any(a.star for a in prediction.args):
-            return None
+        if not loss_name.startswith("torch."):
+            return self._library_activation(loss_name, prediction, op)
         name = self.r.call_name(prediction)
         if name is not None and name.startswith("torch.") and self.x.op(prediction) == op:
             z, dim = self.x.arg(prediction, 0, "input"), self.x.arg(prediction, 1, "dim")
@@ -146,9 +168,84 @@ class _LossRule(CodeRule):
             return None
         return prediction, z, dim
 
+    def _library_activation(self, loss_name: str, prediction: cst.Call,
+                            op: str) -> tuple[cst.Call, cst.BaseExpression, cst.BaseExpression | None] | None:
+        name = self.r.call_name(prediction)
+        roots = _ACTIVATION_ROOTS.get(loss_name.split(".")[0])
+        if name is None or roots is None or not name.startswith(roots) or self.x.op(prediction) != op:
+            return None
+        keywords = {"x", "logits", "axis", "dim"} if op == "softmax" else {"x", "logits"}
+        positional = [a.value for a in prediction.args if a.keyword is None]
+        named = {a.keyword.value: a.value for a in prediction.args if a.keyword is not None}
+        if not set(named) <= keywords or len(positional) > (2 if op == "softmax" else 1):
+            return None
+        z = positional[0] if positional else named.get("x", named.get("logits"))
+        axis = positional[1] if len(positional) > 1 else named.get("axis", named.get("dim"))
+        if z is None or len(positional) + len(named) != 1 + (axis is not None):
+            return None
+        return prediction, z, axis
+
+    def class_axis_is_last(self, node: cst.Call, loss_name: str) -> bool:
+        """Whether a TensorFlow/Keras/optax softmax loss reduces over the last axis (its default)."""
+        if loss_name in FUNCTION_LOSSES:
+            call: cst.Call | None = node
+        else:
+            found = self.constructor(node.func)
+            call = found[0] if found is not None else None
+        if call is None or any(a.star for a in call.args):
+            return False
+        position = _CLASS_AXIS.get(loss_name, 1 << 30)
+        return all(_is_last_axis(self.x.arg(call, position, keyword)) for keyword in ("axis", "dim"))
+
+    def keras_from_logits(self, node: cst.Call, loss_name: str, loss: Loss,
+                          logits: Replacement) -> Fix | None:
+        """A Keras probability loss on `sigmoid(z)` -> the same loss on z with from_logits=True: set on the
+        call for a loss function, on the constructor for a loss object built inline (one built elsewhere
+        may serve other calls). Not where from_logits could be given positionally."""
+        if loss_name in FUNCTION_LOSSES:
+            if len([a for a in node.args if a.keyword is None]) > loss.index + 1:
+                return None
+            edits = _set_keyword(node, "from_logits", "True", logits)
+        elif isinstance(node.func, cst.Call) and all(a.keyword is not None for a in node.func.args):
+            edits = _set_keyword(node.func, "from_logits", "True")
+            edits = (*edits, logits) if edits is not None else None
+        else:
+            return None
+        return Fix(edits) if edits is not None else None
+
 
 def _is_one(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Integer) and node.value == "1"
+
+
+def _is_last_axis(node: cst.BaseExpression | None) -> bool:
+    """No axis given, `None` (TensorFlow's default: the last) or -1."""
+    if node is None or (isinstance(node, cst.Name) and node.value == "None"):
+        return True
+    return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and _is_one(node.expression)
+
+
+def _set_keyword(call: cst.Call, keyword: str, value: str,
+                 inner: Replacement | None = None) -> tuple[Replacement, ...] | None:
+    """The replacements that give `call` the argument `keyword=value` (replacing its value where it is
+    given, else appended after the last argument), together with `inner`, a replacement of one of the
+    call's argument values (merged with the appended text when it is the last one)."""
+    rest = (inner,) if inner is not None else ()
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return (Replacement(arg.value, value), *rest) if inner is None or arg.value is not inner.node else None
+    if any(a.star for a in call.args):
+        return None  # **options may hold the keyword already
+    if not call.args:
+        added = cst.Arg(cst.parse_expression(value), keyword=cst.Name(keyword),
+                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+        return (Replacement(call, source(call.with_changes(args=[added], lpar=[], rpar=[]))), *rest)
+    last = call.args[-1].value
+    if last.lpar:
+        return None  # the span of a node is inside its parentheses: the keyword would land in them
+    if inner is not None and last is inner.node:
+        return (Replacement(last, f"{inner.text}, {keyword}={value}"),)
+    return (Replacement(last, f"{bare(last)}, {keyword}={value}"), *rest)
 
 
 def _from_logits(call: cst.Call) -> bool | None:
@@ -205,11 +302,18 @@ class DoubleSoftmax(_LossRule):
     def fix(self, node: cst.CSTNode) -> Fix | None:
         # F.cross_entropy(F.softmax(z, dim=1), y) -> F.cross_entropy(z, y): the loss applies the softmax itself,
         # over dim 1 (torch's class dimension); a softmax over another or an unstated dim is not the same one.
+        # TensorFlow, Keras (from_logits=True) and optax losses apply theirs over the last axis: their softmax
+        # is dropped where it is over the last axis too (tf.nn.softmax's and jax.nn.softmax's default).
         found = self.loss_call(node) if isinstance(node, cst.Call) else None
-        if found is None or not found[0].startswith("torch."):
+        if found is None or not isinstance(node, cst.Call):
             return None
-        inline = self.inline_activation(found[0], found[3], "softmax")
-        if inline is None or not _is_one(inline[2]):
+        name, _, _, prediction = found
+        inline = self.inline_activation(name, prediction, "softmax")
+        if inline is None:
+            return None
+        if name.startswith("torch.") and not _is_one(inline[2]):
+            return None
+        if not name.startswith("torch.") and not (_is_last_axis(inline[2]) and self.class_axis_is_last(node, name)):
             return None
         return Fix((Replacement(inline[0], bare(inline[1])),))
 
@@ -242,6 +346,7 @@ class SigmoidThenBCE(_LossRule):
             problem = (f"computes a binary cross-entropy on `{shorten(prediction)}` = sigmoid(`{z}`): once |z| passes "
                        "~17 (float32) the sigmoid rounds to 0 or 1, the loss is capped and its gradient is 0")
             fix = (f"keras.losses.BinaryCrossentropy(from_logits=True)(y, {z})" if keras else
+                   f"tf.compat.v1.losses.sigmoid_cross_entropy(y, {z})" if name.startswith("tensorflow.") else
                    f"torch.nn.functional.binary_cross_entropy_with_logits({z}, y)")
         else:
             return
@@ -249,9 +354,10 @@ class SigmoidThenBCE(_LossRule):
                     problem=problem, fix=fix, why=_said(value))
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        # A with-logits loss on torch.sigmoid(z) -> the same loss on z (one sigmoid, the loss's own), and
-        # F.binary_cross_entropy(torch.sigmoid(z), y, ...) -> F.binary_cross_entropy_with_logits(z, y, ...)
-        # (the same loss, computed from z without rounding the sigmoid; its options are the same).
+        # A with-logits loss on sigmoid(z) -> the same loss on z (one sigmoid, the loss's own), and a
+        # probability loss on sigmoid(z) -> its with-logits form on z (the same loss, computed from z without
+        # rounding the sigmoid): F.binary_cross_entropy -> F.binary_cross_entropy_with_logits (the same
+        # options), Keras -> from_logits=True, TF1 tf.losses.log_loss -> tf.losses.sigmoid_cross_entropy.
         found = self.loss_call(node) if isinstance(node, cst.Call) else None
         if found is None:
             return None
@@ -263,12 +369,44 @@ class SigmoidThenBCE(_LossRule):
         applies = _applies(loss, from_logits)
         if applies == "sigmoid":
             return Fix((logits,))
-        if applies != "probabilities" or name != "torch.nn.functional.binary_cross_entropy":
+        if applies != "probabilities":
+            return None
+        if loss.keras:
+            return self.keras_from_logits(node, name, loss, logits)
+        if name.endswith("losses.log_loss"):
+            return _log_loss_fix(node, logits)
+        if name != "torch.nn.functional.binary_cross_entropy":
             return None
         spelled = self.spell("torch.nn.functional.binary_cross_entropy_with_logits")
         if spelled is None:
             return None
         return Fix((Replacement(node.func, spelled.text), logits), spelled.imports)
+
+
+# tf.compat.v1.losses.log_loss(labels, predictions, weights, epsilon, scope, loss_collection, reduction) and
+# sigmoid_cross_entropy(multi_class_labels, logits, weights, label_smoothing, scope, loss_collection, reduction):
+# the same first three arguments and the same options after the fourth.
+_LOG_LOSS_KEYWORDS = {"labels": "multi_class_labels", "predictions": "logits", "weights": "weights",
+                      "scope": "scope", "loss_collection": "loss_collection", "reduction": "reduction"}
+
+
+def _log_loss_fix(node: cst.Call, logits: Replacement) -> Fix | None:
+    """`tf.losses.log_loss(y, tf.sigmoid(z))` -> `tf.losses.sigmoid_cross_entropy(y, z)`; not with an
+    epsilon (the with-logits loss has none) or arguments it would read differently."""
+    if not isinstance(node.func, cst.Attribute) or node.func.attr.value != "log_loss":
+        return None  # imported by name: the with-logits loss would need an import of its own
+    if any(a.star for a in node.args) or len([a for a in node.args if a.keyword is None]) > 3:
+        return None
+    edits = [Replacement(node.func.attr, "sigmoid_cross_entropy"), logits]
+    for arg in node.args:
+        if arg.keyword is None:
+            continue
+        renamed = _LOG_LOSS_KEYWORDS.get(arg.keyword.value)
+        if renamed is None:
+            return None
+        if renamed != arg.keyword.value:
+            edits.append(Replacement(arg.keyword, renamed))
+    return Fix(tuple(edits))
 
 
 class NllOnProbabilities(_LossRule):
@@ -355,6 +493,53 @@ class FromLogitsMismatch(_LossRule):
                                     "and trains the wrong objective",
                         fix="pass from_logits=True to the loss, or end the model with a softmax/sigmoid")
 
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        # The loss is changed, not the model: its outputs (what `predict` returns) stay as they are. A model
+        # ending in a softmax/sigmoid with from_logits=True -> from_logits=False (the loss of the probabilities
+        # it outputs); a model ending in logits with a probability loss -> the loss with from_logits=True.
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            return None
+        loss = self.x.arg(node, 1, "loss")
+        output = self._model_output(node.func.value)
+        if loss is None or output is None:
+            return None
+        if output.kind == PROBABILITY:
+            if not isinstance(loss, cst.Call):
+                return None
+            edits = _set_keyword(loss, "from_logits", "False")
+            return Fix(edits) if edits is not None else None
+        if isinstance(loss, cst.Call):
+            if any(a.keyword is None for a in loss.args):
+                return None  # from_logits may be given positionally
+            edits = _set_keyword(loss, "from_logits", "True")
+            return Fix(edits) if edits is not None else None
+        if isinstance(loss, cst.SimpleString):
+            text = loss.evaluated_value
+            spelled = self._keras_class(KERAS_LOSS_CLASSES[text]) if isinstance(text, str) else None
+            return Fix((Replacement(loss, f"{spelled}(from_logits=True)"),)) if spelled is not None else None
+        name = keras_name(self.r.qualname(loss)) or ""
+        module, _, function = name.rpartition(".")
+        if module != "keras.losses" or function not in KERAS_LOSS_CLASSES:
+            return None  # keras.backend's functions have no loss class beside them
+        if isinstance(loss, cst.Attribute):  # the prefix the code wrote: `tf.keras.losses.`, `losses.`
+            return Fix((Replacement(loss, f"{source(loss.value)}.{KERAS_LOSS_CLASSES[function]}(from_logits=True)"),))
+        qualname = (self.r.qualname(loss) or "").rpartition(".")[0]  # the Keras it was imported from
+        spelled_class = self.spell(f"{qualname}.{KERAS_LOSS_CLASSES[function]}")
+        if spelled_class is None:
+            return None
+        return Fix((Replacement(loss, f"{spelled_class.text}(from_logits=True)"),), spelled_class.imports)
+
+    def _keras_class(self, name: str) -> str | None:
+        """`keras.losses.<name>` spelled with the module's own Keras (keras, tf.keras, tf_keras); None when
+        none is imported, or more than one (which one the model uses is then not said)."""
+        spellings, found = set(), None
+        for flavour in ("keras", "tensorflow.keras", "tf_keras"):
+            spelled = self.spell(f"{flavour}.losses.{name}")
+            if spelled is not None and not spelled.imports:
+                spellings.add(flavour.split(".")[0])
+                found = spelled.text
+        return found if len(spellings) == 1 else None
+
     def _model_output(self, model: cst.BaseExpression) -> Value | None:
         value = self.v.value(model)
         if value.output is not None and value.output.kind in (PROBABILITY, LINEAR):
@@ -404,6 +589,10 @@ class CrossEntropyOnProbabilities(CodeRule):
     message = ("`{expr}` is a hand-written {what} on `{p}`{said}, with no clip or eps: where a probability rounds to "
                "{edge} the log is -inf and the loss inf or NaN; use {fix}.")
     requires_at = (words.LOG_ONLY, words.MULTIPLY)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._logs: tuple[cst.Call, ...] = ()  # the logs of the cross-entropy being reported, for its fix
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         # Statements are visited before the expressions in them: the claims made here keep MSL110/MSL111
@@ -511,8 +700,27 @@ class CrossEntropyOnProbabilities(CodeRule):
                    f"`np.logaddexp(0, {z}) - y * {z}` (the loss on the logits)" if binary else
                    f"`-(y * scipy.special.log_softmax({z}, axis=-1)).sum()`")
         said = f" ({value.reason})" if value.reason else ""
+        self._logs = logs
         self.report(node, {"probability": value.origin or source(p)}, expr=shorten(node), what=what,
                     p=shorten(p), said=said, edge=edge, fix=fix)
+        self._logs = ()
+
+    def fix(self, node: cst.CSTNode) -> Fix | None:
+        # Each log of a probability computed from logits at hand becomes the log-probability computed from the
+        # logits (MSL107's and MSL104's rewrites, which this finding claims): log(sigmoid(z)) -> log_sigmoid(z),
+        # log(1 - sigmoid(z)) -> log_sigmoid(-z), log(softmax(z, axis)) -> log_softmax(z, axis). The rest of
+        # the expression (labels, signs, reduction) is kept, so its shape is. Where any log is of a
+        # probability without its logits, no fix: an eps or a clip depends on the dtype, which the code
+        # does not say.
+        if not self._logs:
+            return None
+        rewrite = log_of_sigmoid_fix if len(self._logs) == 2 else log_of_softmax_fix
+        fixes = [rewrite(self, log) for log in self._logs]
+        if any(f is None for f in fixes):
+            return None
+        replacements = tuple(r for f in fixes if f is not None for r in f.replacements)
+        imports = tuple(dict.fromkeys(i for f in fixes if f is not None for i in f.imports))
+        return Fix(replacements, imports)
 
     def _products(self, node: cst.BaseExpression) -> list[cst.BaseExpression]:
         out: list[cst.BaseExpression] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as matchers
 
 from mlstablint.code import apis, words
 from mlstablint.code.apis import FLOAT_CONSTRUCTORS as _FLOATS
@@ -279,17 +280,23 @@ class LogOfSoftmax(CodeRule):
         self.report(node, {"softmax": softmax}, expr=shorten(node), fix=fix, why=_why(value.reason))
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        if not (isinstance(node, cst.Call)):
-            return None  # the trigger changed shape: no fix rather than a wrong one
-        target = node.args[0].value if self.x.op(node) == "log" else self.x.receiver(node)
-        call, before = self.x.follow(target)
-        if not isinstance(call, cst.Call) or not unchanged_since(self.r, call, before):
-            return None
-        name = _LOG_SOFTMAX.get(self.r.call_name(call, before) or "")
-        spelled = self.spell(name) if name else None
-        if spelled is None:
-            return None
-        return Fix((Replacement(node, call_text(spelled.text, call)),), spelled.imports)
+        return log_of_softmax_fix(self, node)
+
+
+def log_of_softmax_fix(rule: CodeRule, node: cst.CSTNode) -> Fix | None:
+    """`log(softmax(x, axis))` -> `log_softmax(x, axis)` (the softmax's own arguments kept); shared with
+    MSL501, whose cross-entropy claims the log this rule would report."""
+    if not (isinstance(node, cst.Call)):
+        return None  # the trigger changed shape: no fix rather than a wrong one
+    target = node.args[0].value if rule.x.op(node) == "log" else rule.x.receiver(node)
+    call, before = rule.x.follow(target)
+    if not isinstance(call, cst.Call) or not unchanged_since(rule.r, call, before) or _calls_again(call, target):
+        return None
+    name = _LOG_SOFTMAX.get(rule.r.call_name(call, before) or "")
+    spelled = rule.spell(name) if name else None
+    if spelled is None:
+        return None
+    return Fix((Replacement(node, call_text(spelled.text, call)),), spelled.imports)
 
 
 class NaiveSigmoid(CodeRule):
@@ -482,25 +489,38 @@ class LogOfSigmoid(CodeRule):
         self.report(node, {"sigmoid": sigmoid}, expr=shorten(node), fix=fix_expr, why=_why(value.reason))
 
     def fix(self, node: cst.CSTNode) -> Fix | None:
-        if not (isinstance(node, cst.Call)):
+        return log_of_sigmoid_fix(self, node)
+
+
+def _calls_again(activation: cst.Call, at: cst.BaseExpression) -> bool:
+    """Whether moving an activation's input from where it was assigned to `at` calls something a second
+    time (`p = torch.sigmoid(model(x))`: a second forward pass, with its own dropout); inline, it is not moved."""
+    return activation is not at and any(
+        matchers.findall(arg.value, matchers.Call()) for arg in activation.args)
+
+
+def log_of_sigmoid_fix(rule: CodeRule, node: cst.CSTNode) -> Fix | None:
+    """`log(sigmoid(x))` -> `log_sigmoid(x)`, `log(1 - sigmoid(x))` -> `log_sigmoid(-x)` in the sigmoid's
+    library; shared with MSL501, whose binary cross-entropy claims the logs this rule would report."""
+    if not (isinstance(node, cst.Call)):
+        return None  # the trigger changed shape: no fix rather than a wrong one
+    target = node.args[0].value if rule.x.op(node) == "log" else rule.x.receiver(node)
+    negate = _is_complement(rule.x, target)
+    if negate:
+        if not (isinstance(target, cst.BinaryOperation)):
             return None  # the trigger changed shape: no fix rather than a wrong one
-        target = node.args[0].value if self.x.op(node) == "log" else self.x.receiver(node)
-        negate = _is_complement(self.x, target)
-        if negate:
-            if not (isinstance(target, cst.BinaryOperation)):
-                return None  # the trigger changed shape: no fix rather than a wrong one
-            target = target.right
-        call, before = self.x.follow(target)
-        if not isinstance(call, cst.Call) or not unchanged_since(self.r, call, before):
-            return None
-        argument = self.x.arg(call)
-        sigmoid = self.r.call_name(call, before) or ""
-        name = _LOG_SIGMOID_FIX.get(module_of(sigmoid))
-        spelled = self.spell(name) if name else None
-        if argument is None or spelled is None or len(call.args) != 1:
-            return None
-        text = negated(argument) if negate else bare(argument)
-        return Fix((Replacement(node, f"{spelled.text}({text})"),), spelled.imports)
+        target = target.right
+    call, before = rule.x.follow(target)
+    if not isinstance(call, cst.Call) or not unchanged_since(rule.r, call, before) or _calls_again(call, target):
+        return None
+    argument = rule.x.arg(call)
+    sigmoid = rule.r.call_name(call, before) or ""
+    name = _LOG_SIGMOID_FIX.get(module_of(sigmoid))
+    spelled = rule.spell(name) if name else None
+    if argument is None or spelled is None or len(call.args) != 1:
+        return None
+    text = negated(argument) if negate else bare(argument)
+    return Fix((Replacement(node, f"{spelled.text}({text})"),), spelled.imports)
 
 
 class UnshiftedSoftmax(CodeRule):
