@@ -5,7 +5,10 @@ on: the mlstablint version and the bytes of its code path and rule catalogue (so
 in a development checkout is never served stale results), the enabled rules, the per-file
 ignores that apply to it and whether it is read as a notebook. The value is the file's findings
 and errors as JSON *without* its path: the display path and the fingerprint (which hashes the
-project-relative path) are recomputed on a hit, so a file that moves keeps correct paths.
+project-relative path) are recomputed on a hit, so a file that moves keeps correct paths. An entry
+also holds what the file's results depended on besides its bytes (`deps`: the other project files
+its function summaries were read from, with their SHA-256, and how its imports resolved): the runner
+serves it only while that still holds, so editing a helper re-checks its callers (runner.py).
 
 Writes are atomic (a temporary file, then `os.replace`), so parallel workers and interrupted
 runs never leave a half-written entry; an entry that is unreadable or malformed is a miss,
@@ -18,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,7 @@ from mlstablint.findings import Finding, FixInfo, Report, ToolError, code_finger
 
 CACHE_DIR = ".mlstablint_cache"
 # Bump when the entry layout changes.
-FORMAT = 1
+FORMAT = 2
 
 
 def _build_digest() -> str:
@@ -84,9 +87,11 @@ class ResultCache:
             return False
         return True
 
-    def key(self, data: bytes, ignored: list[str], display: str) -> str:
+    def key(self, data: bytes, ignored: list[str], display: str, package: str | None = None) -> str:
+        """`package`: where the file's relative imports start (modules.Module.package)."""
         h = hashlib.sha256(self.settings.encode())
         h.update(b"\0nb" if display.endswith(".ipynb") else b"\0py")
+        h.update(f"\0{package or ''}".encode())
         for selector in sorted(ignored):
             h.update(b"\0" + selector.encode())
         h.update(b"\0\0")
@@ -96,11 +101,16 @@ class ResultCache:
     def _entry(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key[2:]}.json"
 
-    def load(self, key: str, display: str, fingerprint_path: str) -> Report | None:
-        """The cached report of a file, placed at `display`; None on a miss or a bad entry."""
+    def load(self, key: str, display: str, fingerprint_path: str,
+             valid: Callable[[dict[str, Any]], bool] | None = None) -> Report | None:
+        """The cached report of a file, placed at `display`; None on a miss, a bad entry, or an entry whose
+        dependencies `valid` rejects (an entry with dependencies and no `valid` is a miss)."""
         try:
             raw = json.loads(self._entry(key).read_bytes())
             if raw.get("format") != FORMAT:
+                return None
+            deps = raw["deps"]
+            if not isinstance(deps, dict) or (deps and (valid is None or not valid(deps))):
                 return None
             report = Report(files_checked=1)
             for item in raw["findings"]:
@@ -121,8 +131,10 @@ class ResultCache:
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
 
-    def store(self, key: str, report: Report, inputs: dict[int, tuple[list[str], int]]) -> None:
-        """Save a file's report; `inputs` are its findings' fingerprint inputs (FileChecker)."""
+    def store(self, key: str, report: Report, inputs: dict[int, tuple[list[str], int]],
+              deps: dict[str, Any] | None = None) -> None:
+        """Save a file's report; `inputs` are its findings' fingerprint inputs (FileChecker), `deps` what else its
+        results depend on (JSON, checked by the `valid` given to `load`)."""
         findings: list[dict[str, Any]] = []
         for f in report.findings:
             if f.confirmation is not None or id(f) not in inputs:
@@ -134,7 +146,8 @@ class ResultCache:
                 "cell_line": f.cell_line, "cell_column": f.cell_column, "context": context, "occurrence": occurrence,
                 "fix": f.fix.to_json() if f.fix is not None else None,
             })
-        entry = {"format": FORMAT, "findings": findings, "errors": [e.message for e in report.errors]}
+        entry = {"format": FORMAT, "findings": findings, "errors": [e.message for e in report.errors],
+                 "deps": deps or {}}
         path = self._entry(key)
         try:
             data = json.dumps(entry, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass")

@@ -15,8 +15,9 @@ Values flow through assignments, tuple unpacking, column selection (`df[cols]`, 
 `pop`/`drop`, `concat`/`merge`/`hstack`, `.values`/`.to_numpy()`, index arrays of a `KFold.split`
 loop (`X[train_idx]`), and the file's own functions: each is summarised once, when the walk has left
 its body (`HelperSummary`: what it returns in terms of its parameters, and whether it splits them), and
-a call substitutes its arguments into that summary. The rules add the events only they know about (a
-split, a fit on test rows) and report.
+a call substitutes its arguments into that summary. A function of another checked module is summarised
+the same way by that module's own flow (`export`, through summaries.py) and applied by parameter position
+(`ProjectHelper`). The rules add the events only they know about (a split, a fit on test rows) and report.
 
 This is the leakage family's own flow; it asks the shared value analysis nothing yet (issue 16),
 and its entry points (`value`, `splitter_of`, `fit_of`) are the questions it would ask it.
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 import libcst as cst
 
@@ -139,10 +140,15 @@ ROW_SELECTING_METHODS = frozenset({"sample", "head", "tail", "query", "nlargest"
 _LABEL_CODINGS = frozenset({"to_numpy", "ravel", "astype", "copy", "map", "replace", "apply", "fillna", "squeeze"})
 PREDICT_METHODS = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function", "score_samples"})
 FIT_METHODS = frozenset({"fit", "fit_transform", "fit_resample", "partial_fit", "fit_predict"})
+# The words without which a function learns nothing from rows (`_call_value`: fits and transforms, scaling and
+# resampling functions, `fillna`/`apply` with a statistic, rows stacked twice): another module's function
+# without any is not read for a summary (summaries.py).
+LEARN_WORDS = FIT_METHODS | {"transform", "fillna", "apply", "repeat"} | frozenset(
+    name.rsplit(".", 1)[-1] for name in (*SCALING_FUNCS, *RESAMPLE_FUNCS, *ROW_STACKS))
 
 # "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
 _FITTED = re.compile(r"(?:a )?`(\w+)`(?: \(in .*\))? (?:is fitted|resamples)")
-_IN_HELPER = re.compile(r" \(in `(\w+)\(\)`(?:, called through `\w+\(\)`)?\)")
+_IN_HELPER = re.compile(r" \(in `([\w.]+)\(\)`(?:, called through `[\w.]+\(\)`)?\)")
 _TEST_NAME = re.compile(r"(?:^|_)(?:test|tst|te)(?:_|$|\d)|^test|test$", re.I)
 
 
@@ -244,12 +250,36 @@ class HelperSummary:
         return frozenset(root for _, root in self.params)
 
 
+@dataclass(frozen=True)
+class ProjectHelper:
+    """What a function of another checked module does to the rows passed to it, by parameter position and
+    without any node of its module (`Flow.export`; read by summaries.py, applied by `Flow._apply_project`)."""
+
+    name: str  # as the caller resolves it: `pkg.prep.scale`
+    params: tuple[str, ...]
+    positional: int  # how many of `params` can be passed by position
+    flows: frozenset[int]  # the parameters whose rows its return carries
+    own_rows: bool  # its return carries rows it reads itself
+    # What it learns on the way to its return: (kind, what, class, the parameters the rows come from, whether
+    # its own rows are among them).
+    learned: tuple[tuple[LearnKind, str, str | None, frozenset[int], bool], ...]
+
+
+@runtime_checkable
+class ProjectHelpers(Protocol):
+    """The other modules of the checked project (summaries.py), as the leakage flow asks them."""
+
+    def leak_summary(self, qualname: str) -> ProjectHelper | None:
+        ...
+
+
 class Flow:
     """The leakage flow of one file; built lazily, shared by the MSL3xx rules through the RuleContext."""
 
-    def __init__(self, resolver: Resolver, exprs: Exprs) -> None:
+    def __init__(self, resolver: Resolver, exprs: Exprs, project: ProjectHelpers | None = None) -> None:
         self.r = resolver
         self.x = exprs
+        self.project = project
         self._cache: dict[tuple[int, int], Value] = {}
         # id(binding of a receiver) -> the fits made on it: (seq, call node, fitted data).
         self.fits: dict[int, list[tuple[int, cst.Call, Value, str]]] = {}
@@ -272,7 +302,36 @@ class Flow:
         # name -> statistics learned into it in place (`df.fillna(df.mean(), inplace=True)`): (seq, learn).
         self._inplace_learns: dict[str, list[tuple[int, Learn]]] = {}
 
-    # ---- recording (called by every MSL3xx rule; idempotent per node) ----------------------------
+    # ---- fed during the walk (by every MSL3xx rule, or a FlowRecorder; once per node) -----------------
+
+    def on_visit_call(self, node: cst.Call) -> None:
+        if self.once("drop", node):
+            self.record_drop(node)
+
+    def on_leave_call(self, node: cst.Call) -> None:
+        # Recorded on leaving, so that every rule's check of this call sees only the earlier fits.
+        if self.once("fit", node):
+            self.record_fit(node)
+
+    def on_visit_for(self, node: cst.For) -> None:
+        if self.once("node", node):
+            self.record_loop(node)
+
+    def on_leave_function(self, node: cst.FunctionDef) -> None:
+        if self.once("node", node):
+            self.record_function(node)
+
+    def on_leave_assign(self, node: cst.Assign) -> None:
+        if self.once("node", node):
+            for target in node.targets:
+                if isinstance(target.target, (cst.Subscript, cst.Attribute)):
+                    self.record_mutation(target.target, node.value)
+
+    def on_visit_del(self, node: cst.Del) -> None:
+        if self.once("node", node):
+            self.record_delete(node.target)
+
+    # ---- recording (idempotent per node) ---------------------------------------------------------
 
     def key(self, obj: object) -> int:
         """`id(obj)`, with obj kept alive for the file: bindings of a function's scope are dropped when the
@@ -573,6 +632,52 @@ class Flow:
             learned.add(seen)
         return Value(out.roots, frozenset(learned), out.role, out.split)
 
+    def export(self, name: str, qualname: str) -> ProjectHelper | None:
+        """This module's function `name` as a call from another module sees it (None when it learns nothing
+        from rows: then the caller's default, rows passing through, is as good)."""
+        summary = self.helper(cst.Name(name))
+        if summary is None or summary.returned is None or not summary.returned.learned:
+            return None
+        index = {root: i for i, (_, root) in enumerate(summary.params)}
+        params = frozenset(index)
+        returned = summary.returned
+
+        def positions(roots: frozenset[int]) -> frozenset[int]:
+            return frozenset(index[root] for root in roots if root in index)
+
+        learned = tuple(
+            (learn.kind, learn.what, learn.cls, positions(learn.data.roots), bool(learn.data.roots - params))
+            for learn in sorted(returned.learned, key=lambda learn: (learn.seq, learn.what)))
+        return ProjectHelper(qualname, tuple(n for n, _ in summary.params), summary.positional,
+                             positions(returned.roots), bool(returned.roots - params), learned)
+
+    def _apply_project(self, helper: ProjectHelper, call: cst.Call, before: int, depth: int) -> Value:
+        """What `helper(args)` returns here, for a function of another module: as `apply`, by position."""
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        args: list[Value] = []
+        for i, name in enumerate(helper.params):
+            expr = positional[i] if i < min(len(positional), helper.positional) else keywords.get(name)
+            args.append(self.value(expr, before, depth) if expr is not None else EMPTY)
+        own = Value(frozenset({id(call)}))
+
+        def rows(params: frozenset[int], mine: bool) -> Value:
+            out = own if mine else EMPTY
+            for i in sorted(params):
+                out = out | args[i]
+            # Rows from no known source (a path, a literal) start at the call, as a reader's do.
+            return out if out.roots else Value(own.roots, out.learned)
+
+        out = rows(helper.flows, helper.own_rows)
+        learned = set(out.learned)
+        for n, (kind, what, cls, params, mine) in enumerate(helper.learned):
+            seen = self._applied.get((id(call), -1 - n))
+            if seen is None:
+                seen = Learn(call, kind, _within(what, helper.name), rows(params, mine), before, cls)
+                self._applied[(id(call), -1 - n)] = seen
+            learned.add(seen)
+        return Value(out.roots, frozenset(learned), out.role, out.split)
+
     def _summarise(self, fn: cst.FunctionDef, scope: Scope) -> HelperSummary:
         """Read a function's body once: what it returns in terms of its parameters, and whether it splits
         what it is given (and which returned positions are the train and test parts)."""
@@ -761,6 +866,12 @@ class Flow:
         name = self.r.qualname(node.func, before)
         args = [a.value for a in node.args
                 if not (a.keyword is not None and a.keyword.value in ("axis", "columns"))]
+        if self.project is not None:
+            # A function of another checked module (a relative import resolves only as the project's name).
+            qualified = name if name is not None else self.r.qualname(node.func, before, project=True)
+            helper = self.project.leak_summary(qualified) if qualified is not None else None
+            if helper is not None:
+                return self._apply_project(helper, node, before, depth)
         if name is not None:
             if name in SCALING_FUNCS and node.args:
                 data = self.value(node.args[0].value, before, depth)
@@ -1251,10 +1362,37 @@ def _short(node: cst.CSTNode, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class FlowRecorder(cst.BatchableCSTVisitor):
+    """Feeds a flow during a walk as the MSL3xx rules do, for a module read only for its functions (summaries.py)."""
+
+    def __init__(self, flow: Flow) -> None:
+        super().__init__()
+        self.flow = flow
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.flow.on_visit_call(node)
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self.flow.on_leave_call(original_node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.flow.on_visit_for(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.flow.on_leave_function(original_node)
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        self.flow.on_leave_assign(original_node)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.flow.on_visit_del(node)
+
+
 def flow_of(ctx: RuleContext) -> Flow:
     """The file's flow, built on first use by whichever MSL3xx rule asks first."""
     flow = ctx.analyses.get("leakage")
     if flow is None:
-        flow = ctx.analyses["leakage"] = Flow(ctx.resolver, ctx.exprs)
+        project = ctx.helpers if isinstance(ctx.helpers, ProjectHelpers) else None
+        flow = ctx.analyses["leakage"] = Flow(ctx.resolver, ctx.exprs, project)
     assert isinstance(flow, Flow)
     return flow

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst._position import CodeRange
@@ -16,15 +15,24 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mlstablint.catalog import load_catalog
 from mlstablint.code import notebook
+from mlstablint.code.exprs import source
 from mlstablint.code.fixes import apply_edits, import_line
+from mlstablint.code.modules import package_words
 from mlstablint.code.names import Resolver
 from mlstablint.code.positions import statement_positions
+from mlstablint.code.prepass import CodeFacts, RuleWords, holds, passes_text
 from mlstablint.code.rule import CodeRule, PendingFinding, RuleContext
 from mlstablint.code.rules import ALL_RULES
-from mlstablint.code.triggers import Facts, triggered
+from mlstablint.code.textio import decode_source
+from mlstablint.code.values import ANY_KIND_WORDS
 from mlstablint.code.walk import BatchedWalker
+from mlstablint.code.words import text_words
 from mlstablint.config import DEFAULT_MAX_NESTING
 from mlstablint.findings import Edit, Finding, FixInfo, Report, ToolError, code_fingerprint
+
+if TYPE_CHECKING:
+    from mlstablint.code.modules import Module
+    from mlstablint.code.summaries import Summaries
 
 _IMPORT_ROOTS = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)|import[ \t]+([^\n#;]+))", re.M)
 _NOQA = re.compile(r"#\s*noqa(?::[ \t]*(?P<codes>[A-Za-z]+\d+(?:[ \t]*,?[ \t]*[A-Za-z]+\d+)*))?", re.I)
@@ -87,29 +95,6 @@ def nesting_depth(tree: ast.AST, limit: int) -> int:
     return deepest
 
 
-def decode_source(data: bytes) -> str:
-    """Decode as Python does (PEP 263 cookie or BOM, else UTF-8); raises ValueError with a reason."""
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            raise ValueError(f"not valid utf-8 (byte 0x{data[bad.start]:02x} at offset {bad.start}) and no coding "
-                             "cookie declares another encoding; re-encode as UTF-8 or add one") from None
-        raise ValueError(f"cannot determine the encoding: {exc.msg}") from None
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise ValueError(f"not valid {encoding} ({exc.__class__.__name__} at byte {getattr(exc, 'start', '?')}); "
-                         "add a coding cookie or re-encode as UTF-8") from None
-    if text.startswith("\ufeff") and encoding != "utf-8-sig":  # one BOM, as Python: a second is an error
-        text = text[1:]
-    if "\0" in text:
-        raise ValueError("source contains NUL bytes")
-    return text
-
-
 def suppressed_codes(line: str) -> set[str] | None:
     """Codes suppressed on a line; an empty set means all (bare `# noqa`); None means none."""
     codes: set[str] | None = None
@@ -136,10 +121,18 @@ class FileChecker:
 
     def __init__(
         self, enabled: set[str], prefilter: bool = True, fast_positions: bool = True,
-        max_nesting: int = DEFAULT_MAX_NESTING,
+        max_nesting: int = DEFAULT_MAX_NESTING, verify: bool = False, project: Summaries | None = None,
     ) -> None:
-        # Both switches exist for the equivalence tests (tests/test_perf_invariants.py).
+        # The switches exist for the equivalence tests (tests/test_perf_invariants.py): `verify` checks every
+        # finding against its rule's declared words (`CodeRule.requires`) and raises where they do not hold.
         self.prefilter = prefilter
+        self.verify = verify
+        # The other checked modules' function summaries (summaries.py), for the value analysis and the pre-pass.
+        self.project = project
+        self.module: Module | None = None
+        # The file's words that name a module of the project (last component -> its files), or None when the
+        # text could not tell (words.text_words): with `project.read`/`found`, what its result depends on.
+        self.mentions: dict[str, list[str]] | None = {}
         self.max_nesting = max_nesting
         self.fast_positions = fast_positions
         catalog = load_catalog()
@@ -147,34 +140,84 @@ class FileChecker:
         self.fix_safety = {rule_id: doc.fix_safety for rule_id, doc in catalog.items()}
         self.resolver = Resolver()
         self.rules: list[CodeRule] = [cls() for cls in ALL_RULES if cls.id in enabled]
+        self.words = {rule.id: RuleWords(rule.requires, rule.requires_at) for rule in self.rules}
         self._walkers: dict[tuple[str, ...], BatchedWalker] = {}
         # id(finding) -> (context lines, occurrence): what its fingerprint hashes besides rule and path,
         # for the cache (cache.py), which stores findings without their path. Reset per file.
         self.fingerprint_inputs: dict[int, tuple[list[str], int]] = {}
 
-    def _rules_for(self, text: str) -> list[CodeRule]:
+    def _rules_for(self, text: str, path: str, ignored: Sequence[str]) -> list[CodeRule]:
         roots = imported_roots(text)
         return [
             rule for rule in self.rules
-            if rule.libraries & roots or (rule.trigger is not None and rule.trigger in text)
+            if (rule.libraries & roots or (rule.trigger is not None and rule.trigger in text))
+            and rule.applies_to(path) and not any(rule.id.startswith(s) or s == "ALL" for s in ignored)
         ]
 
+    def _prefilter(self, rules: list[CodeRule], text: str) -> tuple[list[CodeRule], ast.Module | None]:
+        """The rules whose declared words the file holds (prepass.py), and the file's `ast` (None when it does
+        not parse: then every rule is kept and the libcst path reports the syntax error as CPython does)."""
+        present = text_words(text)
+        helpers: frozenset[str] = frozenset()
+        relative = package_words(self.module.package if self.module is not None else None, text)
+        if present is not None:
+            present |= relative
+        if self.project is not None:
+            # A file that names another checked module may get any kind from its functions' summaries.
+            self.mentions = self.project.index.mentions(present)
+            helpers = ANY_KIND_WORDS if self.mentions is None or self.mentions else frozenset()
+        candidates = [rule for rule in rules if passes_text(self.words[rule.id], present, helpers)]
+        # A module of the project is parsed once per process: here, or by the summaries of its functions.
+        project, module = self.project, self.module
+        tree = project.shared_tree(module, text) if project is not None and module is not None else None
+        if tree is None:
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, RecursionError, MemoryError, ValueError):
+                return rules, None
+            if project is not None and module is not None:
+                project.adopt(module, text, tree)
+        if not candidates:
+            return [], tree
+        facts = CodeFacts(tree)
+        selected = {rule.id for rule in candidates if facts.may_fire(self.words[rule.id])}
+        rest = [rule for rule in candidates if rule.id not in selected and helpers
+                and facts.may_fire(self.words[rule.id], helpers)]
+        if rest and self.project is not None:
+            virtual = self.project.virtual_words(facts.words | relative, self.module, self._kind_words(rest))
+            selected.update(rule.id for rule in rest if facts.may_fire(self.words[rule.id], virtual))
+        return [rule for rule in rules if rule.id in selected], tree
+
+    def _kind_words(self, rules: list[CodeRule]) -> frozenset[str]:
+        """The words a summary could give these rules' file-wide groups."""
+        found: set[str] = set()
+        for rule in rules:
+            for group in self.words[rule.id].requires:
+                if not isinstance(group, frozenset):
+                    return ANY_KIND_WORDS
+                found |= group
+        return ANY_KIND_WORDS & found
+
     def check_source(
-        self, text: str, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
+        self, text: str, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None,
+        as_module: Module | None = None,
     ) -> Report:
         """Check one file's text. `path` is shown in reports; `fingerprint_path` (relative to the project
-        root, so that fingerprints do not depend on where the tool runs) defaults to it."""
+        root, so that fingerprints do not depend on where the tool runs) defaults to it; `as_module` is the file
+        as a module of the checked project (its relative imports start from its package)."""
         report = Report(files_checked=1)
         self.fingerprint_inputs = {}
-        rules = [r for r in self._rules_for(text) if not any(r.id.startswith(s) or s == "ALL" for s in ignored)]
-        facts: Facts | None = None
+        self.module = as_module
+        self.mentions = {}
+        package = as_module.package if as_module is not None else None
+        if self.project is not None:
+            self.project.begin()
+        rules = self._rules_for(text, path, ignored)
+        tree: ast.Module | None = None
         if rules and self.prefilter:
-            # The ast/text pre-pass (triggers.py): on scikit-learn it sends 79 of the 553 files that import a
-            # library to libcst, whose parse alone costs ~10x `ast.parse`.
-            facts = Facts(text)
-            if not triggered([r.id for r in rules], facts) and facts.parses():
-                return report
-            # A file that does not parse for `ast` goes the libcst way, which reports its syntax error.
+            rules, tree = self._prefilter(rules, text)
+            if not rules:
+                return report  # the file parses (else every rule is kept) and no rule can fire on it
         if not rules:
             # Nothing to look for, but a file that does not parse is still reported (ast is ~10x cheaper).
             try:
@@ -184,7 +227,7 @@ class FileChecker:
             except (RecursionError, MemoryError, ValueError):
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
-        problem = self._before_libcst(text, facts)
+        problem = self._before_libcst(text, tree)
         if problem is not None:
             report.errors.append(ToolError(path, problem))
             return report
@@ -200,8 +243,8 @@ class FileChecker:
         except RecursionError:
             report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
-        ctx = RuleContext(self.resolver, text, path)
-        self.resolver.reset()
+        ctx = RuleContext(self.resolver, text, path, self.project)
+        self.resolver.reset(package)
         for rule in rules:
             rule.ctx = ctx
         key = tuple(rule.id for rule in rules)
@@ -226,20 +269,40 @@ class FileChecker:
         except RecursionError:
             report.errors.append(ToolError(path, "expression nesting too deep to analyse; file skipped"))
             return report
+        if ctx.pending and self.verify:
+            self._verify(ctx, text)
         if ctx.pending:
-            tree = facts.tree if facts is not None else None
             try:
                 report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree)
             except RecursionError:  # libcst's position metadata recurses once per nesting level
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
         return report
 
-    def _before_libcst(self, text: str, facts: Facts | None) -> str | None:
+    def _verify(self, ctx: RuleContext, text: str) -> None:
+        """Raise if a finding's rule does not declare words the file (and the reported node's statement) holds:
+        the pre-pass would have dropped the file or the rule."""
+        facts = CodeFacts(ast.parse(text))
+        present = facts.words
+        if self.project is not None:
+            relative = package_words(self.module.package if self.module is not None else None, text)
+            present = present | self.project.virtual_words(facts.words | relative, self.module, ANY_KIND_WORDS,
+                                                           exact=True)
+        for pending in ctx.pending:
+            declared = self.words[pending.rule]
+            missing = [group for group in (*declared.requires, *declared.requires_at) if not holds(group, present)]
+            if not missing and declared.requires_at:
+                node = CodeFacts(ast.parse(f"(\n{source(pending.node)}\n)")).words
+                missing = [group for group in declared.requires_at if isinstance(group, frozenset)
+                           and node.isdisjoint(facts.expanded(group))]
+            if missing:
+                raise AssertionError(f"{pending.rule} reported `{source(pending.node)[:80]}` where its declared "
+                                     f"words {missing!r} do not hold")
+
+    def _before_libcst(self, text: str, tree: ast.Module | None) -> str | None:
         """Why libcst must not be given this text (CPython's syntax error when it rejects the text), or None.
         libcst's native parse cannot be interrupted and takes time superlinear in the nesting depth (see
         DEFAULT_MAX_NESTING), so the depth is measured on the `ast` first (the prefilter's when it has one).
         A text `ast` rejects is reported with CPython's message; libcst is never given it."""
-        tree = facts.tree if facts is not None else None
         if tree is None:
             try:
                 tree = ast.parse(text)
@@ -414,7 +477,8 @@ def _in_cell(joined: notebook.JoinedNotebook, edit: Edit) -> Edit:
 
 
 def check_bytes(
-    checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None
+    checker: FileChecker, data: bytes, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None,
+    as_module: Module | None = None,
 ) -> Report:
     """Check one file's bytes (a notebook by its suffix): the entry point of the runner."""
     with warnings.catch_warnings():
@@ -428,4 +492,4 @@ def check_bytes(
             text = decode_source(data)
         except ValueError as exc:
             return Report(errors=[ToolError(path, str(exc))], files_checked=1)
-        return checker.check_source(text, path, ignored, fingerprint_path)
+        return checker.check_source(text, path, ignored, fingerprint_path, as_module)

@@ -23,8 +23,9 @@ import libcst as cst
 
 from mlstablint.code import notebook
 from mlstablint.code.discover import SourceFile
-from mlstablint.code.engine import FileChecker, decode_source
+from mlstablint.code.engine import FileChecker
 from mlstablint.code.fixes import apply_edits
+from mlstablint.code.textio import decode_source
 from mlstablint.findings import Finding, Report, ToolError
 
 MAX_PASSES = 10

@@ -61,6 +61,9 @@ class Binding:
     node: cst.CSTNode | None = None
     # The scope the binding was made in (to resolve the names inside `value` from elsewhere).
     scope: Scope | None = None
+    # A relative import's absolute name (`pkg.helpers.f` for `from .helpers import f` in `pkg/mod.py`): a name
+    # of the project, which only the value analysis asks about (`qualname(..., project=True)`).
+    project: str | None = None
 
 
 @dataclass
@@ -102,7 +105,9 @@ class Resolver(cst.BatchableCSTVisitor):
     def __init__(self) -> None:
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self, package: str | None = None) -> None:
+        """Start a file; `package` is where its relative imports start (modules.Module.package)."""
+        self.package = package
         self.module_scope = Scope("module", None)
         self.scope = self.module_scope
         self.seq = 0
@@ -142,8 +147,11 @@ class Resolver(cst.BatchableCSTVisitor):
             scope = scope.parent
         return None
 
-    def qualname(self, expr: cst.BaseExpression, before: int = INFINITY, _depth: int = 0) -> str | None:
-        """Canonical dotted name of a reference, resolved through imports and aliases."""
+    def qualname(
+        self, expr: cst.BaseExpression, before: int = INFINITY, _depth: int = 0, project: bool = False
+    ) -> str | None:
+        """Canonical dotted name of a reference, resolved through imports and aliases (with `project`, relative
+        imports too: `helpers.f` after `from . import helpers` in `pkg/mod.py` is `pkg.helpers.f`)."""
         if _depth > 20:
             return None
         if isinstance(expr, cst.Name):
@@ -152,13 +160,15 @@ class Resolver(cst.BatchableCSTVisitor):
                 return f"builtins.{expr.value}" if expr.value in BUILTIN_NAMES else None
             if b.qualname is not None:
                 return b.qualname
+            if project and b.project is not None:
+                return b.project
             if b.value is not None and b.aug_op is None and b.unpack_index is None and isinstance(
                 b.value, (cst.Name, cst.Attribute)
             ):
-                return self.qualname(b.value, b.seq, _depth + 1)  # `la = np.linalg`
+                return self.qualname(b.value, b.seq, _depth + 1, project)  # `la = np.linalg`
             return None
         if isinstance(expr, cst.Attribute):
-            base = self.qualname(expr.value, before, _depth + 1)
+            base = self.qualname(expr.value, before, _depth + 1, project)
             return canonical(f"{base}.{expr.attr.value}") if base else None
         return None
 
@@ -240,9 +250,19 @@ class Resolver(cst.BatchableCSTVisitor):
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             if relative or module is None:
-                self.bind(local)  # project-local: not a library name
+                self.bind(local, project=self._relative(len(node.relative), module, name))  # not a library name
             else:
                 self.bind(local, qualname=canonical(f"{module}.{name}"))
+
+    def _relative(self, level: int, module: str | None, name: str) -> str | None:
+        """The absolute name `from <level dots><module> import <name>` binds, from this file's package."""
+        if self.package is None:
+            return None
+        parts = self.package.split(".")
+        if level - 1 >= len(parts):
+            return None
+        base = ".".join(parts[: len(parts) - (level - 1)])
+        return ".".join(p for p in (base, module, name) if p)
 
     # ---- definitions and scopes ------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.fixes import Fix, Spelling, spell
 from mlstablint.code.names import Resolver
-from mlstablint.code.values import Values
+from mlstablint.code.values import Helpers, Values
+from mlstablint.code.words import Group
 
 
 @dataclass
@@ -30,13 +31,14 @@ class PendingFinding:
 class RuleContext:
     """What a rule sees of the file being checked."""
 
-    def __init__(self, resolver: Resolver, text: str = "", path: str = "") -> None:
+    def __init__(self, resolver: Resolver, text: str = "", path: str = "", helpers: Helpers | None = None) -> None:
         self.resolver = resolver
         self.text = text
         self.path = path  # as shown in reports (a rule family may scope itself by it, e.g. MSL3xx and tests)
+        self.helpers = helpers  # the project's other modules (summaries.py), for the analyses that follow calls
         self._uses: dict[str, int] = {}
         self.exprs = Exprs(resolver)
-        self.values = Values(resolver, self.exprs)
+        self.values = Values(resolver, self.exprs, helpers)
         self.exprs.values = self.values
         self.pending: list[PendingFinding] = []
         # Nodes already reported by a more specific rule, per rule family that defers to it.
@@ -66,12 +68,24 @@ class CodeRule(cst.BatchableCSTVisitor):
     libraries: ClassVar[frozenset[str]] = LIBRARY_ROOTS
     # Text that makes the rule relevant even without a library import (e.g. float("nan")).
     trigger: ClassVar[str | None] = None
+    # The words a file needs for the rule to report or claim anything in it (vocabulary: words.py): a word of
+    # every group of `requires` somewhere in the file, and a word of every group of `requires_at` in the
+    # statement of the node reported or claimed (a name counting as the names it may stand for). The pre-pass
+    # (prepass.py) runs a rule only on files where its groups hold; tests/test_perf_invariants.py checks them
+    # against every finding of the test material.
+    requires: ClassVar[tuple[Group, ...]] = ()
+    requires_at: ClassVar[tuple[Group, ...]] = ()
     # Whether the hazard is in the value computed (then an expression statement, whose value is thrown
     # away, is not reported); False for rules about a call's effect (fitting an estimator).
     value_hazard: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.ctx: RuleContext = RuleContext(Resolver())
+
+    @classmethod
+    def applies_to(cls, path: str) -> bool:
+        """Whether the rule looks at the file at this (display) path at all."""
+        return True
 
     @property
     def r(self) -> Resolver:

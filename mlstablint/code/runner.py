@@ -1,17 +1,27 @@
 """Check many files, in a process pool when it pays; the report is the same for any --jobs.
 
-Cached files (cache.py) are answered first, in this process, without importing libcst; only the
-misses are checked, and each checker stores its own results.
+The checked `.py` files are the project's modules (modules.py): each checker computes the summaries
+of the functions a file calls from another of them on demand (summaries.py, memoized per process,
+and a pure function of the files' contents, so any --jobs gives the same report). Cached files
+(cache.py) are answered first, in this process, without importing libcst: an entry is served only
+while the files its summaries were read from are unchanged. Only the misses are checked, and each
+checker stores its own results.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
-from typing import TYPE_CHECKING
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mlstablint.code.cache import ResultCache
 from mlstablint.code.discover import SourceFile
+from mlstablint.code.modules import ModuleIndex, build_index, package_words
+from mlstablint.code.textio import decode_source
+from mlstablint.code.words import text_words
 from mlstablint.config import Config
 from mlstablint.findings import Report, ToolError
 
@@ -28,6 +38,7 @@ GC_YOUNG_THRESHOLD = 20_000
 
 _worker_checker: FileChecker | None = None
 _worker_cache: ResultCache | None = None
+_worker_index: ModuleIndex | None = None
 
 Work = tuple[SourceFile, list[str], bool]  # the file, its per-file ignores, whether to cache it
 
@@ -42,16 +53,22 @@ def _quiet_gc() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 50)
 
 
-def _init_worker(enabled: set[str], cache: ResultCache | None, max_nesting: int) -> None:
+def _checker(enabled: set[str], max_nesting: int, index: ModuleIndex) -> FileChecker:
     from mlstablint.code.engine import FileChecker
+    from mlstablint.code.summaries import Summaries
 
-    global _worker_checker, _worker_cache
-    _worker_checker = FileChecker(enabled, max_nesting=max_nesting)
+    return FileChecker(enabled, max_nesting=max_nesting, project=Summaries(index, max_nesting))
+
+
+def _init_worker(enabled: set[str], cache: ResultCache | None, max_nesting: int, index: ModuleIndex) -> None:
+    global _worker_checker, _worker_cache, _worker_index
+    _worker_checker = _checker(enabled, max_nesting, index)
     _worker_cache = cache
+    _worker_index = index
     _quiet_gc()
 
 
-def _check_one(checker: FileChecker, cache: ResultCache | None, item: Work) -> Report:
+def _check_one(checker: FileChecker, cache: ResultCache | None, index: ModuleIndex, item: Work) -> Report:
     from mlstablint.code.engine import check_bytes
 
     source, ignored, cacheable = item
@@ -59,18 +76,25 @@ def _check_one(checker: FileChecker, cache: ResultCache | None, item: Work) -> R
         data = source.path.read_bytes()
     except OSError as exc:
         return Report(errors=[ToolError(source.display, f"cannot read file: {exc.strerror or exc}")], files_checked=1)
-    report = check_bytes(checker, data, source.display, ignored, source.config_rel)
+    module = index.of_path(source.path)
+    report = check_bytes(checker, data, source.display, ignored, source.config_rel, module)
     if cache is not None and cacheable:
-        # Keyed by the bytes checked here, so a file edited during the run is never stored under a stale key.
-        cache.store(cache.key(data, ignored, source.display), report, checker.fingerprint_inputs)
+        # Keyed by the bytes checked here, so a file edited during the run is never stored under a stale key;
+        # with what else the result was computed from, as it was read (see _still_valid).
+        deps: dict[str, object] = {}
+        if checker.project is not None:
+            deps = {"files": dict(checker.project.read), "found": dict(checker.project.found),
+                    "mentions": checker.mentions, "index": index.digest()}
+        cache.store(cache.key(data, ignored, source.display, module.package if module else None), report,
+                    checker.fingerprint_inputs, deps)
     return report
 
 
 def _check_batch(batch: list[Work]) -> Report:
-    assert _worker_checker is not None
+    assert _worker_checker is not None and _worker_index is not None
     out = Report()
     for item in batch:
-        out.extend(_check_one(_worker_checker, _worker_cache, item))
+        out.extend(_check_one(_worker_checker, _worker_cache, _worker_index, item))
     return out
 
 
@@ -97,6 +121,50 @@ def _largest_first(work: list[Work], tasks: int) -> list[list[Work]]:
     return batches
 
 
+class _Validity:
+    """Whether what a cached result was computed from still holds: the other files its summaries were read
+    from are unchanged, and, if the set of checked modules changed since, its words still name the same
+    modules and its look-ups still resolve to the same files."""
+
+    def __init__(self, index: ModuleIndex, root: Path) -> None:
+        self.index = index
+        self.root = root
+        self.digest = index.digest()
+        self._digests: dict[str, str] = {}
+
+    def _sha(self, rel: str) -> str:
+        if rel not in self._digests:
+            try:
+                self._digests[rel] = hashlib.sha256((self.root / rel).read_bytes()).hexdigest()
+            except OSError:
+                self._digests[rel] = ""
+        return self._digests[rel]
+
+    def __call__(self, deps: dict[str, Any], *, data: bytes, package: str | None) -> bool:
+        files, found = deps.get("files"), deps.get("found")
+        if not isinstance(files, dict) or not isinstance(found, dict):
+            return False
+        if any(self._sha(rel) != digest for rel, digest in files.items()):
+            return False
+        if deps.get("index") == self.digest:
+            return True
+        for name, rel in found.items():
+            now = self.index.find(name)
+            if (now[0].rel if now is not None else "") != rel:
+                return False
+        mentions = deps.get("mentions")
+        if mentions is None:
+            return False  # the text could not tell which modules it names
+        try:
+            text = decode_source(data)
+        except ValueError:
+            return False
+        present = text_words(text)
+        if present is not None:
+            present |= package_words(package, text)  # as the checker counted them (engine._prefilter)
+        return bool(self.index.mentions(present) == mentions)
+
+
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
@@ -105,8 +173,10 @@ def check_files(
     files: list[SourceFile], config: Config, enabled: set[str], jobs: int | None = None, use_cache: bool = True
 ) -> Report:
     report = Report()
+    index = build_index(((source.path, source.display) for source in files), config.root)
     limits = (f"max-nesting={config.max_nesting}",)  # max-file-size acts before a file is read (discover)
     cache = ResultCache.open(config.root, enabled, limits) if use_cache and files else None
+    valid = _Validity(index, Path(config.root))
     work: list[Work] = []
     for source in files:
         ignored = config.ignored_for(source.config_rel)
@@ -117,7 +187,10 @@ def check_files(
             except OSError:
                 data = None  # reported by the checker
             if data is not None:
-                hit = cache.load(cache.key(data, ignored, source.display), source.display, source.config_rel)
+                module = index.of_path(source.path)
+                package = module.package if module else None
+                key = cache.key(data, ignored, source.display, package)
+                hit = cache.load(key, source.display, source.config_rel, partial(valid, data=data, package=package))
                 if hit is not None:
                     report.extend(hit)
                     continue
@@ -127,16 +200,14 @@ def check_files(
     jobs = default_jobs() if jobs is None else max(1, jobs)
     jobs = min(jobs, max(1, len(work) // MIN_FILES_PER_JOB))
     if jobs == 1:
-        from mlstablint.code.engine import FileChecker
-
-        checker = FileChecker(enabled, max_nesting=config.max_nesting)
+        checker = _checker(enabled, config.max_nesting, index)
         for item in work:
-            report.extend(_check_one(checker, cache, item))
+            report.extend(_check_one(checker, cache, index, item))
         return report.finalize()
     from concurrent.futures import ProcessPoolExecutor
 
     batches = _largest_first(work, jobs * TASKS_PER_JOB)
-    initargs = (enabled, cache, config.max_nesting)
+    initargs = (enabled, cache, config.max_nesting, index)
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=initargs) as pool:
         for part in pool.map(_check_batch, batches):
             report.extend(part)

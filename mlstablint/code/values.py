@@ -26,11 +26,12 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import libcst as cst
 import libcst.matchers as matchers
 
-from mlstablint.code import apis
+from mlstablint.code import apis, words
 from mlstablint.code.exprs import MAX_DEPTH, Exprs, same, source
 from mlstablint.code.names import INFINITY, MUTATION, Binding, Condition, Resolver, Scope
 
@@ -46,6 +47,20 @@ CONSTANT = "constant"
 INVERSE = "explicit inverse"
 GRAM = "Gram matrix"
 MODEL = "model"
+
+# The words without which the analysis never gives a value this kind (the sources above, through any chain
+# of names): rules that need a kind declare them (`CodeRule.requires`), and a call of a project helper whose
+# summary has the kind counts as containing them (prepass.py). Kinds missing here only ever prove a hazard
+# away (a count, a constant), or come from the file's own nodes (an inverse, a Gram matrix).
+KIND_WORDS: dict[str, frozenset[str]] = {
+    PROBABILITY: words.SIGMOID | words.SOFTMAX | {"predict_proba"} | words.SUM | words.EXP,
+    LOG_PROBABILITY: words.LOG_ACTIVATIONS | words.LOG | {"log"},
+    LINEAR: words.MATMUL | words.LINEAR_LAYERS,
+    PREDICTION: words.PREDICTIONS,
+    RAW: words.RAW,
+}
+# Every word a project helper's summary can stand for (words_of).
+ANY_KIND_WORDS = frozenset().union(*KIND_WORDS.values()) | words.LOW_PRECISION
 
 # exp overflows above log(finfo(dtype).max).
 EXP_OVERFLOW = {"float64": 709.78, "float32": 88.72, "float16": 11.09, "bfloat16": 88.72}
@@ -198,6 +213,24 @@ class Value:
 UNKNOWN = Value()
 
 
+def words_of(value: Value) -> frozenset[str]:
+    """The words a value stands for in the pre-pass (prepass.py): its kind's, a low-precision dtype's, and its
+    output's for a model."""
+    out = KIND_WORDS.get(value.kind or "", frozenset())
+    if value.dtype in ("float16", "bfloat16"):
+        out |= words.LOW_PRECISION
+    if value.output is not None:
+        out |= words_of(value.output)
+    return out
+
+
+class Helpers(Protocol):
+    """The other modules of the checked project (summaries.py): what calling one of their functions returns."""
+
+    def returns(self, qualname: str) -> Value | None:
+        """The summary of the project function `qualname` (None: not a project function, or nothing known)."""
+
+
 def keras_name(name: str | None) -> str | None:
     """`tensorflow.keras.layers.Dense` -> `keras.layers.Dense` (one spelling for the model rules)."""
     if name is None:
@@ -211,9 +244,10 @@ def keras_name(name: str | None) -> str | None:
 class Values:
     """The value analysis of one file, asked while the batched traversal walks it."""
 
-    def __init__(self, resolver: Resolver, exprs: Exprs) -> None:
+    def __init__(self, resolver: Resolver, exprs: Exprs, helpers: Helpers | None = None) -> None:
         self.r = resolver
         self.x = exprs
+        self.helpers = helpers
         self._summaries: dict[int, Value] = {}
         self._busy: set[int] = set()
         # Conditions used when evaluating outside the point being walked (another function's body).
@@ -688,6 +722,10 @@ class Values:
 
     # ---- functions and models -------------------------------------------------------------------
 
+    def returned(self, b: Binding) -> Value | None:
+        """What calling the function `b` defines returns (None when nothing is known): its summary."""
+        return self._callable(b).output
+
     def _callable(self, b: Binding) -> Value:
         """A def of this module: a value of kind MODEL whose `output` is what the function returns."""
         node = b.node
@@ -782,6 +820,10 @@ class Values:
                 elif result.dtype is None and self.r.autocast and self.r.autocast[-1] and result.kind == LINEAR:
                     result = replace(result, dtype=self.r.autocast[-1])
                 return result
+        helper = self._helper(node, name, before)
+        if helper is not None:
+            return helper
+        if name is not None:
             return Value(dtype=dtype) if dtype else UNKNOWN
         if method is not None:
             result = self._method(node, method, before, depth)
@@ -798,6 +840,14 @@ class Values:
                 out = replace(out, dtype=dtype) if dtype else out
             return out if out.reason else out.because(f"the output of `{_short(node.func)}`")
         return UNKNOWN
+
+    def _helper(self, node: cst.Call, name: str | None, before: int) -> Value | None:
+        """A function of another module of the project: its summary (`pkg.helpers.f` for `helpers.f(x)`,
+        `f(x)` after `from .helpers import f` or `from pkg.helpers import f`)."""
+        if self.helpers is None:
+            return None
+        target = name or self.r.qualname(node.func, before, project=True)
+        return self.helpers.returns(target) if target is not None else None
 
     def _dtype_argument(self, node: cst.Call, before: int) -> str | None:
         for arg in node.args:

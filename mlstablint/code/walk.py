@@ -37,6 +37,18 @@ def child_fields(node_type: type) -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda n: 0 if n in _FIRST else 1))
 
 
+# Visitor class -> the names of its hooks: libcst's get_visitors runs inspect.getmembers on every call, and a
+# checker builds a walker per combination of rules.
+_HOOK_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _hooks(visitor: cst.BatchableCSTVisitor) -> dict[str, Method]:
+    names = _HOOK_NAMES.get(type(visitor))
+    if names is None:
+        names = _HOOK_NAMES[type(visitor)] = tuple(visitor.get_visitors())
+    return {name: getattr(visitor, name) for name in names}
+
+
 class BatchedWalker:
     """Dispatches `visit_<Node>` / `leave_<Node>` of several visitors in one pass, in source order."""
 
@@ -44,7 +56,7 @@ class BatchedWalker:
         self.visit: dict[str, list[Method]] = defaultdict(list)
         self.leave: dict[str, list[Method]] = defaultdict(list)
         for visitor in visitors:
-            for name, method in visitor.get_visitors().items():
+            for name, method in _hooks(visitor).items():
                 prefix, _, node_name = name.partition("_")
                 if "_" in node_name:
                     continue  # visit_<Node>_<attribute> hooks are not used here

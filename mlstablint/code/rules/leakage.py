@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import functools
 from pathlib import PurePosixPath
+from typing import ClassVar
 
 import libcst as cst
 
+from mlstablint.code import words
 from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.dataflow import (
     CONTAINERS,
     COPIES,
+    CV_FUNCS,
     LABEL_ENCODERS,
     LEARNERS,
     OVERSAMPLERS,
     SEARCHES,
+    SPLIT_FUNCS,
+    SPLITTERS,
     SUPERVISED,
     TARGET_LEARNERS,
     Flow,
@@ -36,6 +41,7 @@ from mlstablint.code.exprs import source
 from mlstablint.code.names import dotted
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import shorten
+from mlstablint.code.words import Group
 
 LEAK_LIBRARIES = LIBRARY_ROOTS | {"imblearn", "xgboost", "lightgbm", "catboost", "category_encoders"}
 _SELECTING_CALLBACKS = ("EarlyStopping", "early_stopping")
@@ -43,6 +49,9 @@ _CHECKPOINTS = ("ModelCheckpoint",)
 _SELECT_FUNCS = frozenset({"builtins.max", "builtins.min", "builtins.sorted", "numpy.argmax", "numpy.argmin",
                            "numpy.max", "numpy.min", "numpy.argsort", "numpy.nanargmax"})
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
+# Every finding but MSL303's by name needs a split in the file (`Flow.split_of`): a split or CV function, a
+# splitter's `.split`, a search's `.fit`, or a helper of the file that calls one.
+SPLIT_WORDS = words.finals(SPLIT_FUNCS, CV_FUNCS, SEARCHES, SPLITTERS)
 # Wrappers around a container of scores that a selection looks through (`pd.Series(results).idxmax()`).
 _CONTAINER_FUNCS = frozenset({"numpy.array", "numpy.asarray", "pandas.Series", "pandas.DataFrame", "builtins.list",
                               "builtins.dict"})
@@ -73,6 +82,11 @@ class _LeakRule(CodeRule):
     libraries = LEAK_LIBRARIES
     # The hazard is a call's effect (`scaler.fit(X)` as a statement learns from the rows), not a value.
     value_hazard = False
+    requires: ClassVar[tuple[Group, ...]] = (SPLIT_WORDS,)
+
+    @classmethod
+    def applies_to(cls, path: str) -> bool:
+        return not is_test_file(path)
 
     @property
     def flow(self) -> Flow:
@@ -81,25 +95,16 @@ class _LeakRule(CodeRule):
     def visit_Call(self, node: cst.Call) -> None:
         if is_test_file(self.ctx.path):
             return
-        flow = self.flow
-        if flow.once("drop", node):
-            flow.record_drop(node)
+        self.flow.on_visit_call(node)
         self.on_call(node)
 
     def leave_Call(self, original_node: cst.Call) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        # Recorded on leaving, so that every rule's check of this call sees only the earlier fits.
-        flow = self.flow
-        if flow.once("fit", original_node):
-            flow.record_fit(original_node)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_leave_call(original_node)
 
     def visit_For(self, node: cst.For) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        flow = self.flow
-        if flow.once("node", node):
-            flow.record_loop(node)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_visit_for(node)
 
     def leave_For(self, original_node: cst.For) -> None:
         if is_test_file(self.ctx.path):
@@ -107,27 +112,16 @@ class _LeakRule(CodeRule):
         self.on_leave_for(original_node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        flow = self.flow
-        if flow.once("node", original_node):
-            flow.record_function(original_node)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_leave_function(original_node)
 
     def leave_Assign(self, original_node: cst.Assign) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        flow = self.flow
-        if flow.once("node", original_node):
-            for target in original_node.targets:
-                if isinstance(target.target, (cst.Subscript, cst.Attribute)):
-                    flow.record_mutation(target.target, original_node.value)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_leave_assign(original_node)
 
     def visit_Del(self, node: cst.Del) -> None:
-        if is_test_file(self.ctx.path):
-            return
-        flow = self.flow
-        if flow.once("node", node):
-            flow.record_delete(node.target)
+        if not is_test_file(self.ctx.path):
+            self.flow.on_visit_del(node)
 
     def on_call(self, node: cst.Call) -> None:
         pass
@@ -147,8 +141,10 @@ class _BeforeSplit(_LeakRule):
     def on_call(self, node: cst.Call) -> None:
         split = self.flow.split_of(node)
         if split is not None:
+            # By statement, then by text: copies made in one statement (a helper's and an inline one) have one
+            # seq, and a set of nodes iterates in memory order, which differs from run to run.
             copies = sorted((learn for learn in split.data.learned if learn.transformer == COPIES),
-                            key=lambda learn: learn.seq)
+                            key=lambda learn: (learn.seq, learn.what))
             grouped = "Group" in split.kind or any(a.keyword is not None and a.keyword.value == "groups"
                                                    for a in node.args)
             for learn in split.data.learned:
@@ -218,6 +214,8 @@ class FitOnTest(_LeakRule):
     id = "MSL303"
     message = ("`{expr}` fits on test data ({why}), so the test rows are scaled or encoded by their own "
                "statistics, not the training ones; fit on the training part and call `transform` on the test part.")
+    requires = (words.FITS, lambda word: word in SPLIT_WORDS or is_test_name(word))
+    requires_at = (words.FITS,)
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)

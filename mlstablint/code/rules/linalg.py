@@ -5,13 +5,13 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as matchers
 
-from mlstablint.code import apis
+from mlstablint.code import apis, words
 from mlstablint.code.exprs import same, source
 from mlstablint.code.fixes import Fix, Replacement
 from mlstablint.code.names import INFINITY
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import bare, module_of, shorten, unchanged_since
-from mlstablint.code.values import INVERSE
+from mlstablint.code.values import INVERSE, KIND_WORDS, RAW
 
 _SOLVERS = ("inv", "pinv", "solve", "lstsq")
 
@@ -39,6 +39,8 @@ class InvThenMultiply(CodeRule):
     id = "MSL201"
     message = ("`{expr}` multiplies by an explicit inverse, which is slower and loses up to cond(A) more accuracy "
                "than a solve; use `{fix}` (or `scipy.linalg.cho_solve` when A is symmetric positive definite).{why}")
+    requires = (words.INV,)
+    requires_at = (words.MATMUL,)
 
     def _check(self, node: cst.BaseExpression) -> None:
         operands = self.x.matmul_operands(node)
@@ -133,6 +135,8 @@ class NormalEquations(CodeRule):
                "of X "
                "(cond 1e8 becomes 1e16, past float64's precision); use `np.linalg.lstsq(X, y)`, a QR "
                "factorisation, or a regularised estimator such as `Ridge`.")
+    requires = (words.TRANSPOSED, words.MATMUL)
+    requires_at = (words.SOLVERS,)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         self._note_chain(node)
@@ -237,6 +241,8 @@ class RawFeaturesToSolver(CodeRule):
     message = ("`{expr}` applies `{solver}` to raw data from {origin} with no scaling on the way: unscaled, "
                "one-hot or duplicated columns make the matrix ill-conditioned or singular and the weights "
                "explode; standardise the features first, or fit `make_pipeline(StandardScaler(), Ridge())`.")
+    requires = (KIND_WORDS[RAW],)
+    requires_at = (words.DIRECT_SOLVERS,)
 
     def visit_Call(self, node: cst.Call) -> None:
         op = self.x.op(node)
@@ -260,6 +266,8 @@ class LogDet(CodeRule):
     id = "MSL204"
     message = ("`{expr}` takes the log of a determinant, which overflows to inf or underflows to 0 for "
                "moderate sizes (det of 0.1*I at n=400 is 1e-400); use `{fix}` and its logabsdet.")
+    requires = (words.DET,)
+    requires_at = (words.LOG,)
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.x.op(node) != "log" or len(node.args) != 1:
@@ -306,6 +314,8 @@ class UnscaledEstimator(CodeRule):
                "`make_pipeline(StandardScaler(), {short}(...))`.")
     libraries = frozenset({"sklearn"})
     value_hazard = False
+    requires = (words.SCALE_SENSITIVE, KIND_WORDS[RAW])
+    requires_at = (words.ESTIMATOR_CALLS,)
 
     def _estimator(self, node: cst.BaseExpression, before: int, depth: int = 0) -> str | None:
         """The scale-sensitive estimator an expression builds, unless a scaler (or an unknown step) is in it."""

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from mlstablint.code import apis
+from mlstablint.code import apis, words
 from mlstablint.code.exprs import Exprs, same, source
 from mlstablint.code.fixes import Fix, Replacement
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import bare, shorten
 from mlstablint.code.rules.numeric import log_of_sigmoid_fix, log_of_softmax_fix
-from mlstablint.code.values import LINEAR, LOG_PROBABILITY, PROBABILITY, Value, keras_name
+from mlstablint.code.values import KIND_WORDS, LINEAR, LOG_PROBABILITY, PROBABILITY, Value, keras_name
 
 LOSS_LIBRARIES = frozenset({"torch", "tensorflow", "keras", "optax", "jax", "tf_keras"})
 
@@ -83,6 +83,7 @@ CLASS_LOSSES: dict[str, Loss] = {
 KERAS_LOSS_STRINGS = {
     "categorical_crossentropy": False, "sparse_categorical_crossentropy": False, "binary_crossentropy": True,
 }
+LOSS_NAMES = words.finals(FUNCTION_LOSSES, CLASS_LOSSES, KERAS_LOSS_STRINGS)
 # The Keras loss class of each loss function / compile string (the same loss, with a from_logits option).
 KERAS_LOSS_CLASSES = {
     "categorical_crossentropy": "CategoricalCrossentropy",
@@ -283,6 +284,7 @@ class DoubleSoftmax(_LossRule):
     id = "MSL502"
     message = ("`{expr}` gives {what} to `{loss}`, which applies softmax itself: the softmax is applied twice, "
                "the loss flattens and its gradient all but vanishes; pass the logits{logits}.{why}")
+    requires = (LOSS_NAMES, words.SOFTMAX)
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.loss_call(node)
@@ -322,6 +324,7 @@ class SigmoidThenBCE(_LossRule):
 
     id = "MSL503"
     message = "`{expr}` {problem}; use `{fix}`.{why}"
+    requires = (LOSS_NAMES, words.SIGMOID)
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.loss_call(node)
@@ -413,6 +416,7 @@ class NllOnProbabilities(_LossRule):
     message = ("`{expr}` gives `{loss}` probabilities ({what}) where it expects log-probabilities: the result is "
                "-p[target], not a cross-entropy (a wrong loss, not only an unstable one); apply `log_softmax` "
                "instead of softmax, or use `F.cross_entropy` on the logits{logits}.{why}")
+    requires = (LOSS_NAMES, KIND_WORDS[PROBABILITY])
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.loss_call(node)
@@ -448,6 +452,8 @@ class FromLogitsMismatch(_LossRule):
     message = "`{expr}` compiles {model}, whose last layer {last}, with {loss}: {consequence}; {fix}."
     libraries = frozenset({"tensorflow", "keras", "tf_keras"})
     value_hazard = False  # `model.compile(...)` is a statement: its effect is the finding
+    requires = (LOSS_NAMES, KIND_WORDS[PROBABILITY] | KIND_WORDS[LINEAR])
+    requires_at = (frozenset({"compile"}),)
 
     def __init__(self) -> None:
         super().__init__()
@@ -582,6 +588,7 @@ class CrossEntropyOnProbabilities(CodeRule):
     id = "MSL501"
     message = ("`{expr}` is a hand-written {what} on `{p}`{said}, with no clip or eps: where a probability rounds to "
                "{edge} the log is -inf and the loss inf or NaN; use {fix}.")
+    requires_at = (words.LOG_ONLY, words.MULTIPLY)
 
     def __init__(self) -> None:
         super().__init__()
@@ -773,6 +780,8 @@ class EpsBelowPrecision(CodeRule):
 
     id = "MSL115"
     message = "`{expr}` {problem} in {dtype}{where}: the guard does nothing and `log` still gives -inf; {fix}."
+    requires = (words.LOW_PRECISION | {words.TINY},)
+    requires_at = (words.CLAMPS | {"+"},)
 
     def visit_Call(self, node: cst.Call) -> None:
         shape = self._clamp(node)
@@ -877,6 +886,8 @@ class LowPrecisionExpLog(CodeRule):
     id = "MSL116"
     message = ("`{expr}` evaluates `{op}` in {dtype}{said}: {consequence}; upcast to float32 for the {purpose} "
                "(`.float()`, `astype(np.float32)`, `dtype=\"float32\"` on the last Keras layer).")
+    requires = (words.LOW_PRECISION,)
+    requires_at = (words.LOW_PRECISION_OPS,)
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self.r.call_name(node)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as matchers
 
-from mlstablint.code import apis
+from mlstablint.code import apis, words
 from mlstablint.code.apis import FLOAT_CONSTRUCTORS as _FLOATS
 from mlstablint.code.apis import NAN as _NAN
 from mlstablint.code.exprs import Exprs, source
@@ -23,7 +23,7 @@ from mlstablint.code.rules.common import (
     shorten,
     unchanged_since,
 )
-from mlstablint.code.values import AUTODIFF, EXP_OVERFLOW, LINEAR, PREDICTION, RAW
+from mlstablint.code.values import AUTODIFF, EXP_OVERFLOW, KIND_WORDS, LINEAR, PREDICTION, PROBABILITY, RAW
 
 # Overflow thresholds of exp: log(finfo(dtype).max).
 # sqrt(finfo(float32).max) / 10: squares of magnitudes below this cannot overflow even in float32.
@@ -80,6 +80,7 @@ class Log1p(CodeRule):
 
     id = "MSL101"
     message = "`{expr}` loses precision for small |x| (1 + x rounds to 1 below 1.1e-16 in float64); use `{fix}`."
+    requires_at = (words.LOG, words.ONE_WORDS, words.ADD)
 
     def visit_Call(self, node: cst.Call) -> None:
         op = self.x.op(node)
@@ -118,6 +119,7 @@ class Expm1(CodeRule):
 
     id = "MSL102"
     message = "`{expr}` cancels catastrophically for small |x| (all digits lost below 1.1e-16 in float64); use `{fix}`."
+    requires_at = (words.EXP | words.POWER, words.ONE_WORDS, words.SUBTRACT)
 
     def _check(self, node: cst.BaseExpression) -> None:
         found = self.x.binop(node)
@@ -199,6 +201,8 @@ class LogSumExp(CodeRule):
     id = "MSL103"
     message = ("`{expr}` overflows to inf once any element exceeds {limit64} (float64) or {limit32} (float32); "
                "use `scipy.special.logsumexp` (or `torch.logsumexp(x, dim)`), which subtracts the max first.")
+    requires = (words.SUM, words.EXP)
+    requires_at = (words.LOG_ONLY,)
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.x.op(node) != "log" or len(node.args) != 1:
@@ -260,6 +264,8 @@ class LogOfSoftmax(CodeRule):
     id = "MSL104"
     message = ("`{expr}` returns -inf (and NaN gradients) wherever a softmax probability underflows to 0; "
                "use `{fix}`, which computes x - logsumexp(x) directly.{why}")
+    requires = (words.SOFTMAX,)
+    requires_at = (words.LOG,)
 
     def visit_Call(self, node: cst.Call) -> None:
         target = _log_target(self.x, node)
@@ -299,6 +305,7 @@ class NaiveSigmoid(CodeRule):
     id = "MSL105"
     message = ("`{expr}` is a naive sigmoid: exp overflows beyond |x| > {limit64} (float64) or {limit32} "
                "(float32){nan}; use `scipy.special.expit` (or `torch.sigmoid`).")
+    requires_at = (words.DIVIDE, words.ADD, words.ONE_WORDS, words.EXP)
 
     def _check(self, node: cst.BaseExpression) -> None:
         found = self.x.binop(node)
@@ -364,6 +371,7 @@ class NaiveSoftplus(CodeRule):
     id = "MSL106"
     message = ("`{expr}` overflows to inf for arguments above {limit64} (float64) although the result is finite; "
                "use `{fix}`.")
+    requires_at = (words.LOG, words.EXP, words.ADD)
 
     def _method_chain(self, node: cst.Call) -> None:
         """`z.exp().add(1).log()` and `(1 + z.exp()).log()`: the tensor-method spelling."""
@@ -457,6 +465,8 @@ class LogOfSigmoid(CodeRule):
     id = "MSL107"
     message = ("`{expr}` returns -inf once the sigmoid saturates (|x| > ~37 in float64, ~17 in float32); "
                "use `{fix}`.{why}")
+    requires = (words.SIGMOID,)
+    requires_at = (words.LOG,)
 
     def visit_Call(self, node: cst.Call) -> None:
         target = _log_target(self.x, node)
@@ -519,6 +529,8 @@ class UnshiftedSoftmax(CodeRule):
     id = "MSL108"
     message = ("`{expr}` is a softmax without the max subtracted: any x above {limit64} (float64) or {limit32} "
                "(float32) gives inf/inf = NaN; use `scipy.special.softmax`, or compute `exp(x - x.max())` first.")
+    requires = (words.EXP,)
+    requires_at = (words.DIVIDE, words.SUM)
 
     def _check(self, node: cst.BaseExpression) -> None:
         found = self.x.binop(node)
@@ -603,6 +615,8 @@ class UnguardedExp(CodeRule):
     id = "MSL109"
     message = ("`{expr}` exponentiates {kind} with no clip or shift: {overflow}; clip to the dtype's safe range "
                "or stay in log space.{why}")
+    requires = (KIND_WORDS[LINEAR] | KIND_WORDS[PREDICTION] | KIND_WORDS[RAW],)
+    requires_at = (words.EXP,)
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.x.op(node) != "exp" or not node.args or self.ctx.is_claimed("exp-explained", node):
@@ -646,6 +660,8 @@ class UnguardedLog(CodeRule):
     id = "MSL110"
     message = ("`{expr}` takes the log of {kind}, which can be exactly 0 and give -inf; use `{fix}` "
                "(or `scipy.special.xlogy` / `sklearn.metrics.log_loss`).{why}")
+    requires = (KIND_WORDS[PROBABILITY],)
+    requires_at = (words.LOG,)
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.x.is_log(node) or len(node.args) != 1:
@@ -665,6 +681,7 @@ class XLogY(CodeRule):
 
     id = "MSL111"
     message = "`{expr}` evaluates 0 * log(0) = NaN where both factors are 0; use `{fix}`."
+    requires_at = (words.LOG_ONLY, words.MULTIPLY)
 
     def _check(self, node: cst.BaseExpression, in_reduction: bool) -> None:
         if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)):
@@ -804,6 +821,8 @@ class NaiveVariance(CodeRule):
     id = "MSL112"
     message = ("`{expr}` computes a variance as E[x^2] - E[x]^2, which cancels catastrophically (and can go "
                "negative) when |mean| >> std; use `{fix}`.")
+    requires = (words.MEAN,)
+    requires_at = (words.SUBTRACT,)
 
     def _mean_of_square(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
         node, b = self.x.follow(node)
@@ -865,6 +884,7 @@ class NanEquality(CodeRule):
     message = ("`{expr}` is always {value}: NaN compares unequal to everything, itself included; use `{fix}` "
                "(`pd.isna` for pandas objects).")
     trigger = "nan"
+    requires_at = (words.NAN, words.EQUALITY)
 
     def _is_nan(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, (cst.Name, cst.Attribute)):
@@ -916,6 +936,7 @@ class NaiveHypot(CodeRule):
     id = "MSL114"
     message = ("`{expr}` overflows in the squares once |x| > 1.3e154 (float64) or 1.8e19 (float32), and "
                "underflows for tiny values; use `{fix}`.")
+    requires_at = (words.SQRT, words.ADD)
 
     def _check(self, node: cst.BaseExpression) -> None:
         arg = self.x.sqrt_arg(node)

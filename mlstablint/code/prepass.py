@@ -1,0 +1,213 @@
+"""The pre-pass: which rules can fire on a file, from the words each rule declares (`CodeRule.requires`,
+`CodeRule.requires_at`, vocabulary in words.py) — no rule shape is written here.
+
+Parsing with libcst costs ~5x `ast.parse` and the rules' walk as much again, so a rule runs only on
+files that hold its words, and libcst parses only files where some rule may fire:
+
+1. The text (`words.text_words`, no parsing): a superset of the code's words. Files that fail every
+   rule here are only parsed by `ast` for the syntax check.
+2. The code (`ast`, which the syntax check parses anyway): the identifiers, attribute and keyword names,
+   words of string literals other than docstrings, operators, `1` and TINY literals, file-wide and per
+   statement (a compound statement's own header). `requires` must hold file-wide, `requires_at` within one
+   statement, a name counting as every name it may stand for (`ln` after `from numpy import log as ln`,
+   `f` after `f = np.log`: the aliases `names.Resolver.qualname` follows, collected scope-insensitively;
+   and a def's name as every word of its body, for rules that follow the file's helpers: `prepare(X_te)`
+   when `prepare` calls `fit_transform`).
+3. Project helpers: a file that names a function of another checked module (summaries.py) counts as
+   containing the words of the kind that function's summary returns (`values.words_of`), since the value
+   analysis gives its callers that kind. Summaries are computed only for a file that no rule passes
+   without them but some rule could pass with them (at stage 1, naming such a module counts as holding
+   every kind's words).
+
+Why this is conservative: a rule's declared words are checked against every finding of the test
+material (tests/test_perf_invariants.py, verify mode) and the findings are the same with and without the
+pre-pass on the catalogue examples, the rule tests, generated programs and scikit-learn's sources.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from mlstablint.code import words
+from mlstablint.code.words import Group
+
+_WORD = re.compile(r"\w+")
+
+
+def holds(group: Group, present: frozenset[str] | set[str]) -> bool:
+    """Whether a word of the group is present."""
+    if isinstance(group, frozenset):
+        return not group.isdisjoint(present)
+    return any(group(word) for word in present)
+
+
+class RuleWords:
+    """One rule's declaration, as the pre-pass reads it."""
+
+    def __init__(self, requires: Sequence[Group], requires_at: Sequence[Group]) -> None:
+        self.requires = tuple(requires)
+        self.requires_at = tuple(requires_at)
+        if not all(isinstance(group, frozenset) for group in self.requires_at):
+            raise TypeError("requires_at groups are word sets (a predicate cannot follow aliases)")
+
+
+_OPERATOR_WORDS: dict[type, str] = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**",
+}
+_SCOPES = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+# Child fields per node type, without `ctx` (every Name carries a Load/Store node): half of ast.walk's time.
+_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _fields(node_type: type[ast.AST]) -> tuple[str, ...]:
+    fields = _FIELDS.get(node_type)
+    if fields is None:
+        fields = _FIELDS[node_type] = tuple(f for f in node_type._fields if f not in ("ctx", "type_comment"))
+    return fields
+
+
+class _DefEnd:
+    """Popped after every node of a def: its statements are the units from `start` on."""
+
+    __slots__ = ("name", "start")
+
+    def __init__(self, name: str, start: int) -> None:
+        self.name = name
+        self.start = start
+
+
+class CodeFacts:
+    """The words of a module's code, file-wide and per statement, and the names each name may stand for."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.words: set[str] = set()
+        self.units: list[set[str]] = []
+        self.aliases: dict[str, set[str]] = {}
+        # Per def: its name and the range of `units` its statements fill (a call of a helper of the file
+        # stands for what the helper does: `prepare(X_te)` for the `fit_transform` in `prepare`).
+        self.defs: list[tuple[str, int, int]] = []
+        self._def_words: list[tuple[str, set[str]]] | None = None
+        self._collect(tree)
+
+    def _collect(self, tree: ast.Module) -> None:
+        docstrings: set[int] = set()
+        file_words, units, aliases = self.words, self.units, self.aliases
+        stack: list[tuple[Any, set[str]]] = [(tree, file_words)]
+        AST, stmt = ast.AST, ast.stmt
+        while stack:
+            node, unit = stack.pop()
+            node_type = type(node)
+            if node_type is _DefEnd:
+                self.defs.append((node.name, node.start, len(units)))
+                continue
+            if isinstance(node, stmt):
+                unit = set()
+                units.append(unit)
+            if node_type is ast.Name:
+                unit.add(node.id)
+                continue
+            if node_type is ast.Attribute:
+                unit.add(node.attr)
+            elif node_type is ast.Constant:
+                value = node.value
+                if isinstance(value, str):
+                    if id(node) not in docstrings:
+                        unit.update(_WORD.findall(value))
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    if value == 1:
+                        unit.add(words.ONE)
+                    elif 0 < value <= words.TINY_LIMIT:
+                        unit.add(words.TINY)
+                continue
+            elif node_type is ast.BinOp or node_type is ast.AugAssign:
+                op = _OPERATOR_WORDS.get(type(node.op))
+                if op is not None:
+                    unit.add(op)
+            elif node_type is ast.Compare:
+                unit.update("==" if type(op) is ast.Eq else "!=" for op in node.ops if type(op) in (ast.Eq, ast.NotEq))
+            elif node_type is ast.keyword:
+                if node.arg:
+                    unit.add(node.arg)
+            elif node_type is ast.arg:
+                unit.add(node.arg)
+            elif node_type is ast.alias:
+                unit.update(node.name.split("."))
+                if node.asname:
+                    unit.add(node.asname)
+                    aliases.setdefault(node.asname, set()).add(node.name.rsplit(".", 1)[-1])
+            elif node_type is ast.ImportFrom:
+                if node.module:
+                    unit.update(node.module.split("."))
+            elif node_type in (ast.Assign, ast.AnnAssign, ast.NamedExpr):
+                self._alias(node)
+            elif node_type is ast.ExceptHandler:
+                if node.name:
+                    unit.add(node.name)
+            if isinstance(node, _SCOPES):
+                if not isinstance(node, ast.Module):
+                    unit.add(node.name)
+                    if node_type is not ast.ClassDef:
+                        stack.append((_DefEnd(node.name, len(units) - 1), unit))
+                body = node.body
+                if body and type(body[0]) is ast.Expr and type(body[0].value) is ast.Constant and isinstance(
+                        body[0].value.value, str):
+                    docstrings.add(id(body[0].value))
+            for name in _fields(node_type):
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    stack.extend((v, unit) for v in value if isinstance(v, AST))
+                elif isinstance(value, AST):
+                    stack.append((value, unit))
+        for unit in units:
+            file_words |= unit
+
+    def _alias(self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> None:
+        """`f = np.log`, `f: Any = log`, `(f := np.log)`: f may stand for `log` (names.Resolver.qualname)."""
+        value = node.value
+        if isinstance(value, ast.Name):
+            last = value.id
+        elif isinstance(value, ast.Attribute):
+            last = value.attr
+        else:
+            return
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            if isinstance(target, ast.Name):
+                self.aliases.setdefault(target.id, set()).add(last)
+
+    def expanded(self, group: frozenset[str]) -> frozenset[str]:
+        """The group with every name that may stand for one of its words (transitively): an alias of one, or a
+        def of the file whose statements hold one."""
+        if self._def_words is None:
+            self._def_words = [(name, set().union(*self.units[start:end])) for name, start, end in self.defs]
+        names = set(group)
+        changed = True
+        while changed:
+            changed = False
+            for local, sources in (*self.aliases.items(), *self._def_words):
+                if local not in names and not sources.isdisjoint(names):
+                    names.add(local)
+                    changed = True
+        return frozenset(names)
+
+    def may_fire(self, rule: RuleWords, virtual: frozenset[str] = frozenset()) -> bool:
+        present = self.words | virtual if virtual else self.words
+        if not all(holds(group, present) for group in rule.requires):
+            return False
+        if not rule.requires_at:
+            return True
+        groups = [self.expanded(group) for group in rule.requires_at if isinstance(group, frozenset)]
+        return any(all(not unit.isdisjoint(group) for group in groups) for unit in self.units)
+
+
+def passes_text(rule: RuleWords, present: frozenset[str] | None, virtual: frozenset[str] = frozenset()) -> bool:
+    """Stage 1 for one rule, on `words.text_words` (None: the text could not bound the words)."""
+    if present is None:
+        return True
+    if virtual:
+        present = present | virtual
+    return all(holds(group, present) for group in (*rule.requires, *rule.requires_at))
+

@@ -1,0 +1,469 @@
+"""Cross-module function summaries: what a function of another checked module returns.
+
+`returns("pkg.helpers.my_sigmoid")` is the value the analysis gives a call of that function: a
+probability from a sigmoid, a linear predictor, a model whose last layer is a softmax... computed once
+per function (per process) by the same value analysis (values.py) that summarises a module's own
+functions, not re-derived at each call. A function is analysed on a slice of its module: the module's
+text with every top-level statement it cannot need blanked (line numbers kept), i.e. all but its own
+def and, transitively, the top-level statements binding a word its kept statements mention (imports,
+helpers, constants). A summary may use another module's summaries one level further (`DEPTH`); a
+re-export (`from .helpers import f` in `pkg/__init__.py`) is followed to the def. A name that stands
+for a library function is not followed (the caller gets nothing, as before summaries existed).
+
+Before any parse, a text bound (`possible`: the words of every kind whose words the slice holds,
+values.KIND_WORDS) says whether the function can return an exported kind at all; most cannot, and
+are never parsed. Only the kinds of KIND_WORDS are exported (and a model returning one): a count or a
+constant would only prove a hazard away, an inverse's meaning is a node of the helper's code. The
+helper's own expressions are dropped (`argument`), and the reason names where the value comes
+from: "the return value of `pkg.helpers.my_sigmoid` (pkg/helpers.py:12), a probability from
+torch.sigmoid".
+
+What a file's results depended on is recorded while it is checked: every file read for a summary in
+`read` (root-relative path -> SHA-256 of its bytes) and every name looked up in the module index in
+`found` (name -> the module file it resolved to, "" for none). The runner stores both with the file's
+cached result, which is served again only while they still hold (cache.py).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import libcst as cst
+
+from mlstablint.code.dataflow import LEARN_WORDS, Flow, FlowRecorder, ProjectHelper
+from mlstablint.code.engine import nesting_depth
+from mlstablint.code.exprs import Exprs
+from mlstablint.code.modules import Module, ModuleIndex, package_words
+from mlstablint.code.names import Resolver
+from mlstablint.code.rule import RuleContext
+from mlstablint.code.textio import decode_source
+from mlstablint.code.values import ANY_KIND_WORDS, KIND_WORDS, MODEL, Value, Values, words_of
+from mlstablint.code.walk import BatchedWalker
+from mlstablint.code.words import LOW_PRECISION, OPERATORS
+from mlstablint.config import DEFAULT_MAX_NESTING
+
+# How many modules deep a summary follows other summaries (a helper calling a helper of another module).
+DEPTH = 2
+# Re-exports followed from one name to the next before giving up.
+MAX_HOPS = 8
+_WORD = re.compile(r"\w+")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+class _Source:
+    """A module's text and top-level statements, read once per process."""
+
+    def __init__(self, text: str, tree: ast.Module, relative: frozenset[str]) -> None:
+        self.text = text
+        self.tree = tree
+        self.relative = relative  # the words its relative imports stand for (modules.package_words)
+        self.lines = _NEWLINE.split(text)
+        # Per top-level statement: its first and last line, the names it binds, the words of its text (with the
+        # operators present). The global names it may read are computed when a slice needs them (`_reads_of`).
+        self.statements: list[tuple[int, int, frozenset[str], frozenset[str]]] = []
+        for stmt in tree.body:
+            first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
+            last = stmt.end_lineno or stmt.lineno
+            text = "\n".join(self.lines[first - 1:last])
+            mentioned = frozenset(_WORD.findall(text)) | {op for op in OPERATORS if op in text}
+            self.statements.append((first, last, _bound(stmt, "global" in mentioned, ":=" in text), mentioned))
+        # What another module can call from this one: its functions and the names its imports bind.
+        self.names = frozenset().union(*(statement[2] for statement in self.statements)) - {"*"}
+        self._kept: dict[str, tuple[frozenset[int], frozenset[str]] | None] = {}
+        self._reads: dict[int, frozenset[str]] = {}
+        self._deep: bool | None = None
+
+    def too_deep(self, limit: int) -> bool:
+        """Nested deeper than libcst may be given (engine.nesting_depth), measured once, when a slice is parsed."""
+        if self._deep is None:
+            self._deep = nesting_depth(self.tree, limit) > limit
+        return self._deep
+
+    def _reads_of(self, i: int) -> frozenset[str]:
+        if i not in self._reads:
+            self._reads[i] = _reads(self.tree.body[i])
+        return self._reads[i]
+
+    def defining(self, name: str) -> ast.stmt | None:
+        """The last top-level statement binding `name`."""
+        found = [i for i, statement in enumerate(self.statements) if name in statement[2]]
+        return self.tree.body[found[-1]] if found else None
+
+    def kept(self, name: str) -> tuple[frozenset[int], frozenset[str]] | None:
+        """The statements `name`'s last binding needs (it, and transitively every statement binding a global
+        name a kept statement may read) and the words of their text; None when `name` is not bound here."""
+        if name not in self._kept:
+            found = [i for i, statement in enumerate(self.statements) if name in statement[2]]
+            if not found:
+                self._kept[name] = None
+            else:
+                keep = {found[-1]}
+                wanted = set(self._reads_of(found[-1]))
+                changed = True
+                while changed:
+                    changed = False
+                    for i, (_, _, bound, _) in enumerate(self.statements):
+                        if i not in keep and (not bound.isdisjoint(wanted) or "*" in bound):
+                            keep.add(i)
+                            wanted |= self._reads_of(i)
+                            changed = True
+                words = frozenset().union(*(self.statements[i][3] for i in keep))
+                self._kept[name] = (frozenset(keep), words)
+        return self._kept[name]
+
+    def slice(self, name: str) -> str | None:
+        """The text with only the statements `name` needs (`kept`), the others blanked, line numbers kept."""
+        kept = self.kept(name)
+        if kept is None:
+            return None
+        lines = [False] * len(self.lines)
+        for i in kept[0]:
+            first, last = self.statements[i][:2]
+            for line in range(first - 1, min(last, len(self.lines))):
+                lines[line] = True
+        return "\n".join(line if lines[n] else "" for n, line in enumerate(self.lines))
+
+
+def _bound(stmt: ast.stmt, declares: bool = True, walrus: bool = True) -> frozenset[str]:
+    """The names a top-level statement may bind or change (a superset): a def's name, an import's names ("*"
+    for a star import), assignment, loop and `with` targets (a subscript's or attribute's base too: changed in
+    place), `:=` targets, the names an expression statement mentions, those of the statements nested in a
+    compound one, and the globals a def or class declares. A class's own name binds nothing here: the analysis
+    gives a class's call no value, so no summary needs one. `declares` / `walrus`: whether its text may hold
+    a `global` statement / a `:=` (else their walks are skipped)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        declared = {name for node in ast.walk(stmt) if isinstance(node, ast.Global)
+                    for name in node.names} if declares else set()
+        return frozenset(declared | ({stmt.name} if not isinstance(stmt, ast.ClassDef) else set()))
+    if isinstance(stmt, ast.Import):
+        return frozenset(a.asname or a.name.split(".")[0] for a in stmt.names)
+    if isinstance(stmt, ast.ImportFrom):
+        return frozenset("*" if a.name == "*" else a.asname or a.name for a in stmt.names)
+    targets: list[ast.AST] = []
+    nested: list[ast.stmt] = []
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    elif isinstance(stmt, ast.Expr):
+        targets = [stmt.value]
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        targets, nested = [stmt.target], [*stmt.body, *stmt.orelse]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in stmt.items if item.optional_vars is not None]
+        nested = list(stmt.body)
+    elif isinstance(stmt, (ast.If, ast.While)):
+        nested = [*stmt.body, *stmt.orelse]
+    elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+        nested = [*stmt.body, *stmt.orelse, *stmt.finalbody]  # type: ignore[attr-defined]
+        for handler in stmt.handlers:  # type: ignore[attr-defined]
+            nested.extend(handler.body)
+    elif isinstance(stmt, ast.Match):
+        nested = [s for case in stmt.cases for s in case.body]
+    found = {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
+    # `:=` anywhere in it (a test, a value) binds its target here too.
+    if walrus:
+        found |= {node.target.id for node in ast.walk(stmt) if isinstance(node, ast.NamedExpr)
+                  and isinstance(node.target, ast.Name)}
+    for inner in nested:
+        found |= _bound(inner, declares, walrus)
+    return frozenset(found)
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp,
+           ast.GeneratorExp)
+
+
+def _reads(stmt: ast.stmt) -> frozenset[str]:
+    """The global names a top-level statement may read (a superset): every name it loads, less, in a def, the
+    names local to the def's own body (its parameters and what it binds outside nested scopes, unless declared
+    `global`); a nested scope's names all count."""
+    loads: set[str] = set()
+    local: set[str] = set()
+    declared: set[str] = set()
+    function = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        arguments = stmt.args
+        local.update(a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                     arguments.vararg, arguments.kwarg) if a is not None)
+    stack: list[tuple[ast.AST, bool]] = [(child, True) for child in ast.iter_child_nodes(stmt)]
+    while stack:
+        node, outer = stack.pop()
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                loads.add(node.id)
+            elif outer:
+                local.add(node.id)
+        elif isinstance(node, ast.Global):
+            declared.update(node.names)
+        elif outer and isinstance(node, (ast.Import, ast.ImportFrom)):
+            local.update(a.asname or a.name.split(".")[0] for a in node.names)
+        elif outer and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            local.add(node.name)
+        elif outer and isinstance(node, ast.ExceptHandler) and node.name:
+            local.add(node.name)
+        inner = outer and not isinstance(node, _SCOPES)
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+    return frozenset(loads - (local - declared)) if function else frozenset(loads | local)
+
+
+class Summaries:
+    """The checked project's function summaries, computed on demand (values.Helpers)."""
+
+    def __init__(self, index: ModuleIndex, max_nesting: int = DEFAULT_MAX_NESTING) -> None:
+        self.index = index
+        self.max_nesting = max_nesting
+        self._sources: dict[str, _Source | None] = {}
+        self._digests: dict[str, str] = {}  # path -> SHA-256 of the bytes read ("" if unreadable)
+        Memo = dict[tuple[str, str, int], tuple[Any, dict[str, str], dict[str, str]]]
+        self._summaries: Memo = {}
+        self._possible: Memo = {}
+        self._leaks: Memo = {}
+        # What the current file's results depend on (see begin()): files read and index look-ups.
+        self.read: dict[str, str] = {}
+        self.found: dict[str, str] = {}
+        # path -> the text and `ast` the checker parsed (engine._prefilter), until a summary reads the module.
+        self._trees: dict[str, tuple[str, ast.Module]] = {}
+        self._resolver = Resolver()
+        self._walker: BatchedWalker | None = None
+
+    def begin(self) -> None:
+        """Start a file: `read` and `found` collect what its results will depend on."""
+        self.read, self.found = {}, {}
+
+    def returns(self, qualname: str, depth: int = DEPTH) -> Value | None:
+        found = self._find(qualname) if depth > 0 else None
+        if found is None:
+            return None
+        module, name = found
+        value: Value | None = self._tracked(self._summaries, (module.path, name, depth),
+                                            lambda: self._summary(module, name, depth, MAX_HOPS))
+        return value
+
+    def names(self, module: Module) -> frozenset[str]:
+        """The names a module binds at top level (what another file can import from it)."""
+        source = self._source(module)
+        return source.names if source is not None else frozenset()
+
+    def virtual_words(self, present: set[str], own: Module | None, needed: frozenset[str],
+                      exact: bool = False) -> frozenset[str]:
+        """The `needed` words the summaries of the project functions a file may call can stand for (a function of
+        a module the file names by its last name component, named itself by a word of the file): read from
+        their text (`possible`, a superset), or with `exact` from the summaries themselves. The pre-pass takes
+        the bound: a summary costs a libcst parse of its slice, and a file that names a few dozen of the
+        project's functions costs more to summarise them all than to parse it; the rules then ask only for
+        the summaries of the calls they look at."""
+        out: set[str] = set()
+        for last in sorted(present & self.index.by_last.keys()):
+            for module in self.index.by_last[last]:
+                if module is own:
+                    continue
+                for name in sorted(self.names(module) & present):
+                    possible = self.possible(module, name) & needed
+                    if not possible:
+                        continue
+                    if not exact:
+                        out |= possible
+                        continue
+                    value = self.returns(f"{module.name}.{name}")
+                    if value is not None:
+                        out |= words_of(value)
+        return frozenset(out)
+
+    def possible(self, module: Module, name: str, depth: int = DEPTH, hops: int = MAX_HOPS) -> frozenset[str]:
+        """A superset of the words of `module.name`'s summary, read from text, without libcst: the words of
+        every kind whose words its slice holds (values.KIND_WORDS) and the possible words of the other modules'
+        functions the slice names, one level down."""
+        words: frozenset[str] = self._tracked(self._possible, (module.path, name, depth),
+                                              lambda: self._bound_words(module, name, depth, hops))
+        return words
+
+    def _bound_words(self, module: Module, name: str, depth: int, hops: int) -> frozenset[str]:
+        source = self._source(module)
+        kept = source.kept(name) if source is not None and hops > 0 else None
+        if source is None or kept is None:
+            return frozenset()
+        statement = source.defining(name)
+        if isinstance(statement, ast.ImportFrom):
+            target = _imported(statement, name, module)
+            found = self._find(target) if target is not None else None
+            return self.possible(found[0], found[1], depth, hops - 1) if found is not None else frozenset()
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return ANY_KIND_WORDS  # an alias assignment: what it stands for is resolved by the analysis
+        words = kept[1] | source.relative
+        out = set(words & LOW_PRECISION)
+        for kind_words in KIND_WORDS.values():
+            if not kind_words.isdisjoint(words):
+                out |= kind_words
+        if depth > 1:
+            for last in sorted(words & self.index.by_last.keys()):
+                for other in self.index.by_last[last]:
+                    for called in sorted(self.names(other) & words):
+                        out |= self.possible(other, called, depth - 1)
+        return frozenset(out)
+
+    def _tracked(self, memo: dict[tuple[str, str, int], tuple[Any, dict[str, str], dict[str, str]]],
+                 key: tuple[str, str, int], compute: Callable[[], Any]) -> Any:
+        """`compute()` once per key; what it read and looked up is recorded for every file that asks again."""
+        hit = memo.get(key)
+        if hit is None:
+            outer = self.read, self.found
+            self.read, self.found = {}, {}
+            try:
+                value = compute()
+            finally:
+                (read, found), (self.read, self.found) = (self.read, self.found), outer
+            hit = memo[key] = (value, read, found)
+        self.read.update(hit[1])
+        self.found.update(hit[2])
+        return hit[0]
+
+    def _find(self, qualname: str) -> tuple[Module, str] | None:
+        found = self.index.find(qualname)
+        self.found[qualname] = found[0].rel if found is not None else ""
+        return found
+
+    def shared_tree(self, module: Module, text: str) -> ast.Module | None:
+        """The `ast` of a module already read for a summary, if it was read from this text."""
+        source = self._sources.get(module.path)
+        return source.tree if source is not None and source.text == text else None
+
+    def adopt(self, module: Module, text: str, tree: ast.Module) -> None:
+        """The checker's `ast` of a module, for a summary that reads it later (the file's bytes are still read
+        then, for its digest, and the tree used only if they decode to this text)."""
+        if module.path not in self._sources:
+            self._trees[module.path] = (text, tree)
+
+    def _source(self, module: Module) -> _Source | None:
+        if module.path not in self._sources:
+            source: _Source | None = None
+            digest = ""
+            try:
+                with open(module.path, "rb") as handle:
+                    data = handle.read()
+                digest = hashlib.sha256(data).hexdigest()
+                text = decode_source(data)
+                adopted = self._trees.pop(module.path, None)
+                tree = adopted[1] if adopted is not None and adopted[0] == text else ast.parse(text)
+                source = _Source(text, tree, package_words(module.package, text))
+            except (OSError, ValueError, SyntaxError, RecursionError, MemoryError):
+                source = None
+            self._sources[module.path] = source
+            self._digests[module.path] = digest
+        self.read[module.rel] = self._digests[module.path]
+        return self._sources[module.path]
+
+    def leak_summary(self, qualname: str) -> ProjectHelper | None:
+        """What a function of another module does to the rows passed to it (dataflow.ProjectHelper): read by the
+        leakage flow on the part of its module it needs, once per process; one level deep (a helper it calls in
+        a third module is not followed)."""
+        found = self._find(qualname)
+        if found is None:
+            return None
+        module, name = found
+        helper: ProjectHelper | None = self._tracked(self._leaks, (module.path, name, 0),
+                                                     lambda: self._leak(module, name, qualname, MAX_HOPS))
+        return helper
+
+    def _leak(self, module: Module, name: str, qualname: str, hops: int) -> ProjectHelper | None:
+        source = self._source(module)
+        kept = source.kept(name) if source is not None and hops > 0 else None
+        if source is None or kept is None:
+            return None
+        statement = source.defining(name)
+        if isinstance(statement, ast.ImportFrom):  # a re-export: the def it names
+            target = _imported(statement, name, module)
+            found = self._find(target) if target is not None else None
+            return self._leak(found[0], found[1], qualname, hops - 1) if found is not None else None
+        if (not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) or kept[1].isdisjoint(LEARN_WORDS)
+                or source.too_deep(self.max_nesting)):
+            return None  # learns nothing from rows: not parsed
+        text = source.slice(name)
+        try:
+            tree = cst.parse_module(text or "")
+            resolver = Resolver()
+            resolver.reset(module.package)
+            flow = Flow(resolver, RuleContext(resolver, text or "", module.rel).exprs)
+            BatchedWalker([resolver, FlowRecorder(flow)]).walk(tree)
+            return flow.export(name, qualname)
+        except (cst.ParserSyntaxError, RecursionError):
+            return None
+
+    def _summary(self, module: Module, name: str, depth: int, hops: int) -> Value | None:
+        if not self.possible(module, name, depth):
+            return None  # nothing in its text can give it an exported kind: no need to parse it
+        source = self._source(module)
+        text = source.slice(name) if source is not None and not source.too_deep(self.max_nesting) else None
+        if source is None or text is None or hops <= 0:
+            return None
+        try:
+            tree = cst.parse_module(text)
+        except (cst.ParserSyntaxError, RecursionError):
+            return None
+        resolver = self._resolver
+        if self._walker is None:
+            self._walker = BatchedWalker([resolver])
+        resolver.reset(module.package)
+        try:
+            self._walker.walk(tree)
+        except RecursionError:
+            return None
+        b = resolver.lookup(name)
+        if b is None:
+            return None
+        if isinstance(b.node, cst.FunctionDef):
+            exprs = Exprs(resolver)
+            values = exprs.values = Values(resolver, exprs, _Deeper(self, depth - 1))
+            return _exported(values.returned(b), f"{module.name}.{name}", module, source, name)
+        target = b.project or b.qualname
+        if target is None and isinstance(b.value, (cst.Name, cst.Attribute)) and b.aug_op is None:
+            target = resolver.qualname(b.value, b.seq, project=True)
+        found = self._find(target) if target is not None else None
+        return self._summary(found[0], found[1], depth, hops - 1) if found is not None else None
+
+
+def _imported(statement: ast.ImportFrom, name: str, module: Module) -> str | None:
+    """The absolute name `from ... import <original> as <name>` binds `name` to (relative to `module`)."""
+    original = next((a.name for a in statement.names if (a.asname or a.name) == name), None)
+    if original is None:
+        return None
+    base = statement.module or ""
+    if statement.level:
+        if module.package is None:
+            return None
+        parts = module.package.split(".")
+        if statement.level - 1 >= len(parts):
+            return None
+        base = ".".join(p for p in (".".join(parts[: len(parts) - (statement.level - 1)]), base) if p)
+    return f"{base}.{original}" if base else original
+
+
+class _Deeper:
+    """The summaries one level further down, for the functions a summarised function calls."""
+
+    def __init__(self, summaries: Summaries, depth: int) -> None:
+        self.summaries = summaries
+        self.depth = depth
+
+    def returns(self, qualname: str) -> Value | None:
+        return self.summaries.returns(qualname, self.depth)
+
+
+def _exported(value: Value | None, qualname: str, module: Module, source: _Source, name: str) -> Value | None:
+    """What a caller may know of a helper's return value (no nodes of the helper's code), with where it is."""
+    if value is None or (value.kind not in KIND_WORDS and value.kind != MODEL):
+        return None
+    output = _exported(value.output, qualname, module, source, name) if value.kind == MODEL else None
+    if value.kind == MODEL and output is None:
+        return None
+    line = next((s.lineno for s in source.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and s.name == name), 0)
+    what = replace(value, reason="").describe()
+    return replace(value, argument=None, output=output,
+                   reason=f"the return value of `{qualname}` ({module.display}:{line}), {what}")
+
