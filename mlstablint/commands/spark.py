@@ -12,7 +12,7 @@ types differently from the local reader, so the two engines would not audit the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from mlstablint.data.sample import Sample
+    from mlstablint.spark.scan import Scan
 
 
 def read_parquet(spark: SparkSession, path: Path) -> tuple[DataFrame, Source]:
@@ -61,6 +62,16 @@ class SparkTable:
     structure: str
     version: int | None = None
     as_of: str | None = None
+    files: list[str] | None = None  # the local parquet files behind `df`, when the command resolved them
+    _scan: Scan | None = field(default=None, init=False, repr=False)
+
+    def scan(self) -> Scan:
+        """How the engine's passes read the table (`mlstablint.spark.scan`), decided once."""
+        if self._scan is None:
+            from mlstablint.spark.scan import scan_of
+
+            self._scan = scan_of(self.df, self.files)
+        return self._scan
 
     def identity(self, role: Role, partial: Any) -> TableIdentity:
         return TableIdentity(role=role, source=self.display, format=self.format, rows=partial.rows,
@@ -90,7 +101,8 @@ def read_table(spark: SparkSession, table: TableRef) -> SparkTable:
         if when is not None:
             raise DataError("--as-of reads a Delta table at a version, and this is not a Delta table (no _delta_log/)")
         df, source = read_parquet(spark, local)
-        return SparkTable(df, source.display if ref.kind == "path" else ref.text, "parquet", source.structure)
+        return SparkTable(df, source.display if ref.kind == "path" else ref.text, "parquet", source.structure,
+                          files=[str(f.absolute()) for f in source.files])
     location = str(local.absolute()) if local is not None else ref.text
     display = ref.text if ref.kind == "uri" else display_path(local) if local is not None else ref.text
     if local is not None or when is not None or _has_delta_log(spark, ref.text):
@@ -198,8 +210,8 @@ def sampler_of(table: SparkTable | Callable[[], SparkTable], options: AuditOptio
 
         read = table if isinstance(table, SparkTable) else table()
         try:
-            return spark_sample(read.df, read.display, options.target, options.features, options.intercept, max_rows,
-                                seed)
+            return spark_sample(read.scan(), read.display, options.target, options.features, options.intercept,
+                                max_rows, seed)
         except Exception as exc:  # a Spark job that failed: the experiments skip with this reason
             if not _from_spark(exc):
                 raise
@@ -212,7 +224,7 @@ def analyse(table: SparkTable, options: AuditOptions, test: SparkTable | None = 
     """The Spark engine's analysis of a table (and its test table), with their identities."""
     from mlstablint.spark.engine import analyse_dataframe
 
-    ctx = analyse_dataframe(table.df, table.display, options, test.df if test is not None else None,
+    ctx = analyse_dataframe(table.scan(), table.display, options, test.scan() if test is not None else None,
                             test.display if test is not None else "")
     ctx.identity.append(table.identity("train", ctx.partial))
     if test is not None and ctx.test is not None:

@@ -154,18 +154,8 @@ class Source:
             yield from self.delta.to_batches(columns=columns, batch_size=max(1, min(batch_size, 1 << 16)),
                                              use_threads=False, batch_readahead=0, fragment_readahead=0)
         elif self.kind == "parquet":
-            # One row group at a time, read on demand (a dataset scanner reads ahead as far as it likes
-            # when the consumer is slow): memory is bounded by a row group, not by the file.
             for part in self.files:
-                reader = pq.ParquetFile(self._open(part), buffer_size=1 << 20, pre_buffer=False)
-                try:
-                    present = set(reader.schema_arrow.names)
-                    missing = [c for c in columns if c not in present]
-                    if missing:
-                        raise DataError(f"part {display_path(part)} lacks column(s) {', '.join(map(repr, missing))}")
-                    yield from reader.iter_batches(batch_size=max(1, min(batch_size, 1 << 16)), columns=columns)
-                finally:
-                    reader.close()
+                yield from parquet_batches(self._open(part), display_path(part), columns, batch_size)
         elif self.kind == "csv":
             for part in self.files:
                 yield from _csv_reader(part, self.column_types, columns, self.filesystem)
@@ -201,6 +191,24 @@ class Source:
             return None
         widened = pa.float64() if (pa.types.is_integer(current) or pa.types.is_null(current)) else pa.string()
         return ColumnRetype(name, widened)
+
+
+def parquet_batches(part: Any, display: str, columns: list[str], batch_size: int,
+                    row_groups: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+    """One parquet part's `columns` (of all its row groups, or of `row_groups`), one row group at a time read on
+    demand (a dataset scanner reads ahead as far as it likes when the consumer is slow): memory is bounded by a
+    row group, not by the file. `part` is a local path or an open random-access file. Every engine reads parquet
+    through here (the Spark engine's executors too, `mlstablint.spark.scan`)."""
+    reader = pq.ParquetFile(part, buffer_size=1 << 20, pre_buffer=False)
+    try:
+        present = set(reader.schema_arrow.names)
+        missing = [c for c in columns if c not in present]
+        if missing:
+            raise DataError(f"part {display} lacks column(s) {', '.join(map(repr, missing))}")
+        yield from reader.iter_batches(batch_size=max(1, min(batch_size, 1 << 16)), columns=columns,
+                                       row_groups=row_groups)
+    finally:
+        reader.close()
 
 
 def _csv_options(path: Path) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions]:
