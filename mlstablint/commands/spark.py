@@ -24,6 +24,7 @@ from mlstablint.data.read import (
     DataError,
     Source,
     TableRef,
+    delta_snapshot,
     digest,
     display_path,
     first_line,
@@ -107,7 +108,10 @@ def read_table(spark: SparkSession, table: TableRef) -> SparkTable:
     display = ref.text if ref.kind == "uri" else display_path(local) if local is not None else ref.text
     if local is not None or when is not None or _has_delta_log(spark, ref.text):
         reader = _time_travel(spark.read.format("delta"), when)
-        df = _spark_call(lambda: reader.load(location), delta=True)
+        try:
+            df = _spark_call(lambda: reader.load(location), delta=True)
+        except _NoDeltaConnector:
+            return _delta_files(spark, location, display, ref.as_of)
         return SparkTable(df, display, "delta", digest("delta", location, df.schema.simpleString(), str(when)),
                           when if isinstance(when, int) else None, ref.as_of)
     if table_suffix(Path(ref.text)) in CSV_SUFFIXES:
@@ -115,6 +119,62 @@ def read_table(spark: SparkSession, table: TableRef) -> SparkTable:
                         "with --engine local")
     df = _spark_call(lambda: spark.read.parquet(ref.text))
     return SparkTable(df, ref.text, "parquet", digest("parquet", ref.text, df.schema.simpleString()))
+
+
+NO_CONNECTOR = ("reading this Delta table on Spark needs the Delta Lake connector (built into Databricks; elsewhere "
+                "the delta-spark package and its jars)")
+# Reader features that change nothing about reading a version's parquet files as they are.
+_PLAIN_READER_FEATURES = frozenset({"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"})
+
+
+class _NoDeltaConnector(DataError):
+    """The session has no Delta data source."""
+
+
+def _delta_files(spark: SparkSession, location: str, display: str, as_of: str | None) -> SparkTable:
+    """A Delta table on a session without the Delta data source: the files of the version asked for, listed by
+    deltalake (the local engine's reader: the same version, structure and identity), read by Spark as parquet
+    (or by the executors themselves: `scan`). Only where those files are the table as they are: not
+    partitioned (the partition values live in the log, not in the files), and no deletion vectors, column
+    mapping or other reader feature that changes what the files mean."""
+    try:
+        snap = delta_snapshot(location, as_of)
+    except DataError as exc:
+        if "needs the deltalake package" in str(exc):
+            raise DataError(f"{NO_CONNECTOR}, or the deltalake package (pip install 'mlstablint[delta]')") from None
+        raise
+    features = snap.reader_features - _PLAIN_READER_FEATURES
+    if features:
+        raise DataError(f"{NO_CONNECTOR}: without it the version's parquet files are read as they are, and this "
+                        f"table's {', '.join(sorted(features))} would be ignored")
+    if snap.partition_columns:
+        raise DataError(f"{NO_CONNECTOR}: without it the version's parquet files are read as they are, and this "
+                        f"table is partitioned by {', '.join(snap.partition_columns)} (values kept in its log)")
+    files = snap.files
+    if not files:
+        raise DataError("the table has no rows (no data files at this version)")
+    names = list(snap.dataset.schema.names)
+    # Files written before a column was added lack it: the union of their schemas, in the table's order.
+    df = _spark_call(lambda: spark.read.option("mergeSchema", "true").parquet(*files))
+    if df.columns != names:
+        from mlstablint.spark.scan import column
+
+        missing = sorted(set(names) - set(df.columns))
+        if missing:
+            raise DataError(f"the Delta table's column {missing[0]!r} is in none of its version's files")
+        df = df.select(*[column(n) for n in names])
+    paths = [local_file(uri) for uri in files]
+    return SparkTable(df, display, "delta", snap.structure, snap.version, as_of,
+                      files=[p for p in paths if p is not None] if None not in paths else None)
+
+
+def local_file(uri: str) -> str | None:
+    """The local path of a file deltalake lists (a plain absolute path, or a `file:` URI), else None."""
+    if uri.startswith("/"):
+        return uri
+    from mlstablint.spark.scan import local_path
+
+    return local_path(uri)
 
 
 def _time_travel(reader: Any, when: int | str | None) -> Any:
@@ -158,9 +218,7 @@ def _spark_call(call: Callable[[], DataFrame], delta: bool = False) -> DataFrame
             raise
         line, full = spark_message(exc), str(exc)
         if delta and ("DATA_SOURCE_NOT_FOUND" in full or "Failed to find the data source: delta" in full):
-            raise DataError("reading a Delta table on Spark needs the Delta Lake connector (built into Databricks; "
-                            "elsewhere the delta-spark package and its jars), or audit it with --engine local "
-                            "(pip install 'mlstablint[delta]')") from None
+            raise _NoDeltaConnector(NO_CONNECTOR) from None
         raise DataError(f"Spark cannot read the table: {line}") from None
 
 

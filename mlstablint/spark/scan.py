@@ -72,13 +72,17 @@ class RowGroups:
 
 
 def row_groups(files: list[str] | list[Path]) -> RowGroups | None:
-    """The row groups of local parquet files, read from their footers on the driver (None without rows)."""
+    """The row groups of local parquet files, read from their footers on the driver; None without rows, or
+    when the files do not all hold the same columns (a Delta table's older files may lack added columns: Spark
+    reads those as nulls)."""
     units: list[tuple[int, int]] = []
     schema = None
     for i, path in enumerate(files):
         meta = pq.read_metadata(path)
         if schema is None:
             schema = meta.schema.to_arrow_schema()
+        elif meta.schema.to_arrow_schema().names != schema.names:
+            return None
         units.extend((i, g) for g in range(meta.num_row_groups) if meta.row_group(g).num_rows)
     if schema is None or not units:
         return None
