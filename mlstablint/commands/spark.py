@@ -3,9 +3,10 @@
 What Spark reads: a local or mounted parquet path (through the local reader's checks first: it refuses
 pickles and tells parquet from CSV; Spark then reads the very same parquet parts), a URI (`s3://`,
 `abfss://`, `dbfs:/`... as given, parquet or Delta), a Delta table (a folder with `_delta_log/`, through
-`spark.read.format("delta")`, which needs the Delta Lake connector: built into Databricks, the
-`delta-spark` package elsewhere), or a catalog table (`spark.read.table("catalog.schema.table")`). `as_of`
-time-travels a Delta table (`versionAsOf` / `timestampAsOf`). CSV is refused: Spark infers its column
+`spark.read.format("delta")` where the session has the Delta Lake connector — built into Databricks, the
+`delta-spark` package elsewhere — and otherwise as the parquet files of the version deltalake lists:
+`_delta_files`), or a catalog table (`spark.read.table("catalog.schema.table")`). `as_of` time-travels a
+Delta table (`versionAsOf` / `timestampAsOf`, or deltalake's version). CSV is refused: Spark infers its column
 types differently from the local reader, so the two engines would not audit the same table.
 """
 
