@@ -1,13 +1,14 @@
 """Peak memory of the audit's one-hot and rank checks: the dense Gram path at ~300 columns against the
 sparse Gram path at ~5,000 columns, same row count.
 
-    python bench/bench_sparse.py [--rows 200000] [--wide-levels 2000 1500 1000 490]
+    python bench/bench_sparse.py [--rows 200000] [--wide-levels 2000 1500 1000 490] [--no-confirm]
 
 The dense table is `bench/make_table.py`'s (60 numeric columns, 30 one-hot groups: 298 design
 columns); the wide one is written here: one-hot groups of the given sizes (5,000 dummies by default,
 every level occurring), 4 copied dummies, 3 numeric columns and one exact combination of columns, so
 the audit must find the groups (MSL603) and 5 more dependencies (MSL604). Each audit runs in a fresh
-child process; the figure is its peak RSS (VmHWM of its own address space) and its wall time.
+child process, with the confirmation experiments unless `--no-confirm`; the figure is its peak RSS (VmHWM of
+its own address space) and its wall time.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ CHILD = r"""
 import json, sys, time
 import mlstablint
 t0 = time.perf_counter()
-report = mlstablint.audit(sys.argv[1], target="y")
+report = mlstablint.audit(sys.argv[1], target="y", confirm=sys.argv[2] == "confirm")
 elapsed = time.perf_counter() - t0
 with open("/proc/self/status") as fh:
     hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
@@ -73,10 +74,10 @@ def write_wide(path: Path, rows: int, levels: list[int], copies: int = 4, seed: 
     return len(names) - 1
 
 
-def run(path: Path) -> dict[str, object]:
+def run(path: Path, confirm: bool) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, check=True,
-                         cwd=ROOT, env=env)
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path), "confirm" if confirm else "no-confirm"],
+                         capture_output=True, text=True, check=True, cwd=ROOT, env=env)
     result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -85,6 +86,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--wide-levels", type=int, nargs="+", default=[2000, 1500, 1000, 490])
+    parser.add_argument("--no-confirm", action="store_true",
+                        help="the audit alone, without the confirmation experiments (their sample's memory)")
     args = parser.parse_args()
     import make_table
 
@@ -96,7 +99,7 @@ def main() -> None:
         results = {}
         for label, path, columns in (("dense Gram (make_table)", dense, len(make_table.column_names()) - 1),
                                      ("sparse Gram (wide one-hot)", wide, width)):
-            r = results[label] = run(path)
+            r = results[label] = run(path, not args.no_confirm)
             print(f"{label:>28} {columns:>8} {r['seconds']:>8.1f} {r['peak_rss_mb']:>12.0f}  "
                   f"{r['groups']} / {r['null_directions']}")
         ratio = float(results["sparse Gram (wide one-hot)"]["peak_rss_mb"]) / float(  # type: ignore[arg-type]

@@ -80,6 +80,31 @@ def test_regression_noise_floor_equals_pandas(tmp_path: Path) -> None:
     assert ev["conflicting_groups"] == truth["conflicting"]
 
 
+@pytest.mark.parametrize("numeric", [False, True])
+def test_counts_of_hash_partitions_add_up(numeric: bool) -> None:
+    """The Spark engine counts each partition of the rows shuffled by feature hash and adds the counts up: the
+    sum equals the local count of all rows, a part without duplicates included."""
+    import dataclasses
+    import functools
+
+    from mlstablint.data.analyze import count_rows, merge_counts
+
+    rng = np.random.default_rng(7)
+    fh = np.concatenate([rng.integers(0, 400, 3000), 1000 + np.arange(50)]).astype(np.uint64)
+    y = rng.integers(0, 3, fh.size).astype(np.float64) + (0.5 if numeric else 0.0)
+    y[::17] = np.nan
+    tk = y.view(np.uint64) if numeric else rng.integers(0, 3, fh.size).astype(np.uint64)
+    whole = dataclasses.asdict(count_rows(fh, tk, numeric))
+    part_of = np.where(fh >= 1000, 5, fh % 5)  # part 5: unique rows only
+    parts = [count_rows(fh[part_of == r], tk[part_of == r], numeric, complete=True) for r in range(6)]
+    assert parts[5].duplicate_groups == 0
+    merged = dataclasses.asdict(functools.reduce(merge_counts, parts))
+    ss_whole, ss_merged = whole.pop("ss_within"), merged.pop("ss_within")
+    assert merged == whole
+    assert ss_merged == pytest.approx(ss_whole, rel=1e-12) if numeric else np.isnan(ss_merged) and np.isnan(ss_whole)
+    assert whole["conflicting_groups"] > 0 and whole["group_sizes"]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.integers(1, 60), seed=st.integers(0, 10_000), batch=st.sampled_from([1, 3, 64]))
 def test_duplicate_counts_property(tmp_path_factory: pytest.TempPathFactory, rows: int, seed: int,

@@ -160,7 +160,12 @@ def test_incident_fixture_same_findings_and_figures(spark: Any) -> None:
     same(as_json(local), as_json(on_spark))
 
 
-def test_nan_inf_table_and_many_parts(spark: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("read_by", ["executors", "spark"])
+def test_nan_inf_table_and_many_parts(spark: Any, tmp_path: Path, read_by: str) -> None:
+    """Both ways the engine reads a table: the executors read the parquet parts of a plain
+    `spark.read.parquet`; Spark reads any other DataFrame (here one with a projection on top)."""
+    from mlstablint.spark.scan import scan_of
+
     frame = nan_table()
     one = write_parquet(frame, tmp_path / "one.parquet")
     parts = write_parquet(frame, tmp_path / "parts", parts=7)
@@ -174,9 +179,35 @@ def test_nan_inf_table_and_many_parts(spark: Any, tmp_path: Path) -> None:
     assert cond["rows_used"] == int(complete.sum()) < len(frame)
     assert math.isclose(cond["cond"], np.linalg.cond(design[complete]), rel_tol=1e-5)
     df = spark.read.parquet(str(parts))
-    assert df.rdd.getNumPartitions() > 1
+    if read_by == "spark":
+        df = df.select("*")
+        assert df.rdd.getNumPartitions() > 1
+    assert (scan_of(df).parts is not None) == (read_by == "executors")
     same(as_json(local), as_json(audit(parts, target="y", name="t")))
     same(as_json(local), as_json(audit(df, target="y", name="t")))
+
+
+def test_which_tables_the_executors_read(spark: Any, tmp_path: Path) -> None:
+    """Only a DataFrame that is exactly a scan of local parquet files, with their columns, is read by the
+    executors; any other is read by Spark, whose rows are then the table."""
+    from mlstablint.spark.scan import scan_of
+
+    frame = nan_table(rows=400)
+    parts = write_parquet(frame, tmp_path / "parts", parts=3)
+    df = spark.read.parquet(str(parts))
+    scan = scan_of(df)
+    assert scan.parts is not None and len(scan.parts.files) == 3 and len(scan.parts.units) == 3
+    df.createOrReplaceTempView("plain_view")
+    assert scan_of(spark.table("plain_view")).parts is not None
+    others = [df.where("a > 0"), df.select("a", "b"), df.repartition(2), df.union(df),
+              spark.read.schema("a double, b double").parquet(str(parts)),
+              spark.createDataFrame(frame.drop(columns=["text"]))]
+    partitioned = tmp_path / "partitioned"
+    (partitioned / "g=1").mkdir(parents=True)
+    write_parquet(frame, partitioned / "g=1" / "part.parquet")
+    others.append(spark.read.parquet(str(partitioned)))
+    for other in others:
+        assert scan_of(other).parts is None, other.schema.simpleString()
 
 
 def test_nan_inf_table_figures_against_pandas(spark: Any, tmp_path: Path) -> None:
@@ -401,14 +432,19 @@ def test_codec_refuses_nothing_but_arrow() -> None:
 # ---- the confirmation sample
 
 
-def test_spark_sample_is_the_local_sample(spark: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("read_by", ["spark", "executors"])
+def test_spark_sample_is_the_local_sample(spark: Any, tmp_path: Path, read_by: str) -> None:
     from mlstablint.data.sample import sample_design
     from mlstablint.spark.sample import spark_sample
+    from mlstablint.spark.scan import Scan, scan_of
 
     frame = nan_table(rows=3000, seed=5)
     path = write_parquet(frame, tmp_path / "parts", parts=5)
     local = sample_design(path, "label", FEATURES, True, max_rows=700, seed=3)
-    on_spark = spark_sample(spark.read.parquet(str(path)), "t", "label", FEATURES, True, max_rows=700, seed=3)
+    df = spark.read.parquet(str(path))
+    scan = scan_of(df) if read_by == "executors" else Scan(df)
+    assert (scan.parts is not None) == (read_by == "executors")
+    on_spark = spark_sample(scan, "t", "label", FEATURES, True, max_rows=700, seed=3)
     assert 0 < local.rows <= 700 and on_spark.table_rows == local.table_rows == 3000
     order_l, order_s = np.lexsort((local.hashes, local.keys)), np.lexsort((on_spark.hashes, on_spark.keys))
     np.testing.assert_array_equal(local.keys[order_l], on_spark.keys[order_s])

@@ -1,5 +1,5 @@
 """What the Spark engine reads besides parquet paths: catalog tables (`--table`, `mlstablint.audit("db.t")`),
-`file://` URIs, Delta folders (which need the Delta Lake connector), and the Python API's confirmations.
+`file://` URIs, and the Python API's confirmations.
 
 The catalog table is a parquet table saved with `saveAsTable` into a local Spark catalog (an external table
 under the test's temporary folder); the figures are checked against pandas on the frame the test wrote.
@@ -16,9 +16,8 @@ import pandas as pd
 import pytest
 
 import mlstablint
-from mlstablint.data.read import DataError
 from mlstablint.report import render
-from mlstablint.sources import DataSource, parse_source
+from mlstablint.sources import parse_source
 from tests.test_spark import spark  # noqa: F401  (the session fixture: one local[2] session for the file)
 
 
@@ -100,21 +99,3 @@ def test_file_uri_on_spark(spark: Any, tmp_path: Path) -> None:  # noqa: F811
     uri = path.absolute().as_uri()
     table = read_table(spark, parse_source(uri))
     assert (table.display, table.format, table.df.count()) == (uri, "parquet", len(frame))
-
-
-def test_delta_on_spark_needs_the_connector(spark: Any, tmp_path: Path) -> None:  # noqa: F811
-    deltalake = pytest.importorskip("deltalake")
-    from mlstablint.commands.spark import read_table
-
-    path = tmp_path / "train_delta"
-    deltalake.write_deltalake(str(path), _frame(seed=5))
-    try:
-        read_table(spark, DataSource(str(path), "path"))
-    except DataError as exc:
-        assert str(exc).startswith("reading a Delta table on Spark needs the Delta Lake connector")
-    else:  # pragma: no cover - only where delta-spark and its jars are installed
-        pytest.skip("delta-spark is on the classpath: the missing-connector error cannot be shown")
-    plain = tmp_path / "plain.parquet"
-    _frame().to_parquet(plain)
-    with pytest.raises(DataError, match="not a Delta table"):
-        read_table(spark, DataSource(str(plain), "path", as_of="1"))

@@ -144,3 +144,32 @@ def test_analyse_sparse_against_numpy_on_a_random_low_rank_design() -> None:
     assert full_rank.rank == 31 and not full_rank.null_directions
     s = np.linalg.svd(ones_x[:, :31] / np.linalg.norm(ones_x[:, :31], axis=0), compute_uv=False)
     assert full_rank.cond_equilibrated == pytest.approx(s[0] / s[-1], rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_null_space_through_the_schur_complement_is_numpys(seed: int, monkeypatch: Any) -> None:
+    """The wide path eliminates columns that never share a row (a diagonal block) and factors the dense Schur
+    complement of the others: forced here on a small design (SCHUR_CELLS below its size), its null space must
+    be the one numpy's SVD of the equilibrated dense Gram matrix gives, and the groups the dense search's."""
+    frame = wide_onehot(rows=800, levels=[60, 40, 25, 9], copies=3, numeric=2, seed=seed)
+    x = frame.drop(columns=["y"]).to_numpy(np.float64)
+    ones_x = np.column_stack([np.ones(len(x)), x])
+    gram = ones_x.T @ ones_x
+    norms = np.sqrt(np.diag(gram))
+    scaled = gram / norms[:, None] / norms[None, :]
+    monkeypatch.setattr(linalg, "SCHUR_CELLS", 120 * 120)  # below 141², above what is left
+    chosen = linalg.disjoint_columns(scipy.sparse.csc_matrix(scaled))
+    assert chosen.sum() >= 40 and (ones_x.shape[1] - chosen.sum()) ** 2 <= linalg.SCHUR_CELLS
+    inner = np.flatnonzero(chosen)
+    block = gram[np.ix_(inner, inner)]
+    assert np.array_equal(block, np.diag(np.diag(block)))  # they never share a row
+    basis, lam_max, smallest = linalg.sparse_null_space(scipy.sparse.csc_matrix(scaled))
+    s = np.linalg.svd(scaled, compute_uv=False, hermitian=True)
+    reference = scipy.linalg.null_space(scaled, rcond=len(s) * np.finfo(np.float64).eps)
+    # 4 one-hot groups, 3 copies, 1 mix: 8 directions, the same subspace as numpy's.
+    assert basis.shape[1] == reference.shape[1] == 8
+    assert np.abs(basis @ basis.T - reference @ reference.T).max() < 1e-8
+    assert lam_max == pytest.approx(s[0], rel=1e-6) and np.isnan(smallest)
+    binary = [j for j in range(x.shape[1]) if set(np.unique(x[:, j])) == {0.0, 1.0}]
+    sparse = scipy.sparse.csr_matrix(gram)
+    assert onehot.find_groups_sparse(sparse, binary, len(x)) == onehot.find_groups(gram, binary, len(x))

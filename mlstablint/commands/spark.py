@@ -3,16 +3,17 @@
 What Spark reads: a local or mounted parquet path (through the local reader's checks first: it refuses
 pickles and tells parquet from CSV; Spark then reads the very same parquet parts), a URI (`s3://`,
 `abfss://`, `dbfs:/`... as given, parquet or Delta), a Delta table (a folder with `_delta_log/`, through
-`spark.read.format("delta")`, which needs the Delta Lake connector: built into Databricks, the
-`delta-spark` package elsewhere), or a catalog table (`spark.read.table("catalog.schema.table")`). `as_of`
-time-travels a Delta table (`versionAsOf` / `timestampAsOf`). CSV is refused: Spark infers its column
+`spark.read.format("delta")` where the session has the Delta Lake connector — built into Databricks, the
+`delta-spark` package elsewhere — and otherwise as the parquet files of the version deltalake lists:
+`_delta_files`), or a catalog table (`spark.read.table("catalog.schema.table")`). `as_of` time-travels a
+Delta table (`versionAsOf` / `timestampAsOf`, or deltalake's version). CSV is refused: Spark infers its column
 types differently from the local reader, so the two engines would not audit the same table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from mlstablint.data.read import (
     DataError,
     Source,
     TableRef,
+    delta_snapshot,
     digest,
     display_path,
     first_line,
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from mlstablint.data.sample import Sample
+    from mlstablint.spark.scan import Scan
 
 
 def read_parquet(spark: SparkSession, path: Path) -> tuple[DataFrame, Source]:
@@ -61,6 +64,16 @@ class SparkTable:
     structure: str
     version: int | None = None
     as_of: str | None = None
+    files: list[str] | None = None  # the local parquet files behind `df`, when the command resolved them
+    _scan: Scan | None = field(default=None, init=False, repr=False)
+
+    def scan(self) -> Scan:
+        """How the engine's passes read the table (`mlstablint.spark.scan`), decided once."""
+        if self._scan is None:
+            from mlstablint.spark.scan import scan_of
+
+            self._scan = scan_of(self.df, self.files)
+        return self._scan
 
     def identity(self, role: Role, partial: Any) -> TableIdentity:
         return TableIdentity(role=role, source=self.display, format=self.format, rows=partial.rows,
@@ -90,12 +103,16 @@ def read_table(spark: SparkSession, table: TableRef) -> SparkTable:
         if when is not None:
             raise DataError("--as-of reads a Delta table at a version, and this is not a Delta table (no _delta_log/)")
         df, source = read_parquet(spark, local)
-        return SparkTable(df, source.display if ref.kind == "path" else ref.text, "parquet", source.structure)
+        return SparkTable(df, source.display if ref.kind == "path" else ref.text, "parquet", source.structure,
+                          files=[str(f.absolute()) for f in source.files])
     location = str(local.absolute()) if local is not None else ref.text
     display = ref.text if ref.kind == "uri" else display_path(local) if local is not None else ref.text
     if local is not None or when is not None or _has_delta_log(spark, ref.text):
         reader = _time_travel(spark.read.format("delta"), when)
-        df = _spark_call(lambda: reader.load(location), delta=True)
+        try:
+            df = _spark_call(lambda: reader.load(location), delta=True)
+        except _NoDeltaConnector:
+            return _delta_files(spark, location, display, ref.as_of)
         return SparkTable(df, display, "delta", digest("delta", location, df.schema.simpleString(), str(when)),
                           when if isinstance(when, int) else None, ref.as_of)
     if table_suffix(Path(ref.text)) in CSV_SUFFIXES:
@@ -103,6 +120,62 @@ def read_table(spark: SparkSession, table: TableRef) -> SparkTable:
                         "with --engine local")
     df = _spark_call(lambda: spark.read.parquet(ref.text))
     return SparkTable(df, ref.text, "parquet", digest("parquet", ref.text, df.schema.simpleString()))
+
+
+NO_CONNECTOR = ("reading this Delta table on Spark needs the Delta Lake connector (built into Databricks; elsewhere "
+                "the delta-spark package and its jars)")
+# Reader features that change nothing about reading a version's parquet files as they are.
+_PLAIN_READER_FEATURES = frozenset({"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"})
+
+
+class _NoDeltaConnector(DataError):
+    """The session has no Delta data source."""
+
+
+def _delta_files(spark: SparkSession, location: str, display: str, as_of: str | None) -> SparkTable:
+    """A Delta table on a session without the Delta data source: the files of the version asked for, listed by
+    deltalake (the local engine's reader: the same version, structure and identity), read by Spark as parquet
+    (or by the executors themselves: `scan`). Only where those files are the table as they are: not
+    partitioned (the partition values live in the log, not in the files), and no deletion vectors, column
+    mapping or other reader feature that changes what the files mean."""
+    try:
+        snap = delta_snapshot(location, as_of)
+    except DataError as exc:
+        if "needs the deltalake package" in str(exc):
+            raise DataError(f"{NO_CONNECTOR}, or the deltalake package (pip install 'mlstablint[delta]')") from None
+        raise
+    features = snap.reader_features - _PLAIN_READER_FEATURES
+    if features:
+        raise DataError(f"{NO_CONNECTOR}: without it the version's parquet files are read as they are, and this "
+                        f"table's {', '.join(sorted(features))} would be ignored")
+    if snap.partition_columns:
+        raise DataError(f"{NO_CONNECTOR}: without it the version's parquet files are read as they are, and this "
+                        f"table is partitioned by {', '.join(snap.partition_columns)} (values kept in its log)")
+    files = snap.files
+    if not files:
+        raise DataError("the table has no rows (no data files at this version)")
+    names = list(snap.dataset.schema.names)
+    # Files written before a column was added lack it: the union of their schemas, in the table's order.
+    df = _spark_call(lambda: spark.read.option("mergeSchema", "true").parquet(*files))
+    if df.columns != names:
+        from mlstablint.spark.scan import column
+
+        missing = sorted(set(names) - set(df.columns))
+        if missing:
+            raise DataError(f"the Delta table's column {missing[0]!r} is in none of its version's files")
+        df = df.select(*[column(n) for n in names])
+    paths = [local_file(uri) for uri in files]
+    return SparkTable(df, display, "delta", snap.structure, snap.version, as_of,
+                      files=[p for p in paths if p is not None] if None not in paths else None)
+
+
+def local_file(uri: str) -> str | None:
+    """The local path of a file deltalake lists (a plain absolute path, or a `file:` URI), else None."""
+    if uri.startswith("/"):
+        return uri
+    from mlstablint.spark.scan import local_path
+
+    return local_path(uri)
 
 
 def _time_travel(reader: Any, when: int | str | None) -> Any:
@@ -146,9 +219,7 @@ def _spark_call(call: Callable[[], DataFrame], delta: bool = False) -> DataFrame
             raise
         line, full = spark_message(exc), str(exc)
         if delta and ("DATA_SOURCE_NOT_FOUND" in full or "Failed to find the data source: delta" in full):
-            raise DataError("reading a Delta table on Spark needs the Delta Lake connector (built into Databricks; "
-                            "elsewhere the delta-spark package and its jars), or audit it with --engine local "
-                            "(pip install 'mlstablint[delta]')") from None
+            raise _NoDeltaConnector(NO_CONNECTOR) from None
         raise DataError(f"Spark cannot read the table: {line}") from None
 
 
@@ -198,8 +269,8 @@ def sampler_of(table: SparkTable | Callable[[], SparkTable], options: AuditOptio
 
         read = table if isinstance(table, SparkTable) else table()
         try:
-            return spark_sample(read.df, read.display, options.target, options.features, options.intercept, max_rows,
-                                seed)
+            return spark_sample(read.scan(), read.display, options.target, options.features, options.intercept,
+                                max_rows, seed)
         except Exception as exc:  # a Spark job that failed: the experiments skip with this reason
             if not _from_spark(exc):
                 raise
@@ -212,7 +283,7 @@ def analyse(table: SparkTable, options: AuditOptions, test: SparkTable | None = 
     """The Spark engine's analysis of a table (and its test table), with their identities."""
     from mlstablint.spark.engine import analyse_dataframe
 
-    ctx = analyse_dataframe(table.df, table.display, options, test.df if test is not None else None,
+    ctx = analyse_dataframe(table.scan(), table.display, options, test.scan() if test is not None else None,
                             test.display if test is not None else "")
     ctx.identity.append(table.identity("train", ctx.partial))
     if test is not None and ctx.test is not None:

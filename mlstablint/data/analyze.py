@@ -154,7 +154,13 @@ class OverlapCounts:
 
 def row_counts(p: Partial) -> RowCounts:
     """The duplicate and conflict counts of a partial that kept its row hashes."""
-    fh = p.hashes()
+    return count_rows(p.hashes(), p.targets() if p.layout.target is not None else None, p.layout.target_numeric)
+
+
+def count_rows(fh: np.ndarray, tk: np.ndarray | None, numeric: bool, complete: bool = False) -> RowCounts:
+    """The counts of rows with feature hashes `fh` and target keys `tk` (None: no target; a numeric target's
+    keys are its float64 bits). Without duplicates the target's figures are skipped unless `complete`: a
+    distributed engine counts each part of the rows (whole duplicate groups) and adds them (`merge_counts`)."""
     n = int(fh.size)
     uniq, inverse, counts = np.unique(fh, return_inverse=True, return_counts=True)
     duplicated = n - int(uniq.size)
@@ -162,9 +168,8 @@ def row_counts(p: Partial) -> RowCounts:
     base = RowCounts(rows=n, distinct=int(uniq.size), duplicate_groups=int(np.count_nonzero(counts > 1)),
                      largest_group=int(counts.max()) if n else 0,
                      group_sizes=tuple((int(s), int(c)) for s, c in zip(sizes, groups_of_size, strict=True)))
-    if p.layout.target is None or not duplicated:
+    if tk is None or not (duplicated or complete):
         return base
-    tk = p.targets()
     order = np.lexsort((tk, inverse))
     g_sorted, t_sorted = inverse[order], tk[order]
     new_pair = np.ones(n, dtype=bool)
@@ -175,9 +180,9 @@ def row_counts(p: Partial) -> RowCounts:
     labels_per_group = np.bincount(pair_group, minlength=uniq.size)
     conflicting = labels_per_group > 1
     group_starts = np.flatnonzero(np.r_[True, pair_group[1:] != pair_group[:-1]])
-    best = int(np.maximum.reduceat(pair_counts, group_starts).sum())
+    best = int(np.maximum.reduceat(pair_counts, group_starts).sum()) if n else 0
     ss_within, dof, n_finite = float("nan"), 0.0, 0
-    if p.layout.target_numeric:
+    if numeric:
         y = tk.view(np.float64)
         finite = np.isfinite(y)
         w = np.bincount(inverse, weights=np.where(finite, y, 0.0), minlength=uniq.size)
@@ -192,6 +197,21 @@ def row_counts(p: Partial) -> RowCounts:
                      largest_group=base.largest_group, conflicting_groups=int(np.count_nonzero(conflicting)),
                      conflicting_rows=int(counts[conflicting].sum()), best_correct=best, ss_within=ss_within,
                      within_dof=dof, finite_targets=n_finite, group_sizes=base.group_sizes)
+
+
+def merge_counts(a: RowCounts, b: RowCounts) -> RowCounts:
+    """The counts of two sets of rows that share no feature hash, each counted with `complete=True`."""
+    sizes = dict(a.group_sizes)
+    for size, groups in b.group_sizes:
+        sizes[size] = sizes.get(size, 0) + groups
+    return RowCounts(rows=a.rows + b.rows, distinct=a.distinct + b.distinct,
+                     duplicate_groups=a.duplicate_groups + b.duplicate_groups,
+                     largest_group=max(a.largest_group, b.largest_group),
+                     conflicting_groups=a.conflicting_groups + b.conflicting_groups,
+                     conflicting_rows=a.conflicting_rows + b.conflicting_rows,
+                     best_correct=a.best_correct + b.best_correct,
+                     ss_within=a.ss_within + b.ss_within, within_dof=a.within_dof + b.within_dof,
+                     finite_targets=a.finite_targets + b.finite_targets, group_sizes=tuple(sorted(sizes.items())))
 
 
 def overlap_counts(train: Partial, test: Partial) -> OverlapCounts:

@@ -29,6 +29,7 @@ from mlstablint.data.partials import (
     block_rows,
     design_block,
     make_layout,
+    release_scratch,
 )
 from mlstablint.data.read import ColumnRetype, DataError, Source, TableRef, display_path, open_source
 from mlstablint.dataset import Dataset, Role, TableIdentity
@@ -283,6 +284,7 @@ def conclude(ctx: analyze.Context, options: AuditOptions, notes: list[str], seco
     if partial.gram is not None:
         _conditioning(ctx, display, layout, options, second_pass)
     elif sparse is not None and partial.incomplete_rows == 0:
+        release_scratch()  # pass 1's work arrays are as large as the Schur complement that follows
         _conditioning(ctx, display, layout, options, second_pass, sparse)
         notes.append(f"{display}: {p} design columns exceed max-design-columns ({t.max_design_columns}): one-hot "
                      f"and rank checks from the sparse Gram matrix; the conditioning check (MSL605) skipped")

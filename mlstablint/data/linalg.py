@@ -278,16 +278,27 @@ def equilibrated(gram: Any) -> tuple[Any, F64]:
     return (scale @ gram @ scale).tocsc(), norms
 
 
+# Cells of the dense Schur complement `sparse_null_space` factors at most (128 MB of float64); past it,
+# the sparse LU of the whole matrix.
+SCHUR_CELLS = 1 << 24
+
+
 @on_one_blas_thread
 def sparse_null_space(s: Any) -> tuple[F64, float, float]:
     """An orthonormal basis (columns) of the null space of a sparse symmetric positive semi-definite S, its
-    largest eigenvalue, and its smallest eigenvalue above the null tolerance (NaN when not seen).
+    largest eigenvalue, and its smallest eigenvalue above the null tolerance (NaN when not known: not seen,
+    or S too large to be factored whole).
 
-    S is factored once, shifted by δ = 1e-8 λmax (sparse LU: SuperLU), and ARPACK finds the largest
-    eigenvalues of (S + δI)⁻¹, i.e. S's smallest, a round at a time, each round deflated of the directions
-    found before. A direction v is null when its Rayleigh quotient vᵀSv is at most λmax · columns · eps
-    (`numpy.linalg.matrix_rank`'s tolerance for a Hermitian matrix: a Gram matrix carries no more digits).
+    The tolerance is `numpy.linalg.matrix_rank`'s for a Hermitian matrix, λmax · columns · eps (a Gram matrix
+    carries no more digits). A wide one-hot design has many columns that never share a row: among them S is
+    diagonal. Those columns (`disjoint_columns`, I) are eliminated exactly: S is singular along v exactly when
+    the Schur complement C = S_RR − S_RI S_II⁻¹ S_IR of the others (R) is along v_R, with v_I = −S_II⁻¹ S_IR v_R,
+    and vᵀSv = v_Rᵀ C v_R. C is formed densely a block of columns at a time, and its smallest eigenpairs come
+    from LAPACK (`eigh`, MRRR, the selected vectors only): memory |R|² floats, where the sparse LU of S fills in
+    towards |I ∪ R|² (its levels co-occur at random: the elimination graph is an expander). When |R|² exceeds
+    SCHUR_CELLS, the sparse LU (`_null_space_lu`); when S itself is no larger, S is factored densely.
     """
+    import scipy.linalg
     import scipy.sparse
     import scipy.sparse.linalg as spla
 
@@ -299,6 +310,67 @@ def sparse_null_space(s: Any) -> tuple[F64, float, float]:
         return vecs[:, lam <= tol], float(lam[-1]), float(above[0]) if above.size else float("nan")
     lam_max = float(spla.eigsh(s, k=1, which="LA", return_eigenvectors=False, tol=1e-6)[0])
     tol = lam_max * n * EPS
+    s = scipy.sparse.csc_matrix(s)
+    # Small enough for S itself: nothing eliminated, and the smallest eigenvalue is S's.
+    chosen = disjoint_columns(s) if n * n > SCHUR_CELLS else np.zeros(n, dtype=bool)
+    inner, rest = np.flatnonzero(chosen), np.flatnonzero(~chosen)
+    if rest.size * rest.size > SCHUR_CELLS or rest.size == 0:
+        return _null_space_lu(s, lam_max, tol)
+    d_inner = s.diagonal()[inner]
+    s_ri = s[rest][:, inner].tocsr()
+    s_ir = s_ri.T.tocsc()
+    schur = s[rest][:, rest].toarray()
+    if inner.size:
+        w = (s_ri @ scipy.sparse.diags(1.0 / d_inner)).tocsr()  # S_RI S_II⁻¹
+        for start in range(0, rest.size, 256):  # the product a block of columns at a time: it is nearly dense
+            block = slice(start, start + 256)
+            schur[:, block] -= w @ s_ir[:, block].toarray()
+        del w
+    k = min(rest.size, NULL_MAX + 1)
+    # Its lower triangle only (the upper one differs from it in the last bits).
+    lam, vecs = scipy.linalg.eigh(schur, lower=True, overwrite_a=True, check_finite=False,
+                                  subset_by_index=[0, k - 1], driver="evr")
+    del schur
+    null = lam <= tol
+    above = lam[~null]
+    # C's eigenvalues are not S's (only bounds on them, by interlacing): S's smallest is then not known.
+    smallest = float(above[0]) if above.size and not inner.size else float("nan")
+    v_rest = vecs[:, null][:, :NULL_MAX]
+    if not v_rest.shape[1]:
+        return np.empty((n, 0)), lam_max, smallest
+    full = np.zeros((n, v_rest.shape[1]))
+    full[rest] = v_rest
+    full[inner] = -np.asarray(s_ir @ v_rest) / d_inner[:, None]
+    found, _r = np.linalg.qr(full)
+    return found, lam_max, smallest
+
+
+def disjoint_columns(s: Any) -> NDArray[np.bool_]:
+    """Columns of S (sparse) that pairwise have no nonzero in common — among them S is diagonal — and a
+    nonzero diagonal, chosen greedily by fewest nonzeros (most columns)."""
+    pattern = s.tocsr()
+    n = pattern.shape[0]
+    diagonal = pattern.diagonal()
+    degree = np.diff(pattern.indptr)
+    chosen = np.zeros(n, dtype=bool)
+    blocked = diagonal == 0
+    for j in np.argsort(degree, kind="stable"):
+        if blocked[j]:
+            continue
+        chosen[j] = True
+        row = slice(pattern.indptr[j], pattern.indptr[j + 1])
+        blocked[pattern.indices[row][pattern.data[row] != 0]] = True
+    return chosen
+
+
+def _null_space_lu(s: Any, lam_max: float, tol: float) -> tuple[F64, float, float]:
+    """`sparse_null_space` through the sparse LU of S: S is factored once, shifted by δ = 1e-8 λmax (SuperLU),
+    and ARPACK finds the largest eigenvalues of (S + δI)⁻¹, i.e. S's smallest, a round at a time, each round
+    deflated of the directions found before. A direction v is null when vᵀSv ≤ `tol`."""
+    import scipy.sparse
+    import scipy.sparse.linalg as spla
+
+    n = s.shape[0]
     found = np.empty((n, 0))
     smallest = float("nan")
     # S + δI is symmetric positive definite: a symmetric fill-reducing ordering and no pivoting (measured on

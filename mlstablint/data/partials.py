@@ -23,6 +23,7 @@ block and re-factor), for when the Gram matrix squares away the digits that matt
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,6 +86,27 @@ def scratch(name: str, shape: tuple[int, int], dtype: type) -> NDArray[Any]:
     if buffer is None or buffer.dtype != kind or buffer.size < size:
         buffer = _SCRATCH.buffers[name] = np.empty(size, dtype=kind)
     return buffer[:size].reshape(shape, order="F")
+
+
+def release_scratch() -> None:
+    """Give back what pass 1 no longer needs before the linear algebra that follows it: this thread's work
+    arrays, Arrow's pooled buffers, and (glibc) the freed heap the allocator keeps. On a wide design the
+    three hold ~150 MB that the sparse path's factorisation would otherwise add to."""
+    _SCRATCH.buffers.clear()
+    pa.default_memory_pool().release_unused()
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        libc = None
+    trim = getattr(libc, "malloc_trim", None)  # glibc's; musl has none
+    if trim is not None:
+        trim(0)
 
 
 _BLAS: list[Any] = []  # the process's threadpoolctl controller, made on first use

@@ -154,18 +154,8 @@ class Source:
             yield from self.delta.to_batches(columns=columns, batch_size=max(1, min(batch_size, 1 << 16)),
                                              use_threads=False, batch_readahead=0, fragment_readahead=0)
         elif self.kind == "parquet":
-            # One row group at a time, read on demand (a dataset scanner reads ahead as far as it likes
-            # when the consumer is slow): memory is bounded by a row group, not by the file.
             for part in self.files:
-                reader = pq.ParquetFile(self._open(part), buffer_size=1 << 20, pre_buffer=False)
-                try:
-                    present = set(reader.schema_arrow.names)
-                    missing = [c for c in columns if c not in present]
-                    if missing:
-                        raise DataError(f"part {display_path(part)} lacks column(s) {', '.join(map(repr, missing))}")
-                    yield from reader.iter_batches(batch_size=max(1, min(batch_size, 1 << 16)), columns=columns)
-                finally:
-                    reader.close()
+                yield from parquet_batches(self._open(part), display_path(part), columns, batch_size)
         elif self.kind == "csv":
             for part in self.files:
                 yield from _csv_reader(part, self.column_types, columns, self.filesystem)
@@ -201,6 +191,24 @@ class Source:
             return None
         widened = pa.float64() if (pa.types.is_integer(current) or pa.types.is_null(current)) else pa.string()
         return ColumnRetype(name, widened)
+
+
+def parquet_batches(part: Any, display: str, columns: list[str], batch_size: int,
+                    row_groups: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+    """One parquet part's `columns` (of all its row groups, or of `row_groups`), one row group at a time read on
+    demand (a dataset scanner reads ahead as far as it likes when the consumer is slow): memory is bounded by a
+    row group, not by the file. `part` is a local path or an open random-access file. Every engine reads parquet
+    through here (the Spark engine's executors too, `mlstablint.spark.scan`)."""
+    reader = pq.ParquetFile(part, buffer_size=1 << 20, pre_buffer=False)
+    try:
+        present = set(reader.schema_arrow.names)
+        missing = [c for c in columns if c not in present]
+        if missing:
+            raise DataError(f"part {display} lacks column(s) {', '.join(map(repr, missing))}")
+        yield from reader.iter_batches(batch_size=max(1, min(batch_size, 1 << 16)), columns=columns,
+                                       row_groups=row_groups)
+    finally:
+        reader.close()
 
 
 def _csv_options(path: Path) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions]:
@@ -471,8 +479,38 @@ def _remote_parts(filesystem: pafs.FileSystem, inner: str) -> tuple[str, list[Pa
     raise DataError(f"directory mixes file kinds ({', '.join(sorted(kinds))}); expected parquet or CSV parts only")
 
 
-def _delta_source(uri: str, path: Path, display: str, as_of: str | None) -> Source:
-    """A Delta table's snapshot (latest, or at `as_of`: a version number or a timestamp) through deltalake."""
+@dataclass(frozen=True)
+class DeltaSnapshot:
+    """One version of a Delta table as deltalake reads it: what both engines audit and name."""
+
+    table: Any  # deltalake.DeltaTable, loaded at the version read
+    dataset: Any  # its pyarrow dataset (deletion vectors, partition values and column mapping applied)
+    version: int
+    rows: int | None  # from the log's per-file statistics
+    structure: str  # the version, schema and row count (a hex digest): the structure part of the identity
+
+    @property
+    def files(self) -> list[str]:
+        """The version's data files (absolute paths for a local table, else URIs with their scheme)."""
+        return [str(uri) for uri in self.table.file_uris()]
+
+    @property
+    def partition_columns(self) -> list[str]:
+        return [str(c) for c in self.table.metadata().partition_columns]
+
+    @property
+    def reader_features(self) -> set[str]:
+        """What reading the files needs besides parquet: column mapping (reader version 2) and the reader
+        features the log declares (version 3: deletionVectors, columnMapping, typeWidening...)."""
+        protocol = self.table.protocol()
+        features = set(protocol.reader_features or ())
+        if protocol.min_reader_version == 2:
+            features.add("columnMapping")
+        return features
+
+
+def delta_snapshot(uri: str, as_of: str | None) -> DeltaSnapshot:
+    """A Delta table at its latest version or at `as_of` (a version number or a timestamp), through deltalake."""
     try:
         from deltalake import DeltaTable
     except ImportError:
@@ -498,9 +536,15 @@ def _delta_source(uri: str, path: Path, display: str, as_of: str | None) -> Sour
             raise
         raise DataError(f"cannot read Delta table: {first_line(exc)}") from None
     version = int(table.version())
-    schema = dataset.schema
-    return Source(path, display, "delta", schema, rows, delta=dataset, version=version, as_of=as_of,
-                  structure=digest("delta", str(version), schema.to_string(), str(rows)))
+    return DeltaSnapshot(table, dataset, version, rows,
+                         digest("delta", str(version), dataset.schema.to_string(), str(rows)))
+
+
+def _delta_source(uri: str, path: Path, display: str, as_of: str | None) -> Source:
+    """A Delta table's snapshot as a source (see `delta_snapshot`)."""
+    snap = delta_snapshot(uri, as_of)
+    return Source(path, display, "delta", snap.dataset.schema, snap.rows, delta=snap.dataset, version=snap.version,
+                  as_of=as_of, structure=snap.structure)
 
 
 def _delta_rows(table: Any) -> int | None:

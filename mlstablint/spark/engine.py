@@ -1,13 +1,15 @@
-"""The audit of a Spark DataFrame: the local engine's statistics, computed where the rows are.
+"""The audit of a Spark table: the local engine's statistics, computed where the rows are.
 
 Pass 1 runs `Partial.update` (the local code) on each partition's Arrow batches through
-`mapInArrow`. It sends back, per data row, the local engine's row hash and target key (`hashes`:
-the same 64-bit values the local engine computes), and per partition one partial as bytes (`codec`,
-without those arrays). The output is persisted on the executors: the partials are merged in at most
-`FAN_IN` groups there and the rest on the driver, which so holds O(p²) numbers whatever the row
-count; duplicate, conflict and overlap counts are Spark aggregations on the persisted hashes. When
-the Gram matrix cannot be trusted, the second pass is TSQR: one R factor per partition, merged the
-same way. The findings then come from the local engine's own analysis.
+`mapInArrow` (over the DataFrame's rows, or over the parquet row groups the executors read
+themselves: `scan`). It sends back, per data row, the local engine's row hash and target key
+(`hashes`: the same 64-bit values the local engine computes), and per partition one partial as bytes
+(`codec`, without those arrays). In the same Spark job that output is shuffled by row hash: each
+partition of the shuffle counts its duplicate groups with the local engine's code and merges the
+partials it received (at most `FAN_IN` of them hold any), so the driver holds O(p²) numbers whatever
+the row count, and the table is read once. When the Gram matrix cannot be trusted, the second pass is
+TSQR: one R factor per partition, merged the same way. The findings then come from the local
+engine's own analysis.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from mlstablint.data import analyze
+from mlstablint.data.analyze import RowCounts
 from mlstablint.data.audit import (
     AuditOptions,
     conclude,
@@ -33,22 +36,14 @@ from mlstablint.data.audit import (
 from mlstablint.data.partials import Layout, Options, Partial, RFactor, design_block, make_layout
 from mlstablint.data.read import DataError
 from mlstablint.spark import codec, hashes
+from mlstablint.spark.scan import Scan
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 FAN_IN = 16  # partials merged on the driver at most: the executors merge the rest
 BLOB = "blob binary"
-
-
-def arrow_schema(df: DataFrame) -> pa.Schema:
-    """The Arrow schema of the batches `mapInArrow` hands over, which the layout is decided from."""
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    try:
-        return to_arrow_schema(df.schema)
-    except Exception as exc:  # pyspark raises its own errors for types Arrow cannot carry
-        raise DataError(f"the DataFrame's schema cannot be read through Arrow: {exc}") from None
+COUNTED = hashes.count_fields()  # the Arrow fields of hashes.COUNT_SCHEMA
 
 
 # ---- functions that run on the executors (module level, so that Spark can ship them)
@@ -58,18 +53,25 @@ def _partition_pass(layout: Layout, options: Options, batches: Iterator[pa.Recor
                     ) -> Iterator[pa.RecordBatch]:
     """Pass 1 over one partition: its rows' keys as they are computed, then its partial as one blob."""
     partial = Partial(layout, options)
-    for batch in hashes.renamed(batches, layout.columns):
+    for batch in batches:
         partial.update(batch)
         keys = hashes.take_keys(partial)
         if keys.num_rows:
             yield keys
     if partial.rows:
-        yield hashes.blob_row(layout, codec.encode_partial(partial))
+        yield hashes.blob_row(layout, codec.encode_partial(partial), _partition_id() % FAN_IN)
+
+
+def _partition_id() -> int:
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    return context.partitionId() if context is not None else 0
 
 
 def _partition_rfactor(names: list[str], batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     acc = RFactor(len(names) + 1)
-    for batch in hashes.renamed(batches, names):
+    for batch in batches:
         x, _nulls = design_block(batch, names)
         acc.add(tsqr_block(x))
     if acc.rows:
@@ -100,6 +102,27 @@ class _Blobs(Generic[A]):
         return acc
 
 
+def _count_and_merge(layout: Layout, kind: _Blobs[Partial], batches: Iterator[pa.RecordBatch]
+                     ) -> Iterator[pa.RecordBatch]:
+    """One partition of pass 1's output shuffled by `h`: the counts of its data rows (whole duplicate groups)
+    and the merge of the partials it received, as one row."""
+    acc = kind.empty()
+    fh: list[np.ndarray] = []
+    tk: list[np.ndarray] = []
+    for batch in batches:
+        blobs = batch.column("blob")
+        if blobs.null_count < len(blobs):  # rows that carry a partition's partial, not a data row
+            for blob in blobs.drop_null().to_pylist():
+                acc.merge(kind.decode(blob))
+            batch = batch.filter(blobs.is_null())
+        fh.append(batch.column("h").to_numpy().view(np.uint64))
+        if layout.target is not None:
+            tk.append(batch.column("k").to_numpy().view(np.uint64))
+    row = hashes.count_row(layout, fh, tk)
+    row["blob"] = [kind.encode(acc) if acc.rows else None]
+    yield pa.RecordBatch.from_pydict(row, schema=pa.schema([*COUNTED, pa.field("blob", pa.binary())]))
+
+
 def _merge_blobs(kind: _Blobs[A], batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     acc = kind.merged(blob for batch in batches for blob in batch.column(0).to_pylist())
     if acc.rows:
@@ -119,76 +142,83 @@ def _rfactors(columns: int) -> _Blobs[RFactor]:
 # ---- the driver
 
 
-def reduce_blobs(blobs: DataFrame, merge: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]],
-                 persisted: bool = False) -> Iterator[bytes]:
-    """The per-partition blobs merged into at most FAN_IN on the executors, then collected. Blobs read from a
-    persisted output are `coalesce`d (no shuffle); others are shuffled, since coalescing would also narrow the
-    pass that computes them to FAN_IN tasks."""
-    grouped = blobs.coalesce(FAN_IN) if persisted else blobs.repartition(FAN_IN)
-    merged = grouped.mapInArrow(merge, BLOB)
+def reduce_blobs(blobs: DataFrame, merge: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+                 ) -> Iterator[bytes]:
+    """The per-partition blobs merged into at most FAN_IN on the executors, then collected. They are shuffled:
+    coalescing would also narrow the pass that computes them to FAN_IN tasks."""
+    merged = blobs.repartition(FAN_IN).mapInArrow(merge, BLOB)
     for row in merged.collect():
         yield bytes(row["blob"])
 
 
-def first_pass(df: DataFrame, layout: Layout, options: Options) -> tuple[Partial, DataFrame]:
-    """The merged partial of pass 1, and pass 1's output persisted on the executors (the caller unpersists
-    it): `hashes.keys` reads the rows' keys from it."""
-    from pyspark.sql import functions as F
-
+def first_pass(scan: Scan, layout: Layout, options: Options, keep: bool = False
+               ) -> tuple[Partial, RowCounts, DataFrame | None]:
+    """Pass 1 and its aggregation in one Spark job: the merged partial and the duplicate and conflict counts.
+    Pass 1's output (one row per data row: its hashes) is shuffled by feature hash, so that each duplicate group
+    lies whole in one partition, which the local engine's `count_rows` counts; the partitions' partials travel
+    in the same shuffle to at most FAN_IN of them, which merge them. With `keep`, pass 1's output is also
+    persisted on the executors and returned (the caller unpersists it): `hashes.keys` reads the rows' keys."""
     options = replace(options, hashes=True)
-    out = hashes.columns(df, layout.columns).mapInArrow(functools.partial(_partition_pass, layout, options),
-                                                         hashes.key_schema(layout)).persist()
+    out = scan.map(layout.columns, functools.partial(_partition_pass, layout, options), hashes.key_schema(layout))
+    if keep:
+        out = out.persist()
     try:
         kind = _partials(layout, options)
-        blobs = out.where(F.col("blob").isNotNull()).select("blob")
-        partial = kind.merged(reduce_blobs(blobs, functools.partial(_merge_blobs, kind), persisted=True))
+        # By column only: adaptive execution sizes the shuffle's partitions to the hashes' bytes.
+        counted = out.repartition("h").mapInArrow(functools.partial(_count_and_merge, layout, kind),
+                                                  f"{hashes.COUNT_SCHEMA}, {BLOB}").collect()
+        partial = kind.merged(bytes(row["blob"]) for row in counted if row["blob"] is not None)
+        counts = hashes.total_counts(counted)
     except BaseException:
-        out.unpersist()
+        if keep:
+            out.unpersist()
         raise
-    return partial, out
+    return partial, counts, out if keep else None
 
 
-def r_factor(df: DataFrame, layout: Layout, full_cols: list[int]) -> tuple[np.ndarray, int]:
+def r_factor(scan: Scan, layout: Layout, full_cols: list[int]) -> tuple[np.ndarray, int]:
     """TSQR of the complete rows of [1 | X][:, full_cols] (column 0 is the intercept)."""
     names = [layout.design[c - 1] for c in full_cols if c > 0]
-    blobs = hashes.columns(df, names).mapInArrow(functools.partial(_partition_rfactor, names), BLOB)
+    blobs = scan.map(names, functools.partial(_partition_rfactor, names), BLOB)
     kind = _rfactors(len(full_cols))
     acc = kind.merged(reduce_blobs(blobs, functools.partial(_merge_blobs, kind)))
     return acc.result(), acc.rows
 
 
-def analyse_dataframe(df: DataFrame, display: str, options: AuditOptions, test: DataFrame | None = None,
+def analyse_dataframe(scan: Scan, display: str, options: AuditOptions, test: Scan | None = None,
                       test_display: str = "") -> analyze.Context:
-    """The local engine's analysis of a Spark DataFrame (and its test DataFrame): findings and notes."""
-    layout = make_layout(arrow_schema(df), options.target, options.features)
+    """The local engine's analysis of a Spark table (and its test table): findings and notes."""
+    layout = make_layout(scan.schema, options.target, options.features)
     persisted: list[DataFrame] = []
     try:
-        partial, out = first_pass(df, layout, pass_one_options(options, layout, hashes=True,
-                                                               has_test=test is not None))
-        persisted.append(out)
-        keys = hashes.keys(out)
+        partial, counts, out = first_pass(scan, layout, pass_one_options(options, layout, hashes=True,
+                                                                       has_test=test is not None),
+                                          keep=test is not None)
+        if out is not None:
+            persisted.append(out)
         if partial.rows == 0:
             raise DataError("the table has no rows")
         ctx = analyze.Context(dataset=display, partial=partial, thresholds=options.thresholds,
-                              intercept=options.intercept, severity=severity_lookup(),
-                              row_counts=hashes.row_counts(keys, layout, floor=not analyze.is_classification(
-                                  partial, options.thresholds)))
+                              intercept=options.intercept, severity=severity_lookup(), row_counts=counts)
 
         def second_pass(full_cols: list[int]) -> tuple[np.ndarray, int]:
-            return r_factor(df, layout, full_cols)
+            return r_factor(scan, layout, full_cols)
 
         def test_pass(train: Layout) -> tuple[Partial, str]:
             assert test is not None
             try:
-                test_lay = test_layout(arrow_schema(test), train)
+                test_lay = test_layout(test.schema, train)
                 sample_rows = sample_rows_for(options, len(train.design))
-                test_partial, test_out = first_pass(test, test_lay, Options(gram=False, sample_rows=sample_rows))
+                test_partial, _counts, test_out = first_pass(test, test_lay, Options(gram=False,
+                                                                                      sample_rows=sample_rows),
+                                                             keep=True)
+                assert test_out is not None and out is not None
                 persisted.append(test_out)
             except DataError as exc:
                 raise DataError(str(exc), path=test_display) from None
             if test_partial.rows == 0:
                 raise DataError("the test table has no rows", path=test_display)
-            ctx.overlap_counts = hashes.overlap_counts(keys, hashes.keys(test_out), test_partial.rows)
+            ctx.overlap_counts = hashes.overlap_counts(hashes.keys(out), hashes.keys(test_out), test_partial.rows)
             return test_partial, test_display
 
         return conclude(ctx, options, [], second_pass, test_pass if test is not None else None)

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from mlstablint.data.partials import Layout, design_block, make_layout, mix64, row_hashes
 from mlstablint.data.sample import Sample, assemble, sample_size, seed_key
-from mlstablint.spark.engine import BLOB, arrow_schema, reduce_blobs
-from mlstablint.spark.hashes import columns, renamed
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+from mlstablint.spark.engine import BLOB, reduce_blobs
+from mlstablint.spark.scan import Scan
 
 _NO_CUTOFF = np.iinfo(np.uint64).max  # every key is below it: "kept every row so far"
 
@@ -65,7 +61,7 @@ def _partition_sample(layout: Layout, k: int, seed: int, batches: Iterator[pa.Re
     salt = seed_key(seed)
     kept: pa.Table | None = None
     cutoff, rows = int(_NO_CUTOFF), 0
-    for batch in renamed(batches, layout.columns):
+    for batch in batches:
         x, _nulls = design_block(batch, layout.design)
         fh = row_hashes(layout, batch, x)
         columns: dict[str, pa.Array] = {
@@ -99,13 +95,13 @@ def _merge_samples(k: int, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Rec
         yield _to_blob(kept, cutoff, rows)
 
 
-def spark_sample(df: DataFrame, display: str, target: str | None, features: list[str] | None, intercept: bool,
+def spark_sample(scan: Scan, display: str, target: str | None, features: list[str] | None, intercept: bool,
                  max_rows: int, seed: int) -> Sample:
     """What `mlstablint.data.sample.sample_design` returns for the same table, computed by Spark."""
-    layout = make_layout(arrow_schema(df), target, features)
+    layout = make_layout(scan.schema, target, features)
     p = len(layout.design)
     k = sample_size(max_rows, p)
-    blobs = columns(df, layout.columns).mapInArrow(functools.partial(_partition_sample, layout, k, seed), BLOB)
+    blobs = scan.map(layout.columns, functools.partial(_partition_sample, layout, k, seed), BLOB)
     kept, _cutoff, rows = _merge(k, (_from_blob(blob) for blob in
                                      reduce_blobs(blobs, functools.partial(_merge_samples, k))))
     if kept is not None:
