@@ -89,21 +89,26 @@ class _Source:
             self._reads[i] = _reads(self.tree.body[i])
         return self._reads[i]
 
+    def _last_binding(self, name: str) -> int | None:
+        """The index of the last top-level statement binding `name`."""
+        found = [i for i, statement in enumerate(self.statements) if name in statement[2]]
+        return found[-1] if found else None
+
     def defining(self, name: str) -> ast.stmt | None:
         """The last top-level statement binding `name`."""
-        found = [i for i, statement in enumerate(self.statements) if name in statement[2]]
-        return self.tree.body[found[-1]] if found else None
+        last = self._last_binding(name)
+        return None if last is None else self.tree.body[last]
 
     def kept(self, name: str) -> tuple[frozenset[int], frozenset[str]] | None:
         """The statements `name`'s last binding needs (it, and transitively every statement binding a global
         name a kept statement may read) and the words of their text; None when `name` is not bound here."""
         if name not in self._kept:
-            found = [i for i, statement in enumerate(self.statements) if name in statement[2]]
-            if not found:
+            last = self._last_binding(name)
+            if last is None:
                 self._kept[name] = None
             else:
-                keep = {found[-1]}
-                wanted = set(self._reads_of(found[-1]))
+                keep = {last}
+                wanted = set(self._reads_of(last))
                 changed = True
                 while changed:
                     changed = False
