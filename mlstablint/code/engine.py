@@ -81,6 +81,14 @@ def python_syntax_error(exc: SyntaxError, text: str | None = None) -> str:
     return message
 
 
+def parse_or_none(text: str) -> ast.Module | None:
+    """The text's `ast`, or None where Python's parser rejects it (a syntax error, or nesting it cannot take)."""
+    try:
+        return ast.parse(text)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+
+
 def nesting_depth(tree: ast.AST, limit: int) -> int:
     """The depth of the syntax tree, counted up to `limit + 1` (iterative: the tree may be deep)."""
     deepest = 0
@@ -171,9 +179,8 @@ class FileChecker:
         project, module = self.project, self.module
         tree = project.shared_tree(module, text) if project is not None and module is not None else None
         if tree is None:
-            try:
-                tree = ast.parse(text)
-            except (SyntaxError, RecursionError, MemoryError, ValueError):
+            tree = parse_or_none(text)
+            if tree is None:
                 return rules, None
             if project is not None and module is not None:
                 project.adopt(module, text, tree)
@@ -324,10 +331,7 @@ class FileChecker:
     ) -> Mapping[cst.CSTNode, CodeRange]:
         if flagged is not None and self.fast_positions:
             if tree is None:
-                try:
-                    tree = ast.parse(text)
-                except (SyntaxError, RecursionError, MemoryError, ValueError):
-                    tree = None
+                tree = parse_or_none(text)
             if tree is not None:
                 found = statement_positions(module, text, tree, flagged)
                 if found is not None:
@@ -384,10 +388,7 @@ class FileChecker:
         if fix.imports:
             if not imports_at:
                 if tree is None:
-                    try:
-                        tree = ast.parse(text)
-                    except (SyntaxError, RecursionError, MemoryError, ValueError):
-                        tree = None
+                    tree = parse_or_none(text)
                 imports_at.append(import_line(tree) if tree is not None else None)
             line = imports_at[0]
             if line is None:

@@ -23,7 +23,7 @@ import libcst as cst
 
 from mlstablint.code import notebook
 from mlstablint.code.discover import SourceFile
-from mlstablint.code.engine import FileChecker
+from mlstablint.code.engine import FileChecker, parse_or_none
 from mlstablint.code.fixes import apply_edits
 from mlstablint.code.textio import decode_source
 from mlstablint.findings import Finding, Report, ToolError
@@ -132,10 +132,8 @@ def _fix_notebook(
         joined = notebook.join(raw)
     except (UnicodeDecodeError, notebook.NotebookError) as exc:
         raise FixError(f"not a notebook this tool can fix: {exc}") from None
-    try:
-        ast.parse(joined.text)
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        raise FixError("a code cell does not parse; notebook not fixed") from None
+    if parse_or_none(joined.text) is None:
+        raise FixError("a code cell does not parse; notebook not fixed")
     new, fixed, report = fix_text(checker, joined.text, display, ignored, wanted)
     if new == joined.text:
         return FileFix(path, display, data, data, 0, report.findings)
