@@ -27,14 +27,11 @@ pre-pass on the catalogue examples, the rule tests, generated programs and sciki
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from mlstablint.code import words
 from mlstablint.code.words import Group
-
-_WORD = re.compile(r"\w+")
 
 
 def holds(group: Group, present: frozenset[str] | set[str]) -> bool:
@@ -115,7 +112,7 @@ class CodeFacts:
                 value = node.value
                 if isinstance(value, str):
                     if id(node) not in docstrings:
-                        unit.update(_WORD.findall(value))
+                        unit.update(words.WORD.findall(value))
                 elif isinstance(value, (int, float)) and not isinstance(value, bool):
                     if value == 1:
                         unit.add(words.ONE)

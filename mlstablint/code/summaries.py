@@ -44,14 +44,13 @@ from mlstablint.code.rule import RuleContext
 from mlstablint.code.textio import decode_source
 from mlstablint.code.values import ANY_KIND_WORDS, KIND_WORDS, MODEL, Value, Values, words_of
 from mlstablint.code.walk import BatchedWalker
-from mlstablint.code.words import LOW_PRECISION, OPERATORS
+from mlstablint.code.words import LOW_PRECISION, OPERATORS, WORD
 from mlstablint.config import DEFAULT_MAX_NESTING
 
 # How many modules deep a summary follows other summaries (a helper calling a helper of another module).
 DEPTH = 2
 # Re-exports followed from one name to the next before giving up.
 MAX_HOPS = 8
-_WORD = re.compile(r"\w+")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
@@ -70,7 +69,7 @@ class _Source:
             first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
             last = stmt.end_lineno or stmt.lineno
             text = "\n".join(self.lines[first - 1:last])
-            mentioned = frozenset(_WORD.findall(text)) | {op for op in OPERATORS if op in text}
+            mentioned = frozenset(WORD.findall(text)) | {op for op in OPERATORS if op in text}
             self.statements.append((first, last, _bound(stmt, "global" in mentioned, ":=" in text), mentioned))
         # What another module can call from this one: its functions and the names its imports bind.
         self.names = frozenset().union(*(statement[2] for statement in self.statements)) - {"*"}

@@ -74,7 +74,7 @@ LOW_PRECISION_OPS = finals(apis.EXP, apis.LOG, apis.SOFTMAX, apis.LOG_SOFTMAX, a
 
 # ---- the words of a file's text (the pre-pass's first stage, prepass.py) ----------------------------------
 
-_WORD = re.compile(r"\w+")
+WORD = re.compile(r"\w+")  # a word of the text, as every stage of the pre-pass counts them
 # Adjacent string literals (implicitly concatenated): their quotes and what separates them. Possessive: a
 # comment of many `#` could otherwise be split in exponentially many ways before a non-quote (a `####...`
 # banner after a string took minutes).
@@ -91,10 +91,10 @@ def text_words(text: str) -> frozenset[str] | None:
     tiny. None when the text cannot bound them (a numeric escape such as `"\\x6e"` may spell any letter)."""
     if "\\" in text and _NUMERIC_ESCAPE.search(text):
         return None
-    found = set(_WORD.findall(text))
+    found = set(WORD.findall(text))
     variant = _LETTER_ESCAPE.sub(" ", _ADJACENT.sub("", text))
     if variant != text:
-        found.update(_WORD.findall(variant))
+        found.update(WORD.findall(variant))
     found.update(op for op in OPERATORS if op in text)
     found.add(ONE)
     if _MAYBE_TINY.search(text):
