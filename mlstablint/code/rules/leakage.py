@@ -390,6 +390,8 @@ class TestReuse(_LeakRule):
         appended: dict[str, cst.Call] = {}  # container a test score is stored in -> the scoring call
         compared: list[cst.Call] = []
         fits = False
+        # The loop variable and the names computed from it in the body (`pred = (proba >= t)`).
+        derived = {n.value for n in nodes_in(node.target, cst.Name)}
         rule = self
 
         def scored_in(value: cst.BaseExpression) -> cst.Call | None:
@@ -412,6 +414,12 @@ class TestReuse(_LeakRule):
             def visit_Assign(self, assign: cst.Assign) -> None:
                 target = assign.targets[0].target
                 value = assign.value
+                if isinstance(target, (cst.Name, cst.Tuple)) and any(n.value in derived
+                                                                     for n in nodes_in(value, cst.Name)):
+                    derived.update(n.value for n in nodes_in(target, cst.Name))
+                unpacked = rule._test_score(value) if isinstance(target, cst.Tuple) else None
+                if unpacked is not None:  # `loss, acc = model.evaluate(X_test, y_test)`
+                    scores.update((name.value, unpacked) for name in nodes_in(target, cst.Name))
                 if isinstance(target, cst.Name):
                     scored = rule._test_score(value)
                     if scored is not None:
@@ -434,8 +442,6 @@ class TestReuse(_LeakRule):
                             compared.append(scored)
 
         node.body.visit(Body())
-        if not fits:
-            return
         # `results.append(score)` / `results.append((name, model.score(X_test, y_test)))`
         for call in nodes_in(node.body, cst.Call):
             if self.x.method(call) == "append" and call.args and isinstance(call.func, cst.Attribute) \
@@ -443,6 +449,13 @@ class TestReuse(_LeakRule):
                 scored = scored_in(call.args[0].value)
                 if scored is not None:
                     appended[call.func.value.value] = scored
+        if not fits:
+            # No model fitted in the loop: what is chosen must change what is scored on the test part (a
+            # decision threshold applied to the predictions, a fitted model taken from a list).
+            def varies(scored: cst.Call) -> bool:
+                return any(n.value in derived for n in nodes_in(scored, cst.Name))
+            compared = [scored for scored in compared if varies(scored)]
+            appended = {name: scored for name, scored in appended.items() if varies(scored)}
         for scored in compared:
             self._report_selection(scored, "a comparison in the loop")
         pending = self.ctx.analyses.setdefault("msl304_lists", {})
@@ -505,9 +518,11 @@ class TestReuse(_LeakRule):
 
     def _test_score(self, expr: cst.BaseExpression) -> cst.Call | None:
         """A score computed on the test part of a split: `m.score(X_test, y_test)`, `accuracy_score(y_test, p)`."""
+        while isinstance(expr, cst.Subscript):
+            expr = expr.value  # `model.evaluate(X_test, y_test)[1]`
         if not isinstance(expr, cst.Call):
             return None
-        if self.x.method(expr) == "score" and expr.args:
+        if self.x.method(expr) in ("score", "evaluate") and expr.args:
             return expr if self.flow.arg_value(expr).role == "test" else None
         name = self.r.qualname(expr.func) or ""
         if name.startswith("sklearn.metrics.") and any(self.flow.value(a.value).role == "test" for a in expr.args):
