@@ -149,3 +149,20 @@ def test_threshold_finding_points_at_the_test_score(checker) -> None:
     assert "accuracy_score(y_te, labels)" in line
     assert "np.argmax(accs)" in finding.message
     assert rules_of(checker, src(body).encode(), "p.py").count("MSL304") == 1
+
+
+@pytest.mark.parametrize(("index", "scored_for", "chosen"), [
+    (0, "each decision threshold `cut` in `cutoffs`", "to choose the threshold"),
+    (1, "each decision threshold `t` in", "to choose the threshold"),
+    (2, "each fitted model `c, m` in `fitted.items()`", "to choose the model"),
+    (3, "several models", "to choose the model"),
+    (4, "several models", "to choose the model"),
+])
+def test_selection_message_names_what_was_chosen(checker, index: int, scored_for: str, chosen: str) -> None:
+    """A loop that fits nothing chooses a threshold or one of the models fitted before it, not among models
+    it trains: the message says which."""
+    report = checker.check_source(src(POSITIVE[index][1]), "p.py")
+    [finding] = [f for f in report.findings if f.rule == "MSL304"]
+    assert f"computed for {scored_for}" in finding.message
+    assert chosen in finding.message
+    assert ("several models" in finding.message) == (scored_for == "several models")

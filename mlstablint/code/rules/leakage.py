@@ -57,6 +57,8 @@ _CONTAINER_FUNCS = frozenset({"numpy.array", "numpy.asarray", "pandas.Series", "
                               "builtins.dict"})
 # Gradient-boosting training functions that take evaluation sets (`evals`, `valid_sets`).
 _BOOSTER_TRAIN = frozenset({"xgboost.train", "lightgbm.train", "catboost.train"})
+# What a loop that fits a model per pass chooses: (what each test score was computed for, what was chosen).
+_MODELS = ("several models", "the model")
 
 
 _TEST_PARTS = frozenset({"tests", "test", "testing"})
@@ -291,7 +293,7 @@ class TestReuse(_LeakRule):
     it, or several models scored on it with the best kept."""
 
     id = "MSL304"
-    message = ("{what} uses the test set to choose the model, so its score is no longer an unbiased estimate; "
+    message = ("{what} uses the test set to choose {chosen}, so its score is no longer an unbiased estimate; "
                "choose on a separate validation split or by cross-validation, and touch the test set once.")
 
     def on_call(self, node: cst.Call) -> None:
@@ -324,7 +326,8 @@ class TestReuse(_LeakRule):
         how = "a hyperparameter search" if method == "search" and self._is_tuner(node) else self._selector(node)
         if how is None:
             return
-        self.report(node, {"selection": how}, what=f"`{shorten(node)}` ({how} on the test data)")
+        self.report(node, {"selection": how}, what=f"`{shorten(node)}` ({how} on the test data)",
+                    chosen="the model")
 
     def _is_tuner(self, node: cst.Call) -> bool:
         assert isinstance(node.func, cst.Attribute)
@@ -377,7 +380,8 @@ class TestReuse(_LeakRule):
         assert isinstance(node.func, cst.Attribute)
         if self.flow.constructor(node.func.value) in SEARCHES and self.flow.arg_value(node).role == "test":
             self.report(node, {"selection": "a hyperparameter search"},
-                        what=f"`{shorten(node)}` (a hyperparameter search fitted on the test data)")
+                        what=f"`{shorten(node)}` (a hyperparameter search fitted on the test data)",
+                        chosen="the model")
 
     # Several models scored on the test data in a loop, the best kept.
     def on_leave_for(self, node: cst.For) -> None:
@@ -456,11 +460,27 @@ class TestReuse(_LeakRule):
                 return any(n.value in derived for n in nodes_in(scored, cst.Name))
             compared = [scored for scored in compared if varies(scored)]
             appended = {name: scored for name, scored in appended.items() if varies(scored)}
+        chosen = self._chosen(node, derived, [*compared, *appended.values()]) if not fits else _MODELS
         for scored in compared:
-            self._report_selection(scored, "a comparison in the loop")
+            self._report_selection(scored, "a comparison in the loop", chosen)
         pending = self.ctx.analyses.setdefault("msl304_lists", {})
         assert isinstance(pending, dict)
-        pending.update(appended)
+        pending.update((name, (scored, chosen)) for name, scored in appended.items())
+
+    def _chosen(self, node: cst.For, derived: set[str], scored: list[cst.Call]) -> tuple[str, str]:
+        """What a loop that fits nothing chooses: a model fitted before it (the scored receiver comes from the
+        loop variable), a decision threshold (the loop variable compared with the predictions), or a value.
+        Returned as (what was scored for, what the test set chose)."""
+        names = ", ".join(n.value for n in nodes_in(node.target, cst.Name))
+        over = f"`{names}` in `{shorten(node.iter)}`"
+        receivers = {n.value for call in scored if isinstance(call.func, cst.Attribute)
+                     for n in nodes_in(call.func.value, cst.Name)}
+        if receivers & derived:
+            return f"each fitted model {over}", "the model"
+        if any(n.value in derived for comparison in nodes_in(node.body, cst.Comparison)
+               for n in nodes_in(comparison, cst.Name)):
+            return f"each decision threshold {over}", "the threshold"
+        return f"each value of {over}", f"`{names}`"
 
     def _selection(self, node: cst.Call) -> None:
         """`max(scores)`, `np.argmax(scores)`, `max(results, key=results.get)`, `pd.Series(results).idxmax()` on
@@ -472,7 +492,7 @@ class TestReuse(_LeakRule):
             if isinstance(key, cst.Lambda):
                 scored = self._test_score(key.body)
                 if scored is not None:
-                    self._report_selection(scored, f"`{shorten(node)}`")
+                    self._report_selection(scored, f"`{shorten(node)}`", _MODELS)
                     return
         if self.x.method(node) in _SELECT_METHODS and isinstance(node.func, cst.Attribute):
             candidates.append(node.func.value)
@@ -489,11 +509,10 @@ class TestReuse(_LeakRule):
                     expr = self.x.receiver(expr)
                 else:
                     break
-            scored = pending.get(expr.value) if isinstance(expr, cst.Name) else None
-            if scored is None:
-                scored = self._scored_comprehension(expr)
+            kept = pending.get(expr.value) if isinstance(expr, cst.Name) else None
+            scored, chosen = kept if kept is not None else (self._scored_comprehension(expr), _MODELS)
             if scored is not None:
-                self._report_selection(scored, f"`{shorten(node)}`")
+                self._report_selection(scored, f"`{shorten(node)}`", chosen)
 
     def _scored_comprehension(self, expr: cst.BaseExpression) -> cst.Call | None:
         """`scores = [m.fit(X_tr, y_tr).score(X_te, y_te) for m in models]`: the scoring call, if the
@@ -510,11 +529,11 @@ class TestReuse(_LeakRule):
             return None
         return next((c for c in (self._test_score(e) for e in nodes_in(element, cst.Call)) if c), None)
 
-    def _report_selection(self, scored: cst.Call, by: str) -> None:
+    def _report_selection(self, scored: cst.Call, by: str, chosen: tuple[str, str] = _MODELS) -> None:
         if not self.ctx.is_claimed(self.id, scored):
             self.ctx.claim(self.id, scored)
-            self.report(scored, {"selection": by},
-                        what=f"`{shorten(scored)}`, computed for several models with the best kept by {by},")
+            self.report(scored, {"selection": by, "chosen": chosen[1]}, chosen=chosen[1],
+                        what=f"`{shorten(scored)}`, computed for {chosen[0]} with the best kept by {by},")
 
     def _test_score(self, expr: cst.BaseExpression) -> cst.Call | None:
         """A score computed on the test part of a split: `m.score(X_test, y_test)`, `accuracy_score(y_test, p)`."""
