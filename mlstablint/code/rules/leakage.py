@@ -568,6 +568,8 @@ class TargetInFeatures(_LeakRule):
         if len(split.arrays) < 2:
             return
         features, labels = split.arrays[0], split.arrays[1]
+        if self._stratifies_frame(split, features, labels):
+            return
         self._by_position(split, features, labels)
         found = self.flow.target_columns(labels)
         if found is None:
@@ -579,6 +581,15 @@ class TargetInFeatures(_LeakRule):
             col = sorted(columns)[0]
             self._report(split.node, split, f"`{shorten(features)}` still holds the target column {col!r}",
                          f"drop it from the features (`df.drop(columns={col!r})`)")
+
+    @staticmethod
+    def _stratifies_frame(split: Split, features: cst.BaseExpression, labels: cst.BaseExpression) -> bool:
+        """`sss.split(housing, housing["income_cat"])`: a splitter given a whole frame and one of its own
+        columns stratifies the frame's rows by that column; it yields row indices, the column is no label, and
+        the target is chosen afterwards (the column is usually dropped from both parts)."""
+        return (split.kind.endswith(".split") and isinstance(features, cst.Name)
+                and isinstance(labels, cst.Subscript) and isinstance(labels.value, cst.Name)
+                and labels.value.value == features.value)
 
     def _written_columns(self, split: Split, features: cst.BaseExpression, target: frozenset[str],
                          frame: int) -> None:
