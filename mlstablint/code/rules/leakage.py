@@ -57,6 +57,8 @@ _CONTAINER_FUNCS = frozenset({"numpy.array", "numpy.asarray", "pandas.Series", "
                               "builtins.dict"})
 # Gradient-boosting training functions that take evaluation sets (`evals`, `valid_sets`).
 _BOOSTER_TRAIN = frozenset({"xgboost.train", "lightgbm.train", "catboost.train"})
+# What a loop that fits a model per pass chooses: (what each test score was computed for, what was chosen).
+_MODELS = ("several models", "the model")
 
 
 _TEST_PARTS = frozenset({"tests", "test", "testing"})
@@ -291,7 +293,7 @@ class TestReuse(_LeakRule):
     it, or several models scored on it with the best kept."""
 
     id = "MSL304"
-    message = ("{what} uses the test set to choose the model, so its score is no longer an unbiased estimate; "
+    message = ("{what} uses the test set to choose {chosen}, so its score is no longer an unbiased estimate; "
                "choose on a separate validation split or by cross-validation, and touch the test set once.")
 
     def on_call(self, node: cst.Call) -> None:
@@ -324,7 +326,8 @@ class TestReuse(_LeakRule):
         how = "a hyperparameter search" if method == "search" and self._is_tuner(node) else self._selector(node)
         if how is None:
             return
-        self.report(node, {"selection": how}, what=f"`{shorten(node)}` ({how} on the test data)")
+        self.report(node, {"selection": how}, what=f"`{shorten(node)}` ({how} on the test data)",
+                    chosen="the model")
 
     def _is_tuner(self, node: cst.Call) -> bool:
         assert isinstance(node.func, cst.Attribute)
@@ -377,7 +380,8 @@ class TestReuse(_LeakRule):
         assert isinstance(node.func, cst.Attribute)
         if self.flow.constructor(node.func.value) in SEARCHES and self.flow.arg_value(node).role == "test":
             self.report(node, {"selection": "a hyperparameter search"},
-                        what=f"`{shorten(node)}` (a hyperparameter search fitted on the test data)")
+                        what=f"`{shorten(node)}` (a hyperparameter search fitted on the test data)",
+                        chosen="the model")
 
     # Several models scored on the test data in a loop, the best kept.
     def on_leave_for(self, node: cst.For) -> None:
@@ -390,6 +394,8 @@ class TestReuse(_LeakRule):
         appended: dict[str, cst.Call] = {}  # container a test score is stored in -> the scoring call
         compared: list[cst.Call] = []
         fits = False
+        # The loop variable and the names computed from it in the body (`pred = (proba >= t)`).
+        derived = {n.value for n in nodes_in(node.target, cst.Name)}
         rule = self
 
         def scored_in(value: cst.BaseExpression) -> cst.Call | None:
@@ -412,6 +418,12 @@ class TestReuse(_LeakRule):
             def visit_Assign(self, assign: cst.Assign) -> None:
                 target = assign.targets[0].target
                 value = assign.value
+                if isinstance(target, (cst.Name, cst.Tuple)) and any(n.value in derived
+                                                                     for n in nodes_in(value, cst.Name)):
+                    derived.update(n.value for n in nodes_in(target, cst.Name))
+                unpacked = rule._test_score(value) if isinstance(target, cst.Tuple) else None
+                if unpacked is not None:  # `loss, acc = model.evaluate(X_test, y_test)`
+                    scores.update((name.value, unpacked) for name in nodes_in(target, cst.Name))
                 if isinstance(target, cst.Name):
                     scored = rule._test_score(value)
                     if scored is not None:
@@ -434,8 +446,6 @@ class TestReuse(_LeakRule):
                             compared.append(scored)
 
         node.body.visit(Body())
-        if not fits:
-            return
         # `results.append(score)` / `results.append((name, model.score(X_test, y_test)))`
         for call in nodes_in(node.body, cst.Call):
             if self.x.method(call) == "append" and call.args and isinstance(call.func, cst.Attribute) \
@@ -443,11 +453,34 @@ class TestReuse(_LeakRule):
                 scored = scored_in(call.args[0].value)
                 if scored is not None:
                     appended[call.func.value.value] = scored
+        if not fits:
+            # No model fitted in the loop: what is chosen must change what is scored on the test part (a
+            # decision threshold applied to the predictions, a fitted model taken from a list).
+            def varies(scored: cst.Call) -> bool:
+                return any(n.value in derived for n in nodes_in(scored, cst.Name))
+            compared = [scored for scored in compared if varies(scored)]
+            appended = {name: scored for name, scored in appended.items() if varies(scored)}
+        chosen = self._chosen(node, derived, [*compared, *appended.values()]) if not fits else _MODELS
         for scored in compared:
-            self._report_selection(scored, "a comparison in the loop")
+            self._report_selection(scored, "a comparison in the loop", chosen)
         pending = self.ctx.analyses.setdefault("msl304_lists", {})
         assert isinstance(pending, dict)
-        pending.update(appended)
+        pending.update((name, (scored, chosen)) for name, scored in appended.items())
+
+    def _chosen(self, node: cst.For, derived: set[str], scored: list[cst.Call]) -> tuple[str, str]:
+        """What a loop that fits nothing chooses: a model fitted before it (the scored receiver comes from the
+        loop variable), a decision threshold (the loop variable compared with the predictions), or a value.
+        Returned as (what was scored for, what the test set chose)."""
+        names = ", ".join(n.value for n in nodes_in(node.target, cst.Name))
+        over = f"`{names}` in `{shorten(node.iter)}`"
+        receivers = {n.value for call in scored if isinstance(call.func, cst.Attribute)
+                     for n in nodes_in(call.func.value, cst.Name)}
+        if receivers & derived:
+            return f"each fitted model {over}", "the model"
+        if any(n.value in derived for comparison in nodes_in(node.body, cst.Comparison)
+               for n in nodes_in(comparison, cst.Name)):
+            return f"each decision threshold {over}", "the threshold"
+        return f"each value of {over}", f"`{names}`"
 
     def _selection(self, node: cst.Call) -> None:
         """`max(scores)`, `np.argmax(scores)`, `max(results, key=results.get)`, `pd.Series(results).idxmax()` on
@@ -459,7 +492,7 @@ class TestReuse(_LeakRule):
             if isinstance(key, cst.Lambda):
                 scored = self._test_score(key.body)
                 if scored is not None:
-                    self._report_selection(scored, f"`{shorten(node)}`")
+                    self._report_selection(scored, f"`{shorten(node)}`", _MODELS)
                     return
         if self.x.method(node) in _SELECT_METHODS and isinstance(node.func, cst.Attribute):
             candidates.append(node.func.value)
@@ -476,11 +509,10 @@ class TestReuse(_LeakRule):
                     expr = self.x.receiver(expr)
                 else:
                     break
-            scored = pending.get(expr.value) if isinstance(expr, cst.Name) else None
-            if scored is None:
-                scored = self._scored_comprehension(expr)
+            kept = pending.get(expr.value) if isinstance(expr, cst.Name) else None
+            scored, chosen = kept if kept is not None else (self._scored_comprehension(expr), _MODELS)
             if scored is not None:
-                self._report_selection(scored, f"`{shorten(node)}`")
+                self._report_selection(scored, f"`{shorten(node)}`", chosen)
 
     def _scored_comprehension(self, expr: cst.BaseExpression) -> cst.Call | None:
         """`scores = [m.fit(X_tr, y_tr).score(X_te, y_te) for m in models]`: the scoring call, if the
@@ -497,17 +529,19 @@ class TestReuse(_LeakRule):
             return None
         return next((c for c in (self._test_score(e) for e in nodes_in(element, cst.Call)) if c), None)
 
-    def _report_selection(self, scored: cst.Call, by: str) -> None:
+    def _report_selection(self, scored: cst.Call, by: str, chosen: tuple[str, str] = _MODELS) -> None:
         if not self.ctx.is_claimed(self.id, scored):
             self.ctx.claim(self.id, scored)
-            self.report(scored, {"selection": by},
-                        what=f"`{shorten(scored)}`, computed for several models with the best kept by {by},")
+            self.report(scored, {"selection": by, "chosen": chosen[1]}, chosen=chosen[1],
+                        what=f"`{shorten(scored)}`, computed for {chosen[0]} with the best kept by {by},")
 
     def _test_score(self, expr: cst.BaseExpression) -> cst.Call | None:
         """A score computed on the test part of a split: `m.score(X_test, y_test)`, `accuracy_score(y_test, p)`."""
+        while isinstance(expr, cst.Subscript):
+            expr = expr.value  # `model.evaluate(X_test, y_test)[1]`
         if not isinstance(expr, cst.Call):
             return None
-        if self.x.method(expr) == "score" and expr.args:
+        if self.x.method(expr) in ("score", "evaluate") and expr.args:
             return expr if self.flow.arg_value(expr).role == "test" else None
         name = self.r.qualname(expr.func) or ""
         if name.startswith("sklearn.metrics.") and any(self.flow.value(a.value).role == "test" for a in expr.args):
@@ -534,6 +568,8 @@ class TargetInFeatures(_LeakRule):
         if len(split.arrays) < 2:
             return
         features, labels = split.arrays[0], split.arrays[1]
+        if self._stratifies_frame(split, features, labels):
+            return
         self._by_position(split, features, labels)
         found = self.flow.target_columns(labels)
         if found is None:
@@ -545,6 +581,15 @@ class TargetInFeatures(_LeakRule):
             col = sorted(columns)[0]
             self._report(split.node, split, f"`{shorten(features)}` still holds the target column {col!r}",
                          f"drop it from the features (`df.drop(columns={col!r})`)")
+
+    @staticmethod
+    def _stratifies_frame(split: Split, features: cst.BaseExpression, labels: cst.BaseExpression) -> bool:
+        """`sss.split(housing, housing["income_cat"])`: a splitter given a whole frame and one of its own
+        columns stratifies the frame's rows by that column; it yields row indices, the column is no label, and
+        the target is chosen afterwards (the column is usually dropped from both parts)."""
+        return (split.kind.endswith(".split") and isinstance(features, cst.Name)
+                and isinstance(labels, cst.Subscript) and isinstance(labels.value, cst.Name)
+                and labels.value.value == features.value)
 
     def _written_columns(self, split: Split, features: cst.BaseExpression, target: frozenset[str],
                          frame: int) -> None:
