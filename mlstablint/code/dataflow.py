@@ -31,6 +31,7 @@ from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 import libcst as cst
 
+from mlstablint.code import words
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver, Scope, dotted
 from mlstablint.code.rule import RuleContext
@@ -145,6 +146,11 @@ FIT_METHODS = frozenset({"fit", "fit_transform", "fit_resample", "partial_fit", 
 # without any is not read for a summary (summaries.py).
 LEARN_WORDS = FIT_METHODS | {"transform", "fillna", "apply", "repeat"} | frozenset(
     name.rsplit(".", 1)[-1] for name in (*SCALING_FUNCS, *RESAMPLE_FUNCS, *ROW_STACKS))
+# The words without which no split is in sight (`Flow.split_of`): a split or CV function, a splitter, a search.
+SPLIT_WORDS = words.finals(SPLIT_FUNCS, CV_FUNCS, SEARCHES, SPLITTERS)
+# The words without which a function of another module neither learns from nor splits rows: it is not read
+# for a leakage summary, and a call of it stands for none of them in the pre-pass (summaries.py).
+LEAK_WORDS = LEARN_WORDS | SPLIT_WORDS
 
 # "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
 _FITTED = re.compile(r"(?:a )?`(\w+)`(?: \(in .*\))? (?:is fitted|resamples)")
@@ -263,6 +269,14 @@ class ProjectHelper:
     # What it learns on the way to its return: (kind, what, class, the parameters the rows come from, whether
     # its own rows are among them).
     learned: tuple[tuple[LearnKind, str, str | None, frozenset[int], bool], ...]
+    splits: str | None = None  # the split it performs on what it is given ("train_test_split", "KFold.split")
+    output_roles: tuple[tuple[int, Role], ...] = ()  # returned tuple position -> role
+
+    def split_arrays(self, call: cst.Call) -> tuple[cst.BaseExpression, ...]:
+        """The arguments of a call of it that hold rows: by position, then by keyword."""
+        positional = [a.value for a in call.args if a.keyword is None and not a.star][:self.positional]
+        keywords = [a.value for a in call.args if a.keyword is not None and a.keyword.value in self.params]
+        return (*positional, *keywords)
 
 
 @runtime_checkable
@@ -545,11 +559,16 @@ class Flow:
             elif method == "fit" and cls in SEARCHES:
                 arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)[:2]
                 kind = f"{cls.rsplit('.', 1)[-1]}.fit"
-        if kind is None and name is None and isinstance(call.func, cst.Name):
-            summary = self.helper(call.func, before)
+        if kind is None and name is None and isinstance(call.func, (cst.Name, cst.Attribute)):
+            summary = self.helper(call.func, before) if isinstance(call.func, cst.Name) else self.method(call, before)
             if summary is not None and summary.splits is not None:
                 arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)
-                kind = f"{call.func.value}() ({summary.splits})"
+                kind = f"{_short(call.func)}() ({summary.splits})"
+        if kind is None:
+            helper = self.project_helper(call, before)
+            if helper is not None and helper.splits is not None:
+                arrays = helper.split_arrays(call)
+                kind = f"{helper.name}() ({helper.splits})"
         if kind is None or not arrays:
             return None
         cached = self._split_at.get(id(call))
@@ -572,7 +591,63 @@ class Flow:
 
     def helper(self, func: cst.Name, before: int = INFINITY) -> HelperSummary | None:
         b = self.r.lookup(func.value, before)
-        if b is None or self.key(b) not in self.functions or b.scope is None:
+        return self._summary_of(b) if b is not None else None
+
+    def method(self, call: cst.Call, before: int = INFINITY) -> HelperSummary | None:
+        """`self.prep(X)` in a method of the class of the file that defines `prep`, or `p.prep(X)` after
+        `p = Prep()`: that method's summary (its first parameter stands for the receiver). Read from the code
+        only: a method defined in a base class, or a static method, is not followed."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+            return None
+        receiver = func.value.value
+        scope = self.r.class_scope() if receiver == "self" else None
+        if scope is None:
+            found = self.constructor_call(func.value, before)
+            if found is None or not isinstance(found[0].func, cst.Name):
+                return None
+            cls = self.r.lookup(found[0].func.value, found[1])
+            if cls is None or not isinstance(cls.node, cst.ClassDef):
+                return None
+            scope = cls.scope
+        methods = scope.names.get(func.attr.value) if scope is not None else None
+        if not methods or not isinstance(methods[-1].node, cst.FunctionDef) or any(
+                dotted(d.decorator) in ("staticmethod", "classmethod") for d in methods[-1].node.decorators):
+            return None
+        return self._summary_of(methods[-1])
+
+    def summarised(self, call: cst.Call, before: int = INFINITY) -> bool:
+        """Whether the call's value comes from a summary: a function or method of the file, or a function of
+        another checked module that learns from or splits rows."""
+        if isinstance(call.func, cst.Name) and self.helper(call.func, before) is not None:
+            return True
+        return self.method(call, before) is not None or self.project_helper(call, before) is not None
+
+    def project_helper(self, call: cst.Call, before: int = INFINITY) -> ProjectHelper | None:
+        """The summary of a function of another checked module called here (a relative import resolves only as
+        the project's name), or None."""
+        if self.project is None:
+            return None
+        name = self.r.qualname(call.func, before)
+        qualified = name if name is not None else self.r.qualname(call.func, before, project=True)
+        return self.project.leak_summary(qualified) if qualified is not None else None
+
+    def split_roles(self, call: cst.BaseExpression, before: int = INFINITY) -> dict[int, Role]:
+        """The roles of the returned tuple's positions of a call that splits (`train_test_split`, a helper of
+        the file or of another module that returns its parts)."""
+        if not isinstance(call, cst.Call):
+            return {}
+        if self.r.qualname(call.func, before) in SPLIT_FUNCS:
+            n = len([a for a in call.args if a.keyword is None and not a.star])
+            return {i: ("train" if i % 2 == 0 else "test") for i in range(2 * n)}
+        summary = self.helper(call.func, before) if isinstance(call.func, cst.Name) else self.method(call, before)
+        if summary is not None:
+            return summary.output_roles
+        helper = self.project_helper(call, before)
+        return dict(helper.output_roles) if helper is not None else {}
+
+    def _summary_of(self, b: Binding) -> HelperSummary | None:
+        if self.key(b) not in self.functions or b.scope is None:
             return None
         key = self.key(b)
         if key not in self._summaries:
@@ -599,13 +674,17 @@ class Flow:
             self.r.scope = saved
         return out
 
-    def apply(self, summary: HelperSummary, call: cst.Call, before: int, depth: int) -> Value:
+    def apply(self, summary: HelperSummary, call: cst.Call, before: int, depth: int,
+              receiver: cst.BaseExpression | None = None) -> Value:
         """What `helper(args)` returns here: the summary's parameter roots replaced by the arguments' values;
-        a statistic the helper learns from a parameter is reported at this call ("(in `prepare()`)")."""
+        a statistic the helper learns from a parameter is reported at this call ("(in `prepare()`)"). For a
+        method, `receiver` stands for its first parameter (`self`)."""
         assert summary.returned is not None
         args: dict[int, Value] = {}
         positional = [a.value for a in call.args if a.keyword is None and not a.star]
         keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        if receiver is not None:
+            positional.insert(0, receiver)
         for i, (name, root) in enumerate(summary.params):
             expr = positional[i] if i < min(len(positional), summary.positional) else keywords.get(name)
             if expr is not None:
@@ -626,7 +705,7 @@ class Flow:
         for learn in returned.learned - local:
             seen = self._applied.get((id(call), id(learn)))
             if seen is None:
-                what = _within(learn.what, summary.name)
+                what = _within(learn.what, summary.name if receiver is None else _short(call.func))
                 seen = Learn(call, learn.kind, what, substitute(learn.data), before, learn.cls)
                 self._applied[(id(call), id(learn))] = seen
             learned.add(seen)
@@ -636,11 +715,12 @@ class Flow:
         """This module's function `name` as a call from another module sees it (None when it learns nothing
         from rows: then the caller's default, rows passing through, is as good)."""
         summary = self.helper(cst.Name(name))
-        if summary is None or summary.returned is None or not summary.returned.learned:
+        if summary is None or (summary.splits is None and (summary.returned is None
+                                                          or not summary.returned.learned)):
             return None
         index = {root: i for i, (_, root) in enumerate(summary.params)}
         params = frozenset(index)
-        returned = summary.returned
+        returned = summary.returned or EMPTY
 
         def positions(roots: frozenset[int]) -> frozenset[int]:
             return frozenset(index[root] for root in roots if root in index)
@@ -649,7 +729,8 @@ class Flow:
             (learn.kind, learn.what, learn.cls, positions(learn.data.roots), bool(learn.data.roots - params))
             for learn in sorted(returned.learned, key=lambda learn: (learn.seq, learn.what)))
         return ProjectHelper(qualname, tuple(n for n, _ in summary.params), summary.positional,
-                             positions(returned.roots), bool(returned.roots - params), learned)
+                             positions(returned.roots), bool(returned.roots - params), learned, summary.splits,
+                             tuple(sorted(summary.output_roles.items())))
 
     def _apply_project(self, helper: ProjectHelper, call: cst.Call, before: int, depth: int) -> Value:
         """What `helper(args)` returns here, for a function of another module: as `apply`, by position."""
@@ -696,16 +777,18 @@ class Flow:
             def visit_Assign(self, node: cst.Assign) -> None:
                 value = node.value
                 target = node.targets[0].target
-                if (isinstance(value, cst.Call) and outer.r.qualname(value.func) in SPLIT_FUNCS
-                        and isinstance(target, (cst.Tuple, cst.List)) and mentions_param(value)):
-                    summary.splits = "train_test_split"
+                if isinstance(target, (cst.Tuple, cst.List)) and mentions_param(value):
+                    roles = outer.split_roles(value)
                     for i, el in enumerate(target.elements):
-                        if isinstance(el.value, cst.Name):
-                            split_outputs[el.value.value] = "train" if i % 2 == 0 else "test"
+                        if isinstance(el.value, cst.Name) and i in roles:
+                            split_outputs[el.value.value] = roles[i]
 
             def visit_Call(self, node: cst.Call) -> None:
-                if outer.r.qualname(node.func) in SPLIT_FUNCS and mentions_param(node):
-                    summary.splits = summary.splits or "train_test_split"
+                # A split of what it is given: train_test_split, a splitter, a CV function, a helper that splits.
+                if summary.splits is None and mentions_param(node):
+                    split = outer.split_of(node)
+                    if split is not None:
+                        summary.splits = split.kind
 
             def visit_Return(self, node: cst.Return) -> None:
                 if node.value is not None:
@@ -718,17 +801,16 @@ class Flow:
         self.r.scope = scope  # the body's names resolve as they did when it was walked
         try:
             fn.visit(Reader())
+            for ret in returns:
+                if isinstance(ret, cst.Call) and self.split_roles(ret):
+                    summary.output_roles = self.split_roles(ret)
+                elif isinstance(ret, (cst.Tuple, cst.List)):
+                    roles = {i: split_outputs[el.value.value] for i, el in enumerate(ret.elements)
+                             if isinstance(el.value, cst.Name) and el.value.value in split_outputs}
+                    if roles:
+                        summary.output_roles = roles
         finally:
             self.r.scope = saved
-        for ret in returns:
-            if isinstance(ret, cst.Call) and outer.r.qualname(ret.func) in SPLIT_FUNCS:
-                n = len([a for a in ret.args if a.keyword is None and not a.star])
-                summary.output_roles = {i: ("train" if i % 2 == 0 else "test") for i in range(2 * n)}
-            elif isinstance(ret, (cst.Tuple, cst.List)):
-                roles = {i: split_outputs[el.value.value] for i, el in enumerate(ret.elements)
-                         if isinstance(el.value, cst.Name) and el.value.value in split_outputs}
-                if roles:
-                    summary.output_roles = roles
         summary.returned = self._returned(scope) if scope.returns else None
         return summary
 
@@ -787,9 +869,8 @@ class Flow:
                     part = self.value(arrays[index // 2], b.seq, depth)
                     role: Role = "train" if index % 2 == 0 else "test"
                     return Value(part.roots, part.learned, self._role(role, split), split)
-            elif isinstance(rhs.func, cst.Name):
-                summary = self.helper(rhs.func, b.seq)
-                helper_role = summary.output_roles.get(index) if summary is not None else None
+            else:
+                helper_role = self.split_roles(rhs, b.seq).get(index)
                 if helper_role is not None:
                     return Value(split.data.roots, split.data.learned, self._role(helper_role, split), split)
             return Value(split.data.roots, split.data.learned)
@@ -866,12 +947,9 @@ class Flow:
         name = self.r.qualname(node.func, before)
         args = [a.value for a in node.args
                 if not (a.keyword is not None and a.keyword.value in ("axis", "columns"))]
-        if self.project is not None:
-            # A function of another checked module (a relative import resolves only as the project's name).
-            qualified = name if name is not None else self.r.qualname(node.func, before, project=True)
-            helper = self.project.leak_summary(qualified) if qualified is not None else None
-            if helper is not None:
-                return self._apply_project(helper, node, before, depth)
+        helper = self.project_helper(node, before)
+        if helper is not None:
+            return self._apply_project(helper, node, before, depth)
         if name is not None:
             if name in SCALING_FUNCS and node.args:
                 data = self.value(node.args[0].value, before, depth)
@@ -893,6 +971,9 @@ class Flow:
         if isinstance(node.func, cst.Attribute):
             method = node.func.attr.value
             receiver = node.func.value
+            bound = self.method(node, before)
+            if bound is not None:
+                return self.apply(bound, node, before, depth, receiver) if bound.returned is not None else EMPTY
             if method in FIT_METHODS:
                 data = self.arg_value(node, before)
                 kind = self.learner_kind(receiver, method, before)

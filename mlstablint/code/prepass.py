@@ -27,7 +27,7 @@ pre-pass on the catalogue examples, the rule tests, generated programs and sciki
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlstablint.code import words
@@ -175,28 +175,34 @@ class CodeFacts:
             if isinstance(target, ast.Name):
                 self.aliases.setdefault(target.id, set()).add(last)
 
-    def expanded(self, group: frozenset[str]) -> frozenset[str]:
-        """The group with every name that may stand for one of its words (transitively): an alias of one, or a
-        def of the file whose statements hold one."""
+    def expanded(self, group: frozenset[str], project: Mapping[str, frozenset[str]] | None = None) -> frozenset[str]:
+        """The group with every name that may stand for one of its words (transitively): an alias of one, a
+        def of the file whose statements hold one, or a function of another module whose summary may
+        (`project`: name -> its words, summaries.Summaries.virtual_names)."""
         if self._def_words is None:
             self._def_words = [(name, set().union(*self.units[start:end])) for name, start, end in self.defs]
         names = set(group)
         changed = True
         while changed:
             changed = False
-            for local, sources in (*self.aliases.items(), *self._def_words):
+            for local, sources in (*self.aliases.items(), *self._def_words, *(project or {}).items()):
                 if local not in names and not sources.isdisjoint(names):
                     names.add(local)
                     changed = True
         return frozenset(names)
 
-    def may_fire(self, rule: RuleWords, virtual: frozenset[str] = frozenset()) -> bool:
+    def may_fire(self, rule: RuleWords, virtual: frozenset[str] = frozenset(),
+                 project: Mapping[str, frozenset[str]] | None = None, loose: bool = False) -> bool:
+        """Whether the rule's words hold, with `virtual` words file-wide and the `project` functions' names
+        standing for theirs in a statement; `loose`: `requires_at` file-wide too."""
         present = self.words | virtual if virtual else self.words
         if not all(holds(group, present) for group in rule.requires):
             return False
         if not rule.requires_at:
             return True
-        groups = [self.expanded(group) for group in rule.requires_at if isinstance(group, frozenset)]
+        if loose:
+            return all(holds(group, present) for group in rule.requires_at)
+        groups = [self.expanded(group, project) for group in rule.requires_at if isinstance(group, frozenset)]
         return any(all(not unit.isdisjoint(group) for group in groups) for unit in self.units)
 
 

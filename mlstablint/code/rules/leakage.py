@@ -19,13 +19,11 @@ from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.dataflow import (
     CONTAINERS,
     COPIES,
-    CV_FUNCS,
     LABEL_ENCODERS,
     LEARNERS,
     OVERSAMPLERS,
     SEARCHES,
-    SPLIT_FUNCS,
-    SPLITTERS,
+    SPLIT_WORDS,
     SUPERVISED,
     TARGET_LEARNERS,
     Flow,
@@ -49,9 +47,9 @@ _CHECKPOINTS = ("ModelCheckpoint",)
 _SELECT_FUNCS = frozenset({"builtins.max", "builtins.min", "builtins.sorted", "numpy.argmax", "numpy.argmin",
                            "numpy.max", "numpy.min", "numpy.argsort", "numpy.nanargmax"})
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
-# Every finding but MSL303's by name needs a split in the file (`Flow.split_of`): a split or CV function, a
-# splitter's `.split`, a search's `.fit`, or a helper of the file that calls one.
-SPLIT_WORDS = words.finals(SPLIT_FUNCS, CV_FUNCS, SEARCHES, SPLITTERS)
+# Every finding but MSL303's by name needs a split in the file (`Flow.split_of`, dataflow.SPLIT_WORDS): a split
+# or CV function, a splitter's `.split`, a search's `.fit`, or a helper (of the file, or of another module whose
+# summary splits: summaries.py gives its call these words) that calls one.
 # Wrappers around a container of scores that a selection looks through (`pd.Series(results).idxmax()`).
 _CONTAINER_FUNCS = frozenset({"numpy.array", "numpy.asarray", "pandas.Series", "pandas.DataFrame", "builtins.list",
                               "builtins.dict"})
@@ -219,8 +217,8 @@ class FitOnTest(_LeakRule):
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)
-        if isinstance(node.func, cst.Name) and node.args:
-            self._helper_fit(node, node.func)
+        if node.args and self.flow.summarised(node):
+            self._helper_fit(node)
             return
         if method not in ("fit", "fit_transform", "fit_resample", "fit_predict", "partial_fit") or not node.args:
             return
@@ -234,11 +232,10 @@ class FitOnTest(_LeakRule):
             return
         self._named_test(node)
 
-    def _helper_fit(self, node: cst.Call, func: cst.Name) -> None:
-        """`X_te = prepare(X_te)` where `prepare` (a function of the file) fits a transformer on what it is
-        given: the summary's statistic, applied at this call, is learned from the test part."""
-        if self.flow.helper(func) is None:
-            return
+    def _helper_fit(self, node: cst.Call) -> None:
+        """`X_te = prepare(X_te)` where `prepare` (a function or method of the file, or a function of another
+        checked module) fits a transformer on what it is given: the summary's statistic, applied at this call, is
+        learned from the test part."""
         for learn in sorted(self.flow.value(node).learned, key=lambda learn: learn.seq):
             if learn.node is node and learn.kind == "preprocess" and learn.data.role == "test" and learn.data.split:
                 why = f"the test part of `{_first_line(learn.data.split.node)[:50]}`; {learn.what}"
