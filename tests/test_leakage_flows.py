@@ -347,6 +347,36 @@ POSITIVE: list[tuple[str, str, str]] = [
         X = StandardScaler().fit_transform(df[["a", "b"]])
         print(evaluate(LogisticRegression(), X, df["y"]))
      """),
+    # ---- Keras image augmentation ----------------------------------------------------------------
+    ("MSL301", "an ImageDataGenerator's featurewise statistics fitted on all the images", """
+        from tensorflow.keras.preprocessing.image import ImageDataGenerator
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        datagen = ImageDataGenerator(featurewise_center=True, featurewise_std_normalization=True)
+        datagen.fit(X)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2)
+        model.fit(datagen.flow(X_tr, y_tr, batch_size=32), epochs=10)
+     """),
+    ("MSL302", "an ImageDataGenerator's augmented batch stacked onto the images", """
+        from keras.preprocessing.image import ImageDataGenerator
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        datagen = ImageDataGenerator(rotation_range=20, horizontal_flip=True)
+        X_aug, y_aug = next(datagen.flow(X, y, batch_size=len(X), shuffle=False))
+        X_all = np.concatenate([X, X_aug])
+        y_all = np.concatenate([y, y_aug])
+        X_tr, X_te, y_tr, y_te = train_test_split(X_all, y_all, test_size=0.2)
+     """),
+    ("MSL302", "Keras augmentation layers applied to all the images", """
+        import tensorflow as tf
+        from tensorflow.keras import layers
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        augment = tf.keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)])
+        X_all = np.concatenate([X, augment(X, training=True)])
+        y_all = np.tile(y, 2)
+        X_tr, X_te, y_tr, y_te = train_test_split(X_all, y_all, test_size=0.2)
+     """),
 ]
 
 NEGATIVE: list[tuple[str, str]] = [
@@ -616,6 +646,46 @@ NEGATIVE: list[tuple[str, str]] = [
         for tr, te in folds(X, df["y"]):
             sc = StandardScaler().fit(X[tr])
             print(sc.transform(X[te]).mean())
+     """),
+    # ---- Keras image augmentation: the fixed twins -----------------------------------------------
+    ("an ImageDataGenerator fitted and flowing on the training part", """
+        from tensorflow.keras.preprocessing.image import ImageDataGenerator
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2)
+        datagen = ImageDataGenerator(featurewise_center=True, featurewise_std_normalization=True)
+        datagen.fit(X_tr)
+        X_aug, y_aug = next(datagen.flow(X_tr, y_tr, batch_size=len(X_tr)))
+        X_tr = np.concatenate([X_tr, X_aug])
+        model.fit(datagen.flow(X_tr, y_tr, batch_size=32), validation_data=datagen.flow(X_te, y_te))
+     """),
+    ("an ImageDataGenerator with no featurewise statistics fitted on all the images", """
+        from tensorflow.keras.preprocessing.image import ImageDataGenerator
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        datagen = ImageDataGenerator(rotation_range=20, featurewise_center=False)
+        datagen.fit(X)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2)
+        model.fit(datagen.flow(X_tr, y_tr, batch_size=32), epochs=10)
+     """),
+    ("Keras augmentation layers applied to the training part", """
+        import tensorflow as tf
+        from tensorflow.keras import layers
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2)
+        augment = tf.keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)])
+        X_tr = np.concatenate([X_tr, augment(X_tr, training=True)])
+        y_tr = np.concatenate([y_tr, y_tr])
+     """),
+    ("a Keras model (not an augmentation) applied to all the images", """
+        import tensorflow as tf
+        from tensorflow.keras import layers
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        encoder = tf.keras.Sequential([layers.Flatten(), layers.Dense(8)])
+        X_all = np.concatenate([X.reshape(len(X), -1), encoder(X)], axis=1)
+        X_tr, X_te, y_tr, y_te = train_test_split(X_all, y, test_size=0.2)
      """),
 ]
 

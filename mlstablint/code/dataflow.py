@@ -100,6 +100,23 @@ SEARCHES = frozenset({
         "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV")
 } | {"sklearn.feature_selection.RFECV", "sklearn.linear_model.LogisticRegressionCV",
      "sklearn.linear_model.RidgeCV", "sklearn.linear_model.LassoCV", "sklearn.linear_model.ElasticNetCV"})
+# Keras: an image generator whose `fit` learns per-channel statistics when one of these options is on, and
+# the layers that augment images (their output holds a changed copy of every input row).
+_KERAS_ROOTS = ("keras.", "tensorflow.")
+FEATUREWISE = ("featurewise_center", "featurewise_std_normalization", "zca_whitening")
+
+
+def is_image_generator(name: str | None) -> bool:
+    """`keras.preprocessing.image.ImageDataGenerator` under any of its import paths."""
+    return name is not None and name.startswith(_KERAS_ROOTS) and name.endswith(".ImageDataGenerator")
+
+
+def is_augmentation_layer(name: str | None) -> bool:
+    """`keras.layers.RandomFlip`, `tf.keras.layers.experimental.preprocessing.RandomRotation`..."""
+    return (name is not None and name.startswith(_KERAS_ROOTS) and ".layers." in name
+            and name.rsplit(".", 1)[-1].startswith("Random"))
+
+
 # Pandas reductions that are statistics of the rows when used to fill or standardise them.
 STAT_METHODS = frozenset({"mean", "median", "std", "var", "min", "max", "mode", "quantile", "nanmean", "nanstd"})
 STAT_FUNCS = frozenset({f"numpy.{n}" for n in ("mean", "median", "std", "var", "min", "max", "nanmean", "nanmedian",
@@ -508,6 +525,11 @@ class Flow:
             return None
         if cls in OVERSAMPLERS and method in ("fit_resample", "fit_sample"):
             return "oversample", f"`{short}` resamples"
+        if is_image_generator(cls) and method == "fit":
+            found = self.constructor_call(receiver, before)
+            if found is not None and any(dotted(value) not in ("False", "None", "0") for value in (
+                    self.x.arg(found[0], 99, option) for option in FEATUREWISE) if value is not None):
+                return "preprocess", f"a `{short}` is fitted for its featurewise statistics"
         return None
 
     def fit_of(
@@ -1068,6 +1090,10 @@ class Flow:
             if b.aug_op is not None:  # `df["c"] = ...`, `X += noise`: the same rows, changed
                 prev = self.r.lookup(expr.value, b.seq)
                 return self.row_origins(expr, b.seq, depth + 1) if prev is not None else {(self.key(b), False)}
+            if b.unpack_index is not None and b.value is not None:
+                augmented = self._augmented_batch(b.value, b.seq)
+                if augmented is not None and b.unpack_index < len(augmented):  # `X_aug, y_aug = next(flow)`
+                    return {(key, True) for key, _ in self.row_origins(augmented[b.unpack_index], b.seq, depth + 1)}
             if b.value is None or b.unpack_index is not None or b.qualname is not None:
                 return {(self.key(b), False)}
             return self.row_origins(b.value, b.seq, depth + 1)
@@ -1084,6 +1110,11 @@ class Flow:
             name = self.r.qualname(expr.func, before)
             first = self.x.arg(expr)
             if name in ROW_KEEPING_FUNCS and first is not None:
+                return self.row_origins(first, before, depth + 1)
+            augmented = self._augmented_batch(expr, before)
+            if augmented:  # `next(datagen.flow(X, y))`: a batch of augmented copies of X's rows
+                return {(key, True) for key, _ in self.row_origins(augmented[0], before, depth + 1)}
+            if first is not None and self._augments(expr.func, before):  # `augment(X)`, `RandomFlip()(X)`
                 return self.row_origins(first, before, depth + 1)
             if name is None and isinstance(expr.func, cst.Attribute):
                 method = expr.func.attr.value
@@ -1104,6 +1135,35 @@ class Flow:
                     return self.row_origins(first, before, depth + 1)  # `augment(X)` returns X's rows, changed
             return {(id(expr), False)}
         return set()
+
+    def _augmented_batch(self, expr: cst.BaseExpression,
+                         before: int) -> tuple[cst.BaseExpression, ...] | None:
+        """`next(datagen.flow(X, y))` (through names): the arrays whose augmented copies the batch holds."""
+        expr, before = self.x.follow(expr, before)
+        if not isinstance(expr, cst.Call) or self.r.qualname(expr.func, before) != "builtins.next" or not expr.args:
+            return None
+        flow, before = self.x.follow(expr.args[0].value, before)
+        if not isinstance(flow, cst.Call) or self.x.method(flow) != "flow" or not is_image_generator(
+                self.constructor(self.x.receiver(flow), before)):
+            return None
+        return tuple(a.value for a in flow.args if a.keyword is None and not a.star)[:2]
+
+    def _augments(self, func: cst.BaseExpression, before: int) -> bool:
+        """A Keras augmentation layer, or a `Sequential` of them, called on images: a changed copy of each."""
+        found = self.constructor_call(func, before) if isinstance(func, cst.Name) else (
+            (func, before) if isinstance(func, cst.Call) else None)
+        if found is None:
+            return False
+        call, seq = found
+        name = self.r.qualname(call.func, seq)
+        if is_augmentation_layer(name):
+            return True
+        if name is None or not name.startswith(_KERAS_ROOTS) or not name.endswith(".Sequential") or not call.args:
+            return False
+        layers, seq = self.x.follow(call.args[0].value, seq)
+        return isinstance(layers, (cst.List, cst.Tuple)) and bool(layers.elements) and all(
+            isinstance(el.value, cst.Call) and is_augmentation_layer(self.r.qualname(el.value.func, seq))
+            for el in layers.elements)
 
     def _selects_rows(self, expr: cst.Subscript, before: int) -> bool:
         """`df[mask]`, `X[:100]`, `df.loc[mask, cols]`: a subset of the rows; `df[["a", "b"]]`, `X[:, 1:]`,

@@ -151,8 +151,9 @@ class _BeforeSplit(_LeakRule):
                 if learn.transformer != COPIES or (learn is copies[0] and not grouped):
                     self._check(learn, split)
             return
-        if self.x.method(node) == "transform" and node.args:
-            # A transformer fitted on all the rows and applied to the parts of a later split.
+        if self.x.method(node) in ("transform", "flow", "standardize") and node.args:
+            # A transformer (or a Keras image generator's featurewise statistics) fitted on all the rows and
+            # applied to the parts of a later split.
             assert isinstance(node.func, cst.Attribute)
             fit = self.flow.fit_of(node.func.value)
             part = self.flow.arg_value(node)
