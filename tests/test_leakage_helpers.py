@@ -309,3 +309,21 @@ def test_the_split_helper_returns_the_parts_train_test_split_returns() -> None:
         changed[te[0]] += 1e3
         assert not np.allclose(StandardScaler().fit(changed).mean_, StandardScaler().fit(X).mean_)
         assert np.allclose(StandardScaler().fit(changed[tr]).mean_, StandardScaler().fit(X[tr]).mean_)
+
+
+def test_editing_the_third_module_rechecks_the_caller(tmp_path: Path) -> None:
+    """The caller's cached result depends on `pkg/prep.py` through `pkg/pipe.py` (summaries.py records every
+    module a summary read, at any depth)."""
+    root = _project(tmp_path, """
+        from sklearn.model_selection import train_test_split
+        from pkg.pipe import prepare
+        df = pd.read_csv("t.csv")
+        X = prepare(df[["a", "b"]])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
+     """)
+    assert [f.line for f in _run(root, use_cache=True).findings if f.rule == "MSL301"] == [7]
+    prep = root / "pkg" / "prep.py"
+    prep.write_text(PREP.replace("return StandardScaler().fit_transform(frame)", "return frame"))
+    assert [f.rule for f in _run(root, use_cache=True).findings if f.rule.startswith("MSL3")] == []
+    prep.write_text(PREP)
+    assert [f.line for f in _run(root, use_cache=True).findings if f.rule == "MSL301"] == [7]

@@ -13,11 +13,12 @@ point) and cached per node:
 
 Values flow through assignments, tuple unpacking, column selection (`df[cols]`, `.loc`, `.iloc`),
 `pop`/`drop`, `concat`/`merge`/`hstack`, `.values`/`.to_numpy()`, index arrays of a `KFold.split`
-loop (`X[train_idx]`), and the file's own functions: each is summarised once, when the walk has left
-its body (`HelperSummary`: what it returns in terms of its parameters, and whether it splits them), and
-a call substitutes its arguments into that summary. A function of another checked module is summarised
-the same way by that module's own flow (`export`, through summaries.py) and applied by parameter position
-(`ProjectHelper`). The rules add the events only they know about (a split, a fit on test rows) and report.
+loop (`X[train_idx]`), and the file's own functions and methods: each is summarised once, when the walk
+has left its body (`HelperSummary`: what it returns in terms of its parameters, and whether it splits them),
+and a call substitutes its arguments (and a method's receiver) into that summary. A function of another
+checked module is summarised the same way by that module's own flow (`export`, through summaries.py, which
+follows its own calls of other modules one level further) and applied by parameter position
+(`ProjectHelper`), its split included. The rules add the events only they know about (a split, a fit on test rows) and report.
 
 This is the leakage family's own flow; it asks the shared value analysis nothing yet (issue 16),
 and its entry points (`value`, `splitter_of`, `fit_of`) are the questions it would ask it.

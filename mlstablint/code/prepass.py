@@ -15,7 +15,8 @@ files that hold its words, and libcst parses only files where some rule may fire
    when `prepare` calls `fit_transform`).
 3. Project helpers: a file that names a function of another checked module (summaries.py) counts as
    containing the words of the kind that function's summary returns (`values.words_of`), since the value
-   analysis gives its callers that kind. Summaries are computed only for a file that no rule passes
+   analysis gives its callers that kind, and the split and fit words of its leakage summary (the leakage
+   flow sees the split and the fit at its call); the function's name stands for them in its statements. Summaries are computed only for a file that no rule passes
    without them but some rule could pass with them (at stage 1, naming such a module counts as holding
    every kind's words).
 

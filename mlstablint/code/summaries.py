@@ -18,6 +18,9 @@ helper's own expressions are dropped (`argument`), and the reason names where th
 from: "the return value of `pkg.helpers.my_sigmoid` (pkg/helpers.py:12), a probability from
 torch.sigmoid".
 
+`leak_summary` is the same for the leakage flow (dataflow.ProjectHelper): what a function does to the rows
+it is given (fits, resamples, splits), read by the flow of its module's slice, one module further down too.
+
 What a file's results depended on is recorded while it is checked: every file read for a summary in
 `read` (root-relative path -> SHA-256 of its bytes) and every name looked up in the module index in
 `found` (name -> the module file it resolved to, "" for none). The runner stores both with the file's
