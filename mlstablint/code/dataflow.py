@@ -18,7 +18,8 @@ has left its body (`HelperSummary`: what it returns in terms of its parameters, 
 and a call substitutes its arguments (and a method's receiver) into that summary. A function of another
 checked module is summarised the same way by that module's own flow (`export`, through summaries.py, which
 follows its own calls of other modules one level further) and applied by parameter position
-(`ProjectHelper`), its split included. The rules add the events only they know about (a split, a fit on test rows) and report.
+(`ProjectHelper`), its split included. The rules add the events only they know about (a split, a fit on
+test rows) and report.
 
 This is the leakage family's own flow; it asks the shared value analysis nothing yet (issue 16),
 and its entry points (`value`, `splitter_of`, `fit_of`) are the questions it would ask it.

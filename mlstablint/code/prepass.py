@@ -16,9 +16,10 @@ files that hold its words, and libcst parses only files where some rule may fire
 3. Project helpers: a file that names a function of another checked module (summaries.py) counts as
    containing the words of the kind that function's summary returns (`values.words_of`), since the value
    analysis gives its callers that kind, and the split and fit words of its leakage summary (the leakage
-   flow sees the split and the fit at its call); the function's name stands for them in its statements. Summaries are computed only for a file that no rule passes
-   without them but some rule could pass with them (at stage 1, naming such a module counts as holding
-   every kind's words).
+   flow sees the split and the fit at its call); the function's name stands for them in its statements.
+   Summaries are computed only for a file that no rule passes without them but some rule could pass with
+   them (at stage 1, naming such a module counts as holding every kind's words, and the leakage summaries'
+   split and fit words).
 
 Why this is conservative: a rule's declared words are checked against every finding of the test
 material (tests/test_perf_invariants.py, verify mode) and the findings are the same with and without the
