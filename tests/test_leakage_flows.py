@@ -377,6 +377,18 @@ POSITIVE: list[tuple[str, str, str]] = [
         y_all = np.tile(y, 2)
         X_tr, X_te, y_tr, y_te = train_test_split(X_all, y_all, test_size=0.2)
      """),
+    ("MSL301", "a method fits the transformer its class keeps in an attribute", """
+        class Experiment:
+            def __init__(self, path):
+                self.df = pd.read_csv(path)
+                self.scaler = StandardScaler()
+            def prep(self, frame):
+                return self.scaler.fit_transform(frame)
+            def run(self):
+                X = self.prep(self.df[["a", "b"]])
+                X_tr, X_te, y_tr, y_te = train_test_split(X, self.df["y"])
+                return X_tr
+     """),
 ]
 
 NEGATIVE: list[tuple[str, str]] = [
@@ -686,6 +698,16 @@ NEGATIVE: list[tuple[str, str]] = [
         encoder = tf.keras.Sequential([layers.Flatten(), layers.Dense(8)])
         X_all = np.concatenate([X.reshape(len(X), -1), encoder(X)], axis=1)
         X_tr, X_te, y_tr, y_te = train_test_split(X_all, y, test_size=0.2)
+     """),
+    ("the transformer kept in an attribute fitted on the training part", """
+        class Experiment:
+            def __init__(self, path):
+                self.df = pd.read_csv(path)
+                self.scaler = StandardScaler()
+            def run(self):
+                X_tr, X_te, y_tr, y_te = train_test_split(self.df[["a", "b"]], self.df["y"])
+                X_tr = self.scaler.fit_transform(X_tr)
+                return X_tr, self.scaler.transform(X_te)
      """),
 ]
 

@@ -334,6 +334,8 @@ class Flow:
         self._inplace_drops: dict[str, list[tuple[int, frozenset[str] | None]]] = {}
         # name -> statistics learned into it in place (`df.fillna(df.mean(), inplace=True)`): (seq, learn).
         self._inplace_learns: dict[str, list[tuple[int, Learn]]] = {}
+        # (id(class), attribute) -> the one value its methods assign to `self.<attribute>`, if one.
+        self._attributes: dict[tuple[int, str], cst.BaseExpression | None] = {}
 
     # ---- fed during the walk (by every MSL3xx rule, or a FlowRecorder; once per node) -----------------
 
@@ -479,8 +481,32 @@ class Flow:
                     expr = self.x.receiver(expr)
                     continue
                 return expr, before
+            if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self":
+                assigned = self._self_attribute(expr.attr.value)
+                if assigned is None:
+                    return None
+                expr, before = assigned, INFINITY
+                continue
             return None
         return None
+
+    def _self_attribute(self, attr: str) -> cst.BaseExpression | None:
+        """`self.scaler` in a method: the value of the one `self.scaler = ...` of its class (None when the class
+        assigns it more than once, or never)."""
+        scope = self.r.class_scope()
+        if scope is None or scope.parent is None:
+            return None
+        cls = next((b.node for bindings in scope.parent.names.values() for b in bindings
+                    if b.scope is scope and isinstance(b.node, cst.ClassDef)), None)
+        if cls is None:
+            return None
+        key = (id(cls), attr)
+        if key not in self._attributes:
+            values = [assign.value for assign in nodes_in(cls, cst.Assign) for target in assign.targets
+                      if isinstance(target.target, cst.Attribute) and target.target.attr.value == attr
+                      and isinstance(target.target.value, cst.Name) and target.target.value.value == "self"]
+            self._attributes[key] = values[0] if len(values) == 1 else None
+        return self._attributes[key]
 
     def holds_learner(self, call: cst.Call, before: int, depth: int = 0) -> bool:
         """Whether a Pipeline/ColumnTransformer holds a step that learns a statistic (a `OneHotEncoder` and
