@@ -28,6 +28,7 @@ and its entry points (`value`, `splitter_of`, `fit_of`) are the questions it wou
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
@@ -302,7 +303,8 @@ class ProjectHelper:
 class ProjectHelpers(Protocol):
     """The other modules of the checked project (summaries.py), as the leakage flow asks them."""
 
-    def leak_summary(self, qualname: str) -> ProjectHelper | None:
+    def leak_summary(self, qualname: str, words: frozenset[str] = ...) -> ProjectHelper | None:
+        """`words`: None without reading the function when its text (and its callees') holds none of them."""
         ...
 
 
@@ -615,7 +617,7 @@ class Flow:
                 arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)
                 kind = f"{_short(call.func)}() ({summary.splits})"
         if kind is None:
-            helper = self.project_helper(call, before)
+            helper = self.project_helper(call, before, splits=True)
             if helper is not None and helper.splits is not None:
                 arrays = helper.split_arrays(call)
                 kind = f"{helper.name}() ({helper.splits})"
@@ -666,21 +668,26 @@ class Flow:
             return None
         return self._summary_of(methods[-1])
 
-    def summarised(self, call: cst.Call, before: int = INFINITY) -> bool:
+    def summarised(self, call: cst.Call, worth: Callable[[cst.Call], bool] = lambda call: True) -> bool:
         """Whether the call's value comes from a summary: a function or method of the file, or a function of
-        another checked module that learns from or splits rows."""
-        if isinstance(call.func, cst.Name) and self.helper(call.func, before) is not None:
+        another checked module that learns from or splits rows (asked only when the call is `worth` the parse
+        of the function's module slice)."""
+        if isinstance(call.func, cst.Name) and self.helper(call.func) is not None:
             return True
-        return self.method(call, before) is not None or self.project_helper(call, before) is not None
+        return self.method(call) is not None or (worth(call) and self.project_helper(call) is not None)
 
-    def project_helper(self, call: cst.Call, before: int = INFINITY) -> ProjectHelper | None:
+    def project_helper(self, call: cst.Call, before: int = INFINITY,
+                       splits: bool = False) -> ProjectHelper | None:
         """The summary of a function of another checked module called here (a relative import resolves only as
-        the project's name), or None."""
+        the project's name), or None. With `splits`, only one whose text may split: every call is asked whether
+        it splits, and a summary costs a parse of its module's slice."""
         if self.project is None:
             return None
         name = self.r.qualname(call.func, before)
         qualified = name if name is not None else self.r.qualname(call.func, before, project=True)
-        return self.project.leak_summary(qualified) if qualified is not None else None
+        if qualified is None:
+            return None
+        return self.project.leak_summary(qualified, SPLIT_WORDS) if splits else self.project.leak_summary(qualified)
 
     def split_roles(self, call: cst.BaseExpression, before: int = INFINITY) -> dict[int, Role]:
         """The roles of the returned tuple's positions of a call that splits (`train_test_split`, a helper of
@@ -693,7 +700,7 @@ class Flow:
         summary = self.helper(call.func, before) if isinstance(call.func, cst.Name) else self.method(call, before)
         if summary is not None:
             return summary.output_roles
-        helper = self.project_helper(call, before)
+        helper = self.project_helper(call, before, splits=True)
         return dict(helper.output_roles) if helper is not None else {}
 
     def _summary_of(self, b: Binding) -> HelperSummary | None:
@@ -835,9 +842,9 @@ class Flow:
 
             def visit_Call(self, node: cst.Call) -> None:
                 # A split of what it is given: train_test_split, a splitter, a CV function, a helper that splits.
-                if summary.splits is None and mentions_param(node):
+                if summary.splits is None:
                     split = outer.split_of(node)
-                    if split is not None:
+                    if split is not None and mentions_param(node):
                         summary.splits = split.kind
 
             def visit_Return(self, node: cst.Return) -> None:

@@ -187,25 +187,30 @@ class FileChecker:
             return [], tree
         facts = CodeFacts(tree)
         selected = {rule.id for rule in candidates if facts.may_fire(self.words[rule.id])}
-        # A project function's name may stand for its words in a statement too: `requires_at` is checked
-        # file-wide until the names are known.
+        # A project function's name may stand for the leakage summaries' words (`call_words`: a fit) in its
+        # statements too, for a rule that follows the calls (MSL303: `scale(X_te)`).
+        at = helpers & self.project.call_words if self.project is not None else frozenset()
         rest = [rule for rule in candidates if rule.id not in selected and helpers
-                and facts.may_fire(self.words[rule.id], helpers, loose=True)]
+                and facts.may_fire(self.words[rule.id], helpers, anywhere=at)]
         if rest and self.project is not None:
             names = self.project.virtual_names(facts.words | relative, self.module, self._kind_words(rest))
             virtual = frozenset().union(*names.values())
-            selected.update(rule.id for rule in rest if facts.may_fire(self.words[rule.id], virtual, names))
+            calls = self.project.statement_names(names)
+            selected.update(rule.id for rule in rest if facts.may_fire(self.words[rule.id], virtual, calls))
         return [rule for rule in rules if rule.id in selected], tree
 
     def _kind_words(self, rules: list[CodeRule]) -> frozenset[str]:
-        """The words a summary could give these rules' groups."""
+        """The words a summary could give these rules' groups (in a statement: the leakage summaries')."""
         assert self.project is not None
         found: set[str] = set()
         for rule in rules:
-            for group in (*self.words[rule.id].requires, *self.words[rule.id].requires_at):
+            for group in self.words[rule.id].requires:
                 if not isinstance(group, frozenset):
                     return self.project.words
                 found |= group
+            for group in self.words[rule.id].requires_at:
+                if isinstance(group, frozenset):  # always (RuleWords)
+                    found |= group & self.project.call_words
         return self.project.words & found
 
     def check_source(
@@ -298,6 +303,7 @@ class FileChecker:
             relative = package_words(self.module.package if self.module is not None else None, text)
             names = self.project.virtual_names(facts.words | relative, self.module, self.project.words, exact=True)
             present = present | frozenset().union(*names.values())
+            names = self.project.statement_names(names)
         for pending in ctx.pending:
             declared = self.words[pending.rule]
             missing = [group for group in (*declared.requires, *declared.requires_at) if not holds(group, present)]

@@ -194,17 +194,19 @@ class CodeFacts:
         return frozenset(names)
 
     def may_fire(self, rule: RuleWords, virtual: frozenset[str] = frozenset(),
-                 project: Mapping[str, frozenset[str]] | None = None, loose: bool = False) -> bool:
+                 project: Mapping[str, frozenset[str]] | None = None, anywhere: frozenset[str] = frozenset()) -> bool:
         """Whether the rule's words hold, with `virtual` words file-wide and the `project` functions' names
-        standing for theirs in a statement; `loose`: `requires_at` file-wide too."""
+        standing for theirs in a statement; a `requires_at` group holding one of the `anywhere` words holds in
+        every statement (a project function's name may stand for it, before the names are known)."""
         present = self.words | virtual if virtual else self.words
         if not all(holds(group, present) for group in rule.requires):
             return False
         if not rule.requires_at:
             return True
-        if loose:
-            return all(holds(group, present) for group in rule.requires_at)
-        groups = [self.expanded(group, project) for group in rule.requires_at if isinstance(group, frozenset)]
+        groups = [self.expanded(group, project) for group in rule.requires_at
+                  if isinstance(group, frozenset) and group.isdisjoint(anywhere)]
+        if not groups:
+            return True
         return any(all(not unit.isdisjoint(group) for group in groups) for unit in self.units)
 
 

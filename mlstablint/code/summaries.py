@@ -58,6 +58,9 @@ DEPTH = 2
 # What a call of a project function may stand for in the pre-pass: a kind's words (values.KIND_WORDS) and a
 # leakage summary's (dataflow.ProjectHelper): the split it performs, the fit it makes.
 HELPER_WORDS = ANY_KIND_WORDS | SPLIT_WORDS | FITS
+# What its name may stand for in its statements (prepass.CodeFacts.expanded): the fit of a leakage summary,
+# which the flow reports at the call (MSL303's `scale(X_te)`); a kind is a value's, not a statement's.
+CALL_WORDS = FITS
 # Re-exports followed from one name to the next before giving up.
 MAX_HOPS = 8
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -264,6 +267,12 @@ class Summaries:
         return source.names if source is not None else frozenset()
 
     words = HELPER_WORDS
+    call_words = CALL_WORDS
+
+    @staticmethod
+    def statement_names(names: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        """The names of `virtual_names` that stand for `CALL_WORDS`, with those words only."""
+        return {name: words & CALL_WORDS for name, words in names.items() if words & CALL_WORDS}
 
     def virtual_words(self, present: set[str], own: Module | None, needed: frozenset[str],
                       exact: bool = False) -> frozenset[str]:
@@ -386,14 +395,18 @@ class Summaries:
         self.read[module.rel] = self._digests[module.path]
         return self._sources[module.path]
 
-    def leak_summary(self, qualname: str, depth: int = DEPTH) -> ProjectHelper | None:
+    def leak_summary(self, qualname: str, words: frozenset[str] = LEAK_WORDS,
+                     depth: int = DEPTH) -> ProjectHelper | None:
         """What a function of another module does to the rows passed to it (dataflow.ProjectHelper): read by the
         leakage flow on the part of its module it needs, once per process; the functions of other modules it
-        calls are followed `depth` - 1 levels further (`DEPTH`)."""
+        calls are followed `depth` - 1 levels further (`DEPTH`). None, unread, when the text it and they need
+        holds none of `words`."""
         found = self._find(qualname) if depth > 0 else None
         if found is None:
             return None
         module, name = found
+        if not self.possible(module, name, depth) & words:
+            return None
         helper: ProjectHelper | None = self._tracked(self._leaks, (module.path, name, depth),
                                                      lambda: self._leak(module, name, qualname, MAX_HOPS, depth))
         return helper
@@ -408,9 +421,8 @@ class Summaries:
             target = _imported(statement, name, module)
             found = self._find(target) if target is not None else None
             return self._leak(found[0], found[1], qualname, hops - 1, depth) if found is not None else None
-        if (not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
-                or not self.possible(module, name, depth) & LEAK_WORDS or source.too_deep(self.max_nesting)):
-            return None  # neither it nor a helper it calls learns from or splits rows: not parsed
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) or source.too_deep(self.max_nesting):
+            return None
         text = source.slice(name)
         try:
             tree = cst.parse_module(text or "")
@@ -483,8 +495,8 @@ class _Deeper:
     def returns(self, qualname: str) -> Value | None:
         return self.summaries.returns(qualname, self.depth)
 
-    def leak_summary(self, qualname: str) -> ProjectHelper | None:
-        return self.summaries.leak_summary(qualname, self.depth)
+    def leak_summary(self, qualname: str, words: frozenset[str] = LEAK_WORDS) -> ProjectHelper | None:
+        return self.summaries.leak_summary(qualname, words, self.depth)
 
 
 def _exported(value: Value | None, qualname: str, module: Module, source: _Source, name: str) -> Value | None:

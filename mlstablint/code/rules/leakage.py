@@ -218,7 +218,7 @@ class FitOnTest(_LeakRule):
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)
-        if node.args and self.flow.summarised(node):
+        if node.args and self.flow.summarised(node, self._test_first):
             self._helper_fit(node)
             return
         if method not in ("fit", "fit_transform", "fit_resample", "fit_predict", "partial_fit") or not node.args:
@@ -232,6 +232,9 @@ class FitOnTest(_LeakRule):
             self.report(node, {"split": data.split.kind}, expr=shorten(node), why=why)
             return
         self._named_test(node)
+
+    def _test_first(self, node: cst.Call) -> bool:
+        return self.flow.arg_value(node).role == "test"
 
     def _helper_fit(self, node: cst.Call) -> None:
         """`X_te = prepare(X_te)` where `prepare` (a function or method of the file, or a function of another
