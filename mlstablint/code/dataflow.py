@@ -632,6 +632,11 @@ class Flow:
         split = self._split_at[id(call)] = Split(call, kind, data, self._now(before), arrays)
         return split
 
+    @property
+    def split_seen(self) -> bool:
+        """Whether a split has been found so far (a part with a role comes from one)."""
+        return bool(self._split_at)
+
     @staticmethod
     def _role(role: Role, split: Split) -> Role:
         """The test part of a split of training rows is a validation set."""

@@ -218,6 +218,7 @@ class FitOnTest(_LeakRule):
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)
+        self.flow.split_of(node)  # the splits met so far (`_test_first`), when no other rule looks for them
         if node.args and self.flow.summarised(node, self._test_first):
             self._helper_fit(node)
             return
@@ -234,7 +235,8 @@ class FitOnTest(_LeakRule):
         self._named_test(node)
 
     def _test_first(self, node: cst.Call) -> bool:
-        return self.flow.arg_value(node).role == "test"
+        """Whether the first argument is a test part: only after a split, which the walk meets first."""
+        return self.flow.split_seen and self.flow.arg_value(node).role == "test"
 
     def _helper_fit(self, node: cst.Call) -> None:
         """`X_te = prepare(X_te)` where `prepare` (a function or method of the file, or a function of another
