@@ -185,6 +185,28 @@ CASES: dict[str, tuple[str, int, str, str, str]] = {
         sc = StandardScaler().fit(a)
         b = sc.transform(b)
      """),
+    "models chosen on the split helper's test part": ("MSL304", 11, "the best kept", """
+        from sklearn.linear_model import LogisticRegression
+        from pkg.data import split_data
+        df = pd.read_csv("t.csv")
+        X_tr, X_te, y_tr, y_te = split_data(df[["a", "b"]], df["y"])
+        scores = {}
+        for c in (0.1, 1.0, 10.0):
+            m = LogisticRegression(C=c).fit(X_tr, y_tr)
+            scores[c] = m.score(X_te, y_te)
+        best = max(scores, key=scores.get)
+     """, """
+        from sklearn.linear_model import LogisticRegression
+        from pkg.data import split_data
+        df = pd.read_csv("t.csv")
+        X_tr, X_te, y_tr, y_te = split_data(df[["a", "b"]], df["y"])
+        X_fit, X_val, y_fit, y_val = split_data(X_tr, y_tr)
+        scores = {}
+        for c in (0.1, 1.0, 10.0):
+            m = LogisticRegression(C=c).fit(X_fit, y_fit)
+            scores[c] = m.score(X_val, y_val)
+        best = max(scores, key=scores.get)
+     """),
     "a helper of another module fitted on the test part": ("MSL303", 8, "(in `pkg.prep.scale()`)", """
         from sklearn.model_selection import train_test_split
         from pkg.prep import scale
