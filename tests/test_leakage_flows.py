@@ -288,6 +288,107 @@ POSITIVE: list[tuple[str, str, str]] = [
         X = feats.drop(columns=r[r < 0.05].index)
         X_tr, X_te, y_tr, y_te = train_test_split(X, y)
      """),
+    # ---- methods of the file's classes, helpers of the file that split by KFold or CV ---------
+    ("MSL301", "a method of the same class fits on its argument", """
+        class Experiment:
+            def __init__(self, path):
+                self.df = pd.read_csv(path)
+            def prep(self, frame):
+                return StandardScaler().fit_transform(frame)
+            def run(self):
+                X = self.prep(self.df[["a", "b"]])
+                X_tr, X_te, y_tr, y_te = train_test_split(X, self.df["y"])
+                return X_tr
+     """),
+    ("MSL301", "a method of the same class fits on self.X", """
+        class Experiment:
+            def __init__(self, path):
+                self.X = pd.read_csv(path)
+            def scaled(self):
+                return StandardScaler().fit_transform(self.X)
+            def run(self):
+                X = self.scaled()
+                X_tr, X_te = train_test_split(X)
+                return X_tr
+     """),
+    ("MSL301", "a class instantiated, then its method called", """
+        class Prep:
+            def fit_all(self, frame):
+                scaler = StandardScaler()
+                return scaler.fit_transform(frame)
+        df = pd.read_csv("t.csv")
+        p = Prep()
+        X = p.fit_all(df[["a", "b"]])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
+     """),
+    ("MSL303", "a method of the same class fitted on the test part", """
+        class Experiment:
+            def __init__(self, path):
+                self.df = pd.read_csv(path)
+            def prep(self, frame):
+                return StandardScaler().fit_transform(frame)
+            def run(self):
+                X_tr, X_te, y_tr, y_te = train_test_split(self.df[["a", "b"]], self.df["y"])
+                return self.prep(X_te)
+     """),
+    ("MSL301", "fitted before a helper of the file that loops over KFold", """
+        def folds(X, y):
+            kf = KFold(n_splits=5)
+            return kf.split(X, y)
+        df = pd.read_csv("t.csv")
+        X = StandardScaler().fit_transform(df[["a", "b"]])
+        for tr, te in folds(X, df["y"]):
+            print(X[tr].mean())
+     """),
+    ("MSL301", "fitted before a helper of the file that cross-validates", """
+        def evaluate(model, X, y):
+            return cross_val_score(model, X, y, cv=5).mean()
+        df = pd.read_csv("t.csv")
+        X = StandardScaler().fit_transform(df[["a", "b"]])
+        print(evaluate(LogisticRegression(), X, df["y"]))
+     """),
+    # ---- Keras image augmentation ----------------------------------------------------------------
+    ("MSL301", "an ImageDataGenerator's featurewise statistics fitted on all the images", """
+        from tensorflow.keras.preprocessing.image import ImageDataGenerator
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        datagen = ImageDataGenerator(featurewise_center=True, featurewise_std_normalization=True)
+        datagen.fit(X)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2)
+        model.fit(datagen.flow(X_tr, y_tr, batch_size=32), epochs=10)
+     """),
+    ("MSL302", "an ImageDataGenerator's augmented batch stacked onto the images", """
+        from keras.preprocessing.image import ImageDataGenerator
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        datagen = ImageDataGenerator(rotation_range=20, horizontal_flip=True)
+        X_aug, y_aug = next(datagen.flow(X, y, batch_size=len(X), shuffle=False))
+        X_all = np.concatenate([X, X_aug])
+        y_all = np.concatenate([y, y_aug])
+        X_tr, X_te, y_tr, y_te = train_test_split(X_all, y_all, test_size=0.2)
+     """),
+    ("MSL302", "Keras augmentation layers applied to all the images", """
+        import tensorflow as tf
+        from tensorflow.keras import layers
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        augment = tf.keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)])
+        X_all = np.concatenate([X, augment(X, training=True)])
+        y_all = np.tile(y, 2)
+        X_tr, X_te, y_tr, y_te = train_test_split(X_all, y_all, test_size=0.2)
+     """),
+    ("MSL301", "a method fits the transformer its class keeps in an attribute", """
+        class Experiment:
+            def __init__(self, path):
+                self.df = pd.read_csv(path)
+                self.scaler = StandardScaler()
+            def prep(self, frame):
+                return self.scaler.fit_transform(frame)
+            def run(self):
+                X = self.prep(self.df[["a", "b"]])
+                X_tr, X_te, y_tr, y_te = train_test_split(X, self.df["y"])
+                return X_tr
+     """),
 ]
 
 NEGATIVE: list[tuple[str, str]] = [
@@ -512,6 +613,101 @@ NEGATIVE: list[tuple[str, str]] = [
         feats = corr[corr > 0.3].index.drop("price")
         model = LogisticRegression().fit(train[feats], train["price"])
         model.score(test[feats], test["price"])
+     """),
+    # ---- methods, helpers that split: the fixed twins ------------------------------------------
+    ("a method of the same class fits on the training part", """
+        class Experiment:
+            def __init__(self, path):
+                self.df = pd.read_csv(path)
+            def prep(self, frame):
+                return StandardScaler().fit_transform(frame)
+            def run(self):
+                X_tr, X_te, y_tr, y_te = train_test_split(self.df[["a", "b"]], self.df["y"])
+                return self.prep(X_tr)
+     """),
+    ("a class's method that only cleans the rows", """
+        class Prep:
+            def fit_all(self, frame):
+                return frame.dropna()
+        df = pd.read_csv("t.csv")
+        p = Prep()
+        X = p.fit_all(df[["a", "b"]])
+        X_tr, X_te, y_tr, y_te = train_test_split(X, df["y"])
+     """),
+    ("a method that fits, with no split in sight", """
+        class Prep:
+            def fit_all(self, frame):
+                return StandardScaler().fit_transform(frame)
+        df = pd.read_csv("t.csv")
+        X = Prep().fit_all(df[["a", "b"]])
+        print(LogisticRegression().fit(X, df["y"]).coef_)
+     """),
+    ("a helper of the file that cross-validates a pipeline", """
+        from sklearn.pipeline import make_pipeline
+        def evaluate(model, X, y):
+            return cross_val_score(model, X, y, cv=5).mean()
+        df = pd.read_csv("t.csv")
+        print(evaluate(make_pipeline(StandardScaler(), LogisticRegression()), df[["a", "b"]], df["y"]))
+     """),
+    ("scaled inside each fold of a helper's KFold", """
+        def folds(X, y):
+            kf = KFold(n_splits=5)
+            return kf.split(X, y)
+        df = pd.read_csv("t.csv")
+        X = df[["a", "b"]].to_numpy()
+        for tr, te in folds(X, df["y"]):
+            sc = StandardScaler().fit(X[tr])
+            print(sc.transform(X[te]).mean())
+     """),
+    # ---- Keras image augmentation: the fixed twins -----------------------------------------------
+    ("an ImageDataGenerator fitted and flowing on the training part", """
+        from tensorflow.keras.preprocessing.image import ImageDataGenerator
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2)
+        datagen = ImageDataGenerator(featurewise_center=True, featurewise_std_normalization=True)
+        datagen.fit(X_tr)
+        X_aug, y_aug = next(datagen.flow(X_tr, y_tr, batch_size=len(X_tr)))
+        X_tr = np.concatenate([X_tr, X_aug])
+        model.fit(datagen.flow(X_tr, y_tr, batch_size=32), validation_data=datagen.flow(X_te, y_te))
+     """),
+    ("an ImageDataGenerator with no featurewise statistics fitted on all the images", """
+        from tensorflow.keras.preprocessing.image import ImageDataGenerator
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        datagen = ImageDataGenerator(rotation_range=20, featurewise_center=False)
+        datagen.fit(X)
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2)
+        model.fit(datagen.flow(X_tr, y_tr, batch_size=32), epochs=10)
+     """),
+    ("Keras augmentation layers applied to the training part", """
+        import tensorflow as tf
+        from tensorflow.keras import layers
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2)
+        augment = tf.keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)])
+        X_tr = np.concatenate([X_tr, augment(X_tr, training=True)])
+        y_tr = np.concatenate([y_tr, y_tr])
+     """),
+    ("a Keras model (not an augmentation) applied to all the images", """
+        import tensorflow as tf
+        from tensorflow.keras import layers
+        X = np.load("images.npy")
+        y = np.load("labels.npy")
+        encoder = tf.keras.Sequential([layers.Flatten(), layers.Dense(8)])
+        X_all = np.concatenate([X.reshape(len(X), -1), encoder(X)], axis=1)
+        X_tr, X_te, y_tr, y_te = train_test_split(X_all, y, test_size=0.2)
+     """),
+    ("the transformer kept in an attribute fitted on the training part", """
+        class Experiment:
+            def __init__(self, path):
+                self.df = pd.read_csv(path)
+                self.scaler = StandardScaler()
+            def run(self):
+                X_tr, X_te, y_tr, y_te = train_test_split(self.df[["a", "b"]], self.df["y"])
+                X_tr = self.scaler.fit_transform(X_tr)
+                return X_tr, self.scaler.transform(X_te)
      """),
 ]
 

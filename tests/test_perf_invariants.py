@@ -45,7 +45,7 @@ def fast() -> FileChecker:
 # Test files whose code strings are whole snippets, and those whose strings follow the leakage tests' imports.
 SNIPPET_FILES = ("test_rules.py", "test_values.py", "test_rules_losses.py", "test_fix.py", "test_fix_numerics.py",
                  "test_fix_numerics_losses.py", "test_fix_numerics_loss_libraries.py")
-LEAKAGE_FILES = ("test_leakage.py", "test_leakage_flows.py")
+LEAKAGE_FILES = ("test_leakage.py", "test_leakage_flows.py", "test_leakage_helpers.py")
 
 
 def _snippets() -> list[str]:

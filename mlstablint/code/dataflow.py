@@ -13,11 +13,13 @@ point) and cached per node:
 
 Values flow through assignments, tuple unpacking, column selection (`df[cols]`, `.loc`, `.iloc`),
 `pop`/`drop`, `concat`/`merge`/`hstack`, `.values`/`.to_numpy()`, index arrays of a `KFold.split`
-loop (`X[train_idx]`), and the file's own functions: each is summarised once, when the walk has left
-its body (`HelperSummary`: what it returns in terms of its parameters, and whether it splits them), and
-a call substitutes its arguments into that summary. A function of another checked module is summarised
-the same way by that module's own flow (`export`, through summaries.py) and applied by parameter position
-(`ProjectHelper`). The rules add the events only they know about (a split, a fit on test rows) and report.
+loop (`X[train_idx]`), and the file's own functions and methods: each is summarised once, when the walk
+has left its body (`HelperSummary`: what it returns in terms of its parameters, and whether it splits them),
+and a call substitutes its arguments (and a method's receiver) into that summary. A function of another
+checked module is summarised the same way by that module's own flow (`export`, through summaries.py, which
+follows its own calls of other modules one level further) and applied by parameter position
+(`ProjectHelper`), its split included. The rules add the events only they know about (a split, a fit on
+test rows) and report.
 
 This is the leakage family's own flow; it asks the shared value analysis nothing yet (issue 16),
 and its entry points (`value`, `splitter_of`, `fit_of`) are the questions it would ask it.
@@ -26,11 +28,13 @@ and its entry points (`value`, `splitter_of`, `fit_of`) are the questions it wou
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 import libcst as cst
 
+from mlstablint.code import words
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver, Scope, dotted
 from mlstablint.code.rule import RuleContext
@@ -99,6 +103,23 @@ SEARCHES = frozenset({
         "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV")
 } | {"sklearn.feature_selection.RFECV", "sklearn.linear_model.LogisticRegressionCV",
      "sklearn.linear_model.RidgeCV", "sklearn.linear_model.LassoCV", "sklearn.linear_model.ElasticNetCV"})
+# Keras: an image generator whose `fit` learns per-channel statistics when one of these options is on, and
+# the layers that augment images (their output holds a changed copy of every input row).
+_KERAS_ROOTS = ("keras.", "tensorflow.")
+FEATUREWISE = ("featurewise_center", "featurewise_std_normalization", "zca_whitening")
+
+
+def is_image_generator(name: str | None) -> bool:
+    """`keras.preprocessing.image.ImageDataGenerator` under any of its import paths."""
+    return name is not None and name.startswith(_KERAS_ROOTS) and name.endswith(".ImageDataGenerator")
+
+
+def is_augmentation_layer(name: str | None) -> bool:
+    """`keras.layers.RandomFlip`, `tf.keras.layers.experimental.preprocessing.RandomRotation`..."""
+    return (name is not None and name.startswith(_KERAS_ROOTS) and ".layers." in name
+            and name.rsplit(".", 1)[-1].startswith("Random"))
+
+
 # Pandas reductions that are statistics of the rows when used to fill or standardise them.
 STAT_METHODS = frozenset({"mean", "median", "std", "var", "min", "max", "mode", "quantile", "nanmean", "nanstd"})
 STAT_FUNCS = frozenset({f"numpy.{n}" for n in ("mean", "median", "std", "var", "min", "max", "nanmean", "nanmedian",
@@ -145,6 +166,11 @@ FIT_METHODS = frozenset({"fit", "fit_transform", "fit_resample", "partial_fit", 
 # without any is not read for a summary (summaries.py).
 LEARN_WORDS = FIT_METHODS | {"transform", "fillna", "apply", "repeat"} | frozenset(
     name.rsplit(".", 1)[-1] for name in (*SCALING_FUNCS, *RESAMPLE_FUNCS, *ROW_STACKS))
+# The words without which no split is in sight (`Flow.split_of`): a split or CV function, a splitter, a search.
+SPLIT_WORDS = words.finals(SPLIT_FUNCS, CV_FUNCS, SEARCHES, SPLITTERS)
+# The words without which a function of another module neither learns from nor splits rows: it is not read
+# for a leakage summary, and a call of it stands for none of them in the pre-pass (summaries.py).
+LEAK_WORDS = LEARN_WORDS | SPLIT_WORDS
 
 # "a `SelectKBest` is fitted", "`SMOTE` resamples": the class the confirmation experiment re-creates.
 _FITTED = re.compile(r"(?:a )?`(\w+)`(?: \(in .*\))? (?:is fitted|resamples)")
@@ -263,13 +289,22 @@ class ProjectHelper:
     # What it learns on the way to its return: (kind, what, class, the parameters the rows come from, whether
     # its own rows are among them).
     learned: tuple[tuple[LearnKind, str, str | None, frozenset[int], bool], ...]
+    splits: str | None = None  # the split it performs on what it is given ("train_test_split", "KFold.split")
+    output_roles: tuple[tuple[int, Role], ...] = ()  # returned tuple position -> role
+
+    def split_arrays(self, call: cst.Call) -> tuple[cst.BaseExpression, ...]:
+        """The arguments of a call of it that hold rows: by position, then by keyword."""
+        positional = [a.value for a in call.args if a.keyword is None and not a.star][:self.positional]
+        keywords = [a.value for a in call.args if a.keyword is not None and a.keyword.value in self.params]
+        return (*positional, *keywords)
 
 
 @runtime_checkable
 class ProjectHelpers(Protocol):
     """The other modules of the checked project (summaries.py), as the leakage flow asks them."""
 
-    def leak_summary(self, qualname: str) -> ProjectHelper | None:
+    def leak_summary(self, qualname: str, words: frozenset[str] = ...) -> ProjectHelper | None:
+        """`words`: None without reading the function when its text (and its callees') holds none of them."""
         ...
 
 
@@ -301,6 +336,8 @@ class Flow:
         self._inplace_drops: dict[str, list[tuple[int, frozenset[str] | None]]] = {}
         # name -> statistics learned into it in place (`df.fillna(df.mean(), inplace=True)`): (seq, learn).
         self._inplace_learns: dict[str, list[tuple[int, Learn]]] = {}
+        # (id(class), attribute) -> the one value its methods assign to `self.<attribute>`, if one.
+        self._attributes: dict[tuple[int, str], cst.BaseExpression | None] = {}
 
     # ---- fed during the walk (by every MSL3xx rule, or a FlowRecorder; once per node) -----------------
 
@@ -446,8 +483,32 @@ class Flow:
                     expr = self.x.receiver(expr)
                     continue
                 return expr, before
+            if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self":
+                assigned = self._self_attribute(expr.attr.value)
+                if assigned is None:
+                    return None
+                expr, before = assigned, INFINITY
+                continue
             return None
         return None
+
+    def _self_attribute(self, attr: str) -> cst.BaseExpression | None:
+        """`self.scaler` in a method: the value of the one `self.scaler = ...` of its class (None when the class
+        assigns it more than once, or never)."""
+        scope = self.r.class_scope()
+        if scope is None or scope.parent is None:
+            return None
+        cls = next((b.node for bindings in scope.parent.names.values() for b in bindings
+                    if b.scope is scope and isinstance(b.node, cst.ClassDef)), None)
+        if cls is None:
+            return None
+        key = (id(cls), attr)
+        if key not in self._attributes:
+            values = [assign.value for assign in nodes_in(cls, cst.Assign) for target in assign.targets
+                      if isinstance(target.target, cst.Attribute) and target.target.attr.value == attr
+                      and isinstance(target.target.value, cst.Name) and target.target.value.value == "self"]
+            self._attributes[key] = values[0] if len(values) == 1 else None
+        return self._attributes[key]
 
     def holds_learner(self, call: cst.Call, before: int, depth: int = 0) -> bool:
         """Whether a Pipeline/ColumnTransformer holds a step that learns a statistic (a `OneHotEncoder` and
@@ -494,6 +555,11 @@ class Flow:
             return None
         if cls in OVERSAMPLERS and method in ("fit_resample", "fit_sample"):
             return "oversample", f"`{short}` resamples"
+        if is_image_generator(cls) and method == "fit":
+            found = self.constructor_call(receiver, before)
+            if found is not None and any(dotted(value) not in ("False", "None", "0") for value in (
+                    self.x.arg(found[0], 99, option) for option in FEATUREWISE) if value is not None):
+                return "preprocess", f"a `{short}` is fitted for its featurewise statistics"
         return None
 
     def fit_of(
@@ -545,11 +611,16 @@ class Flow:
             elif method == "fit" and cls in SEARCHES:
                 arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)[:2]
                 kind = f"{cls.rsplit('.', 1)[-1]}.fit"
-        if kind is None and name is None and isinstance(call.func, cst.Name):
-            summary = self.helper(call.func, before)
+        if kind is None and name is None and isinstance(call.func, (cst.Name, cst.Attribute)):
+            summary = self.helper(call.func, before) if isinstance(call.func, cst.Name) else self.method(call, before)
             if summary is not None and summary.splits is not None:
                 arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)
-                kind = f"{call.func.value}() ({summary.splits})"
+                kind = f"{_short(call.func)}() ({summary.splits})"
+        if kind is None:
+            helper = self.project_helper(call, before, splits=True)
+            if helper is not None and helper.splits is not None:
+                arrays = helper.split_arrays(call)
+                kind = f"{helper.name}() ({helper.splits})"
         if kind is None or not arrays:
             return None
         cached = self._split_at.get(id(call))
@@ -560,6 +631,11 @@ class Flow:
             data = data | self.value(a, before)
         split = self._split_at[id(call)] = Split(call, kind, data, self._now(before), arrays)
         return split
+
+    @property
+    def split_seen(self) -> bool:
+        """Whether a split has been found so far (a part with a role comes from one)."""
+        return bool(self._split_at)
 
     @staticmethod
     def _role(role: Role, split: Split) -> Role:
@@ -572,7 +648,68 @@ class Flow:
 
     def helper(self, func: cst.Name, before: int = INFINITY) -> HelperSummary | None:
         b = self.r.lookup(func.value, before)
-        if b is None or self.key(b) not in self.functions or b.scope is None:
+        return self._summary_of(b) if b is not None else None
+
+    def method(self, call: cst.Call, before: int = INFINITY) -> HelperSummary | None:
+        """`self.prep(X)` in a method of the class of the file that defines `prep`, or `p.prep(X)` after
+        `p = Prep()`: that method's summary (its first parameter stands for the receiver). Read from the code
+        only: a method defined in a base class, or a static method, is not followed."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+            return None
+        receiver = func.value.value
+        scope = self.r.class_scope() if receiver == "self" else None
+        if scope is None:
+            found = self.constructor_call(func.value, before)
+            if found is None or not isinstance(found[0].func, cst.Name):
+                return None
+            cls = self.r.lookup(found[0].func.value, found[1])
+            if cls is None or not isinstance(cls.node, cst.ClassDef):
+                return None
+            scope = cls.scope
+        methods = scope.names.get(func.attr.value) if scope is not None else None
+        if not methods or not isinstance(methods[-1].node, cst.FunctionDef) or any(
+                dotted(d.decorator) in ("staticmethod", "classmethod") for d in methods[-1].node.decorators):
+            return None
+        return self._summary_of(methods[-1])
+
+    def summarised(self, call: cst.Call, worth: Callable[[cst.Call], bool] = lambda call: True) -> bool:
+        """Whether the call's value comes from a summary: a function or method of the file, or a function of
+        another checked module that learns from or splits rows (asked only when the call is `worth` the parse
+        of the function's module slice)."""
+        if isinstance(call.func, cst.Name) and self.helper(call.func) is not None:
+            return True
+        return self.method(call) is not None or (worth(call) and self.project_helper(call) is not None)
+
+    def project_helper(self, call: cst.Call, before: int = INFINITY,
+                       splits: bool = False) -> ProjectHelper | None:
+        """The summary of a function of another checked module called here (a relative import resolves only as
+        the project's name), or None. With `splits`, only one whose text may split: every call is asked whether
+        it splits, and a summary costs a parse of its module's slice."""
+        if self.project is None:
+            return None
+        name = self.r.qualname(call.func, before)
+        qualified = name if name is not None else self.r.qualname(call.func, before, project=True)
+        if qualified is None:
+            return None
+        return self.project.leak_summary(qualified, SPLIT_WORDS) if splits else self.project.leak_summary(qualified)
+
+    def split_roles(self, call: cst.BaseExpression, before: int = INFINITY) -> dict[int, Role]:
+        """The roles of the returned tuple's positions of a call that splits (`train_test_split`, a helper of
+        the file or of another module that returns its parts)."""
+        if not isinstance(call, cst.Call):
+            return {}
+        if self.r.qualname(call.func, before) in SPLIT_FUNCS:
+            n = len([a for a in call.args if a.keyword is None and not a.star])
+            return {i: ("train" if i % 2 == 0 else "test") for i in range(2 * n)}
+        summary = self.helper(call.func, before) if isinstance(call.func, cst.Name) else self.method(call, before)
+        if summary is not None:
+            return summary.output_roles
+        helper = self.project_helper(call, before, splits=True)
+        return dict(helper.output_roles) if helper is not None else {}
+
+    def _summary_of(self, b: Binding) -> HelperSummary | None:
+        if self.key(b) not in self.functions or b.scope is None:
             return None
         key = self.key(b)
         if key not in self._summaries:
@@ -599,13 +736,17 @@ class Flow:
             self.r.scope = saved
         return out
 
-    def apply(self, summary: HelperSummary, call: cst.Call, before: int, depth: int) -> Value:
+    def apply(self, summary: HelperSummary, call: cst.Call, before: int, depth: int,
+              receiver: cst.BaseExpression | None = None) -> Value:
         """What `helper(args)` returns here: the summary's parameter roots replaced by the arguments' values;
-        a statistic the helper learns from a parameter is reported at this call ("(in `prepare()`)")."""
+        a statistic the helper learns from a parameter is reported at this call ("(in `prepare()`)"). For a
+        method, `receiver` stands for its first parameter (`self`)."""
         assert summary.returned is not None
         args: dict[int, Value] = {}
         positional = [a.value for a in call.args if a.keyword is None and not a.star]
         keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        if receiver is not None:
+            positional.insert(0, receiver)
         for i, (name, root) in enumerate(summary.params):
             expr = positional[i] if i < min(len(positional), summary.positional) else keywords.get(name)
             if expr is not None:
@@ -626,7 +767,7 @@ class Flow:
         for learn in returned.learned - local:
             seen = self._applied.get((id(call), id(learn)))
             if seen is None:
-                what = _within(learn.what, summary.name)
+                what = _within(learn.what, summary.name if receiver is None else _short(call.func))
                 seen = Learn(call, learn.kind, what, substitute(learn.data), before, learn.cls)
                 self._applied[(id(call), id(learn))] = seen
             learned.add(seen)
@@ -636,11 +777,12 @@ class Flow:
         """This module's function `name` as a call from another module sees it (None when it learns nothing
         from rows: then the caller's default, rows passing through, is as good)."""
         summary = self.helper(cst.Name(name))
-        if summary is None or summary.returned is None or not summary.returned.learned:
+        if summary is None or (summary.splits is None and (summary.returned is None
+                                                          or not summary.returned.learned)):
             return None
         index = {root: i for i, (_, root) in enumerate(summary.params)}
         params = frozenset(index)
-        returned = summary.returned
+        returned = summary.returned or EMPTY
 
         def positions(roots: frozenset[int]) -> frozenset[int]:
             return frozenset(index[root] for root in roots if root in index)
@@ -649,7 +791,8 @@ class Flow:
             (learn.kind, learn.what, learn.cls, positions(learn.data.roots), bool(learn.data.roots - params))
             for learn in sorted(returned.learned, key=lambda learn: (learn.seq, learn.what)))
         return ProjectHelper(qualname, tuple(n for n, _ in summary.params), summary.positional,
-                             positions(returned.roots), bool(returned.roots - params), learned)
+                             positions(returned.roots), bool(returned.roots - params), learned, summary.splits,
+                             tuple(sorted(summary.output_roles.items())))
 
     def _apply_project(self, helper: ProjectHelper, call: cst.Call, before: int, depth: int) -> Value:
         """What `helper(args)` returns here, for a function of another module: as `apply`, by position."""
@@ -696,16 +839,18 @@ class Flow:
             def visit_Assign(self, node: cst.Assign) -> None:
                 value = node.value
                 target = node.targets[0].target
-                if (isinstance(value, cst.Call) and outer.r.qualname(value.func) in SPLIT_FUNCS
-                        and isinstance(target, (cst.Tuple, cst.List)) and mentions_param(value)):
-                    summary.splits = "train_test_split"
+                if isinstance(target, (cst.Tuple, cst.List)) and mentions_param(value):
+                    roles = outer.split_roles(value)
                     for i, el in enumerate(target.elements):
-                        if isinstance(el.value, cst.Name):
-                            split_outputs[el.value.value] = "train" if i % 2 == 0 else "test"
+                        if isinstance(el.value, cst.Name) and i in roles:
+                            split_outputs[el.value.value] = roles[i]
 
             def visit_Call(self, node: cst.Call) -> None:
-                if outer.r.qualname(node.func) in SPLIT_FUNCS and mentions_param(node):
-                    summary.splits = summary.splits or "train_test_split"
+                # A split of what it is given: train_test_split, a splitter, a CV function, a helper that splits.
+                if summary.splits is None:
+                    split = outer.split_of(node)
+                    if split is not None and mentions_param(node):
+                        summary.splits = split.kind
 
             def visit_Return(self, node: cst.Return) -> None:
                 if node.value is not None:
@@ -718,17 +863,16 @@ class Flow:
         self.r.scope = scope  # the body's names resolve as they did when it was walked
         try:
             fn.visit(Reader())
+            for ret in returns:
+                if isinstance(ret, cst.Call) and self.split_roles(ret):
+                    summary.output_roles = self.split_roles(ret)
+                elif isinstance(ret, (cst.Tuple, cst.List)):
+                    roles = {i: split_outputs[el.value.value] for i, el in enumerate(ret.elements)
+                             if isinstance(el.value, cst.Name) and el.value.value in split_outputs}
+                    if roles:
+                        summary.output_roles = roles
         finally:
             self.r.scope = saved
-        for ret in returns:
-            if isinstance(ret, cst.Call) and outer.r.qualname(ret.func) in SPLIT_FUNCS:
-                n = len([a for a in ret.args if a.keyword is None and not a.star])
-                summary.output_roles = {i: ("train" if i % 2 == 0 else "test") for i in range(2 * n)}
-            elif isinstance(ret, (cst.Tuple, cst.List)):
-                roles = {i: split_outputs[el.value.value] for i, el in enumerate(ret.elements)
-                         if isinstance(el.value, cst.Name) and el.value.value in split_outputs}
-                if roles:
-                    summary.output_roles = roles
         summary.returned = self._returned(scope) if scope.returns else None
         return summary
 
@@ -787,9 +931,8 @@ class Flow:
                     part = self.value(arrays[index // 2], b.seq, depth)
                     role: Role = "train" if index % 2 == 0 else "test"
                     return Value(part.roots, part.learned, self._role(role, split), split)
-            elif isinstance(rhs.func, cst.Name):
-                summary = self.helper(rhs.func, b.seq)
-                helper_role = summary.output_roles.get(index) if summary is not None else None
+            else:
+                helper_role = self.split_roles(rhs, b.seq).get(index)
                 if helper_role is not None:
                     return Value(split.data.roots, split.data.learned, self._role(helper_role, split), split)
             return Value(split.data.roots, split.data.learned)
@@ -866,12 +1009,9 @@ class Flow:
         name = self.r.qualname(node.func, before)
         args = [a.value for a in node.args
                 if not (a.keyword is not None and a.keyword.value in ("axis", "columns"))]
-        if self.project is not None:
-            # A function of another checked module (a relative import resolves only as the project's name).
-            qualified = name if name is not None else self.r.qualname(node.func, before, project=True)
-            helper = self.project.leak_summary(qualified) if qualified is not None else None
-            if helper is not None:
-                return self._apply_project(helper, node, before, depth)
+        helper = self.project_helper(node, before)
+        if helper is not None:
+            return self._apply_project(helper, node, before, depth)
         if name is not None:
             if name in SCALING_FUNCS and node.args:
                 data = self.value(node.args[0].value, before, depth)
@@ -893,6 +1033,9 @@ class Flow:
         if isinstance(node.func, cst.Attribute):
             method = node.func.attr.value
             receiver = node.func.value
+            bound = self.method(node, before)
+            if bound is not None:
+                return self.apply(bound, node, before, depth, receiver) if bound.returned is not None else EMPTY
             if method in FIT_METHODS:
                 data = self.arg_value(node, before)
                 kind = self.learner_kind(receiver, method, before)
@@ -987,6 +1130,10 @@ class Flow:
             if b.aug_op is not None:  # `df["c"] = ...`, `X += noise`: the same rows, changed
                 prev = self.r.lookup(expr.value, b.seq)
                 return self.row_origins(expr, b.seq, depth + 1) if prev is not None else {(self.key(b), False)}
+            if b.unpack_index is not None and b.value is not None:
+                augmented = self._augmented_batch(b.value, b.seq)
+                if augmented is not None and b.unpack_index < len(augmented):  # `X_aug, y_aug = next(flow)`
+                    return {(key, True) for key, _ in self.row_origins(augmented[b.unpack_index], b.seq, depth + 1)}
             if b.value is None or b.unpack_index is not None or b.qualname is not None:
                 return {(self.key(b), False)}
             return self.row_origins(b.value, b.seq, depth + 1)
@@ -1003,6 +1150,11 @@ class Flow:
             name = self.r.qualname(expr.func, before)
             first = self.x.arg(expr)
             if name in ROW_KEEPING_FUNCS and first is not None:
+                return self.row_origins(first, before, depth + 1)
+            augmented = self._augmented_batch(expr, before)
+            if augmented:  # `next(datagen.flow(X, y))`: a batch of augmented copies of X's rows
+                return {(key, True) for key, _ in self.row_origins(augmented[0], before, depth + 1)}
+            if first is not None and self._augments(expr.func, before):  # `augment(X)`, `RandomFlip()(X)`
                 return self.row_origins(first, before, depth + 1)
             if name is None and isinstance(expr.func, cst.Attribute):
                 method = expr.func.attr.value
@@ -1023,6 +1175,35 @@ class Flow:
                     return self.row_origins(first, before, depth + 1)  # `augment(X)` returns X's rows, changed
             return {(id(expr), False)}
         return set()
+
+    def _augmented_batch(self, expr: cst.BaseExpression,
+                         before: int) -> tuple[cst.BaseExpression, ...] | None:
+        """`next(datagen.flow(X, y))` (through names): the arrays whose augmented copies the batch holds."""
+        expr, before = self.x.follow(expr, before)
+        if not isinstance(expr, cst.Call) or self.r.qualname(expr.func, before) != "builtins.next" or not expr.args:
+            return None
+        flow, before = self.x.follow(expr.args[0].value, before)
+        if not isinstance(flow, cst.Call) or self.x.method(flow) != "flow" or not is_image_generator(
+                self.constructor(self.x.receiver(flow), before)):
+            return None
+        return tuple(a.value for a in flow.args if a.keyword is None and not a.star)[:2]
+
+    def _augments(self, func: cst.BaseExpression, before: int) -> bool:
+        """A Keras augmentation layer, or a `Sequential` of them, called on images: a changed copy of each."""
+        found = self.constructor_call(func, before) if isinstance(func, cst.Name) else (
+            (func, before) if isinstance(func, cst.Call) else None)
+        if found is None:
+            return False
+        call, seq = found
+        name = self.r.qualname(call.func, seq)
+        if is_augmentation_layer(name):
+            return True
+        if name is None or not name.startswith(_KERAS_ROOTS) or not name.endswith(".Sequential") or not call.args:
+            return False
+        layers, seq = self.x.follow(call.args[0].value, seq)
+        return isinstance(layers, (cst.List, cst.Tuple)) and bool(layers.elements) and all(
+            isinstance(el.value, cst.Call) and is_augmentation_layer(self.r.qualname(el.value.func, seq))
+            for el in layers.elements)
 
     def _selects_rows(self, expr: cst.Subscript, before: int) -> bool:
         """`df[mask]`, `X[:100]`, `df.loc[mask, cols]`: a subset of the rows; `df[["a", "b"]]`, `X[:, 1:]`,

@@ -24,7 +24,6 @@ from mlstablint.code.prepass import CodeFacts, RuleWords, holds, passes_text
 from mlstablint.code.rule import CodeRule, PendingFinding, RuleContext
 from mlstablint.code.rules import ALL_RULES
 from mlstablint.code.textio import decode_source
-from mlstablint.code.values import ANY_KIND_WORDS
 from mlstablint.code.walk import BatchedWalker
 from mlstablint.code.words import text_words
 from mlstablint.config import DEFAULT_MAX_NESTING
@@ -173,7 +172,7 @@ class FileChecker:
         if self.project is not None:
             # A file that names another checked module may get any kind from its functions' summaries.
             self.mentions = self.project.index.mentions(present)
-            helpers = ANY_KIND_WORDS if self.mentions is None or self.mentions else frozenset()
+            helpers = self.project.words if self.mentions is None or self.mentions else frozenset()
         candidates = [rule for rule in rules if passes_text(self.words[rule.id], present, helpers)]
         # A module of the project is parsed once per process: here, or by the summaries of its functions.
         project, module = self.project, self.module
@@ -188,22 +187,31 @@ class FileChecker:
             return [], tree
         facts = CodeFacts(tree)
         selected = {rule.id for rule in candidates if facts.may_fire(self.words[rule.id])}
+        # A project function's name may stand for the leakage summaries' words (`call_words`: a fit) in its
+        # statements too, for a rule that follows the calls (MSL303: `scale(X_te)`).
+        at = helpers & self.project.call_words if self.project is not None else frozenset()
         rest = [rule for rule in candidates if rule.id not in selected and helpers
-                and facts.may_fire(self.words[rule.id], helpers)]
+                and facts.may_fire(self.words[rule.id], helpers, anywhere=at)]
         if rest and self.project is not None:
-            virtual = self.project.virtual_words(facts.words | relative, self.module, self._kind_words(rest))
-            selected.update(rule.id for rule in rest if facts.may_fire(self.words[rule.id], virtual))
+            names = self.project.virtual_names(facts.words | relative, self.module, self._kind_words(rest))
+            virtual = frozenset().union(*names.values())
+            calls = self.project.statement_names(names)
+            selected.update(rule.id for rule in rest if facts.may_fire(self.words[rule.id], virtual, calls))
         return [rule for rule in rules if rule.id in selected], tree
 
     def _kind_words(self, rules: list[CodeRule]) -> frozenset[str]:
-        """The words a summary could give these rules' file-wide groups."""
+        """The words a summary could give these rules' groups (in a statement: the leakage summaries')."""
+        assert self.project is not None
         found: set[str] = set()
         for rule in rules:
             for group in self.words[rule.id].requires:
                 if not isinstance(group, frozenset):
-                    return ANY_KIND_WORDS
+                    return self.project.words
                 found |= group
-        return ANY_KIND_WORDS & found
+            for group in self.words[rule.id].requires_at:
+                if isinstance(group, frozenset):  # always (RuleWords)
+                    found |= group & self.project.call_words
+        return self.project.words & found
 
     def check_source(
         self, text: str, path: str, ignored: Sequence[str] = (), fingerprint_path: str | None = None,
@@ -290,17 +298,19 @@ class FileChecker:
         the pre-pass would have dropped the file or the rule."""
         facts = CodeFacts(ast.parse(text))
         present = facts.words
+        names: dict[str, frozenset[str]] = {}
         if self.project is not None:
             relative = package_words(self.module.package if self.module is not None else None, text)
-            present = present | self.project.virtual_words(facts.words | relative, self.module, ANY_KIND_WORDS,
-                                                           exact=True)
+            names = self.project.virtual_names(facts.words | relative, self.module, self.project.words, exact=True)
+            present = present | frozenset().union(*names.values())
+            names = self.project.statement_names(names)
         for pending in ctx.pending:
             declared = self.words[pending.rule]
             missing = [group for group in (*declared.requires, *declared.requires_at) if not holds(group, present)]
             if not missing and declared.requires_at:
                 node = CodeFacts(ast.parse(f"(\n{source(pending.node)}\n)")).words
                 missing = [group for group in declared.requires_at if isinstance(group, frozenset)
-                           and node.isdisjoint(facts.expanded(group))]
+                           and node.isdisjoint(facts.expanded(group, names))]
             if missing:
                 raise AssertionError(f"{pending.rule} reported `{source(pending.node)[:80]}` where its declared "
                                      f"words {missing!r} do not hold")

@@ -15,9 +15,11 @@ files that hold its words, and libcst parses only files where some rule may fire
    when `prepare` calls `fit_transform`).
 3. Project helpers: a file that names a function of another checked module (summaries.py) counts as
    containing the words of the kind that function's summary returns (`values.words_of`), since the value
-   analysis gives its callers that kind. Summaries are computed only for a file that no rule passes
-   without them but some rule could pass with them (at stage 1, naming such a module counts as holding
-   every kind's words).
+   analysis gives its callers that kind, and the split and fit words of its leakage summary (the leakage
+   flow sees the split and the fit at its call); the function's name stands for them in its statements.
+   Summaries are computed only for a file that no rule passes without them but some rule could pass with
+   them (at stage 1, naming such a module counts as holding every kind's words, and the leakage summaries'
+   split and fit words).
 
 Why this is conservative: a rule's declared words are checked against every finding of the test
 material (tests/test_perf_invariants.py, verify mode) and the findings are the same with and without the
@@ -27,7 +29,7 @@ pre-pass on the catalogue examples, the rule tests, generated programs and sciki
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlstablint.code import words
@@ -175,28 +177,36 @@ class CodeFacts:
             if isinstance(target, ast.Name):
                 self.aliases.setdefault(target.id, set()).add(last)
 
-    def expanded(self, group: frozenset[str]) -> frozenset[str]:
-        """The group with every name that may stand for one of its words (transitively): an alias of one, or a
-        def of the file whose statements hold one."""
+    def expanded(self, group: frozenset[str], project: Mapping[str, frozenset[str]] | None = None) -> frozenset[str]:
+        """The group with every name that may stand for one of its words (transitively): an alias of one, a
+        def of the file whose statements hold one, or a function of another module whose summary may
+        (`project`: name -> its words, summaries.Summaries.virtual_names)."""
         if self._def_words is None:
             self._def_words = [(name, set().union(*self.units[start:end])) for name, start, end in self.defs]
         names = set(group)
         changed = True
         while changed:
             changed = False
-            for local, sources in (*self.aliases.items(), *self._def_words):
+            for local, sources in (*self.aliases.items(), *self._def_words, *(project or {}).items()):
                 if local not in names and not sources.isdisjoint(names):
                     names.add(local)
                     changed = True
         return frozenset(names)
 
-    def may_fire(self, rule: RuleWords, virtual: frozenset[str] = frozenset()) -> bool:
+    def may_fire(self, rule: RuleWords, virtual: frozenset[str] = frozenset(),
+                 project: Mapping[str, frozenset[str]] | None = None, anywhere: frozenset[str] = frozenset()) -> bool:
+        """Whether the rule's words hold, with `virtual` words file-wide and the `project` functions' names
+        standing for theirs in a statement; a `requires_at` group holding one of the `anywhere` words holds in
+        every statement (a project function's name may stand for it, before the names are known)."""
         present = self.words | virtual if virtual else self.words
         if not all(holds(group, present) for group in rule.requires):
             return False
         if not rule.requires_at:
             return True
-        groups = [self.expanded(group) for group in rule.requires_at if isinstance(group, frozenset)]
+        groups = [self.expanded(group, project) for group in rule.requires_at
+                  if isinstance(group, frozenset) and group.isdisjoint(anywhere)]
+        if not groups:
+            return True
         return any(all(not unit.isdisjoint(group) for group in groups) for unit in self.units)
 
 

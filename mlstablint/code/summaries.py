@@ -18,6 +18,9 @@ helper's own expressions are dropped (`argument`), and the reason names where th
 from: "the return value of `pkg.helpers.my_sigmoid` (pkg/helpers.py:12), a probability from
 torch.sigmoid".
 
+`leak_summary` is the same for the leakage flow (dataflow.ProjectHelper): what a function does to the rows
+it is given (fits, resamples, splits), read by the flow of its module's slice, one module further down too.
+
 What a file's results depended on is recorded while it is checked: every file read for a summary in
 `read` (root-relative path -> SHA-256 of its bytes) and every name looked up in the module index in
 `found` (name -> the module file it resolved to, "" for none). The runner stores both with the file's
@@ -35,7 +38,7 @@ from typing import Any
 
 import libcst as cst
 
-from mlstablint.code.dataflow import LEARN_WORDS, Flow, FlowRecorder, ProjectHelper
+from mlstablint.code.dataflow import LEAK_WORDS, SPLIT_WORDS, Flow, FlowRecorder, ProjectHelper
 from mlstablint.code.engine import nesting_depth
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.modules import Module, ModuleIndex, package_words
@@ -44,11 +47,20 @@ from mlstablint.code.rule import RuleContext
 from mlstablint.code.textio import decode_source
 from mlstablint.code.values import ANY_KIND_WORDS, KIND_WORDS, MODEL, Value, Values, words_of
 from mlstablint.code.walk import BatchedWalker
-from mlstablint.code.words import LOW_PRECISION, OPERATORS, WORD
+from mlstablint.code.words import FITS, LOW_PRECISION, OPERATORS, WORD
 from mlstablint.config import DEFAULT_MAX_NESTING
 
-# How many modules deep a summary follows other summaries (a helper calling a helper of another module).
+# How many modules deep a summary follows other summaries (a helper calling a helper of another module): the
+# caller's helper and one more, in a third module. A deeper chain, or a cycle (`a.f` calls `b.g` calls `a.f`),
+# ends there: the innermost call is then an unknown function, as before summaries existed. The depth decreases
+# at every level, so it is also the cycle guard (a summary being computed is never asked for again).
 DEPTH = 2
+# What a call of a project function may stand for in the pre-pass: a kind's words (values.KIND_WORDS) and a
+# leakage summary's (dataflow.ProjectHelper): the split it performs, the fit it makes.
+HELPER_WORDS = ANY_KIND_WORDS | SPLIT_WORDS | FITS
+# What its name may stand for in its statements (prepass.CodeFacts.expanded): the fit of a leakage summary,
+# which the flow reports at the call (MSL303's `scale(X_te)`); a kind is a value's, not a statement's.
+CALL_WORDS = FITS
 # Re-exports followed from one name to the next before giving up.
 MAX_HOPS = 8
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -254,15 +266,30 @@ class Summaries:
         source = self._source(module)
         return source.names if source is not None else frozenset()
 
+    words = HELPER_WORDS
+    call_words = CALL_WORDS
+
+    @staticmethod
+    def statement_names(names: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        """The names of `virtual_names` that stand for `CALL_WORDS`, with those words only."""
+        return {name: words & CALL_WORDS for name, words in names.items() if words & CALL_WORDS}
+
     def virtual_words(self, present: set[str], own: Module | None, needed: frozenset[str],
                       exact: bool = False) -> frozenset[str]:
-        """The `needed` words the summaries of the project functions a file may call can stand for (a function of
-        a module the file names by its last name component, named itself by a word of the file): read from
+        """The union of `virtual_names`."""
+        return frozenset().union(*self.virtual_names(present, own, needed, exact).values())
+
+    def virtual_names(self, present: set[str], own: Module | None, needed: frozenset[str],
+                      exact: bool = False) -> dict[str, frozenset[str]]:
+        """Per name of the file, the `needed` words the summaries of the project functions a file may call can
+        stand for (a function of a module the file names by its last name component, named itself by a word of
+        the file): read from
         their text (`possible`, a superset), or with `exact` from the summaries themselves. The pre-pass takes
         the bound: a summary costs a libcst parse of its slice, and a file that names a few dozen of the
         project's functions costs more to summarise them all than to parse it; the rules then ask only for
-        the summaries of the calls they look at."""
-        out: set[str] = set()
+        the summaries of the calls they look at. The name stands for its words in a statement too (`scale(X_te)`
+        for the `fit_transform` in `scale`: prepass.CodeFacts.expanded)."""
+        out: dict[str, frozenset[str]] = {}
         for last in sorted(present & self.index.by_last.keys()):
             for module in self.index.by_last[last]:
                 if module is own:
@@ -271,13 +298,19 @@ class Summaries:
                     possible = self.possible(module, name) & needed
                     if not possible:
                         continue
-                    if not exact:
-                        out |= possible
-                        continue
-                    value = self.returns(f"{module.name}.{name}")
-                    if value is not None:
-                        out |= words_of(value)
-        return frozenset(out)
+                    if exact:
+                        qualname = f"{module.name}.{name}"
+                        value = self.returns(qualname)
+                        leak = self.leak_summary(qualname)
+                        found = set(words_of(value)) if value is not None else set()
+                        if leak is not None and leak.splits:
+                            found |= possible & SPLIT_WORDS
+                        if leak is not None and leak.learned:
+                            found |= possible & FITS
+                        possible = frozenset(found)
+                    if possible:
+                        out[name] = out.get(name, frozenset()) | possible
+        return out
 
     def possible(self, module: Module, name: str, depth: int = DEPTH, hops: int = MAX_HOPS) -> frozenset[str]:
         """A superset of the words of `module.name`'s summary, read from text, without libcst: the words of
@@ -300,7 +333,7 @@ class Summaries:
         if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return ANY_KIND_WORDS  # an alias assignment: what it stands for is resolved by the analysis
         words = kept[1] | source.relative
-        out = set(words & LOW_PRECISION)
+        out = set(words & (LOW_PRECISION | LEAK_WORDS))
         for kind_words in KIND_WORDS.values():
             if not kind_words.isdisjoint(words):
                 out |= kind_words
@@ -362,19 +395,23 @@ class Summaries:
         self.read[module.rel] = self._digests[module.path]
         return self._sources[module.path]
 
-    def leak_summary(self, qualname: str) -> ProjectHelper | None:
+    def leak_summary(self, qualname: str, words: frozenset[str] = LEAK_WORDS,
+                     depth: int = DEPTH) -> ProjectHelper | None:
         """What a function of another module does to the rows passed to it (dataflow.ProjectHelper): read by the
-        leakage flow on the part of its module it needs, once per process; one level deep (a helper it calls in
-        a third module is not followed)."""
-        found = self._find(qualname)
+        leakage flow on the part of its module it needs, once per process; the functions of other modules it
+        calls are followed `depth` - 1 levels further (`DEPTH`). None, unread, when the text it and they need
+        holds none of `words`."""
+        found = self._find(qualname) if depth > 0 else None
         if found is None:
             return None
         module, name = found
-        helper: ProjectHelper | None = self._tracked(self._leaks, (module.path, name, 0),
-                                                     lambda: self._leak(module, name, qualname, MAX_HOPS))
+        if not self.possible(module, name, depth) & words:
+            return None
+        helper: ProjectHelper | None = self._tracked(self._leaks, (module.path, name, depth),
+                                                     lambda: self._leak(module, name, qualname, MAX_HOPS, depth))
         return helper
 
-    def _leak(self, module: Module, name: str, qualname: str, hops: int) -> ProjectHelper | None:
+    def _leak(self, module: Module, name: str, qualname: str, hops: int, depth: int) -> ProjectHelper | None:
         source = self._source(module)
         kept = source.kept(name) if source is not None and hops > 0 else None
         if source is None or kept is None:
@@ -383,23 +420,23 @@ class Summaries:
         if isinstance(statement, ast.ImportFrom):  # a re-export: the def it names
             target = _imported(statement, name, module)
             found = self._find(target) if target is not None else None
-            return self._leak(found[0], found[1], qualname, hops - 1) if found is not None else None
-        if (not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) or kept[1].isdisjoint(LEARN_WORDS)
-                or source.too_deep(self.max_nesting)):
-            return None  # learns nothing from rows: not parsed
+            return self._leak(found[0], found[1], qualname, hops - 1, depth) if found is not None else None
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) or source.too_deep(self.max_nesting):
+            return None
         text = source.slice(name)
         try:
             tree = cst.parse_module(text or "")
             resolver = Resolver()
             resolver.reset(module.package)
-            flow = Flow(resolver, RuleContext(resolver, text or "", module.rel).exprs)
+            deeper = _Deeper(self, depth - 1) if depth > 1 else None
+            flow = Flow(resolver, RuleContext(resolver, text or "", module.rel).exprs, deeper)
             BatchedWalker([resolver, FlowRecorder(flow)]).walk(tree)
             return flow.export(name, qualname)
         except (cst.ParserSyntaxError, RecursionError):
             return None
 
     def _summary(self, module: Module, name: str, depth: int, hops: int) -> Value | None:
-        if not self.possible(module, name, depth):
+        if not self.possible(module, name, depth) & ANY_KIND_WORDS:
             return None  # nothing in its text can give it an exported kind: no need to parse it
         source = self._source(module)
         text = source.slice(name) if source is not None and not source.too_deep(self.max_nesting) else None
@@ -448,7 +485,8 @@ def _imported(statement: ast.ImportFrom, name: str, module: Module) -> str | Non
 
 
 class _Deeper:
-    """The summaries one level further down, for the functions a summarised function calls."""
+    """The summaries one level further down, for the functions a summarised function calls (values.Helpers,
+    dataflow.ProjectHelpers)."""
 
     def __init__(self, summaries: Summaries, depth: int) -> None:
         self.summaries = summaries
@@ -456,6 +494,9 @@ class _Deeper:
 
     def returns(self, qualname: str) -> Value | None:
         return self.summaries.returns(qualname, self.depth)
+
+    def leak_summary(self, qualname: str, words: frozenset[str] = LEAK_WORDS) -> ProjectHelper | None:
+        return self.summaries.leak_summary(qualname, words, self.depth)
 
 
 def _exported(value: Value | None, qualname: str, module: Module, source: _Source, name: str) -> Value | None:

@@ -19,13 +19,11 @@ from mlstablint.code.apis import LIBRARY_ROOTS
 from mlstablint.code.dataflow import (
     CONTAINERS,
     COPIES,
-    CV_FUNCS,
     LABEL_ENCODERS,
     LEARNERS,
     OVERSAMPLERS,
     SEARCHES,
-    SPLIT_FUNCS,
-    SPLITTERS,
+    SPLIT_WORDS,
     SUPERVISED,
     TARGET_LEARNERS,
     Flow,
@@ -49,9 +47,9 @@ _CHECKPOINTS = ("ModelCheckpoint",)
 _SELECT_FUNCS = frozenset({"builtins.max", "builtins.min", "builtins.sorted", "numpy.argmax", "numpy.argmin",
                            "numpy.max", "numpy.min", "numpy.argsort", "numpy.nanargmax"})
 _SELECT_METHODS = frozenset({"idxmax", "idxmin", "argmax", "argmin", "index", "nlargest", "sort_values"})
-# Every finding but MSL303's by name needs a split in the file (`Flow.split_of`): a split or CV function, a
-# splitter's `.split`, a search's `.fit`, or a helper of the file that calls one.
-SPLIT_WORDS = words.finals(SPLIT_FUNCS, CV_FUNCS, SEARCHES, SPLITTERS)
+# Every finding but MSL303's by name needs a split in the file (`Flow.split_of`, dataflow.SPLIT_WORDS): a split
+# or CV function, a splitter's `.split`, a search's `.fit`, or a helper (of the file, or of another module whose
+# summary splits: summaries.py gives its call these words) that calls one.
 # Wrappers around a container of scores that a selection looks through (`pd.Series(results).idxmax()`).
 _CONTAINER_FUNCS = frozenset({"numpy.array", "numpy.asarray", "pandas.Series", "pandas.DataFrame", "builtins.list",
                               "builtins.dict"})
@@ -155,8 +153,9 @@ class _BeforeSplit(_LeakRule):
                 if learn.transformer != COPIES or (learn is copies[0] and not grouped):
                     self._check(learn, split)
             return
-        if self.x.method(node) == "transform" and node.args:
-            # A transformer fitted on all the rows and applied to the parts of a later split.
+        if self.x.method(node) in ("transform", "flow", "standardize") and node.args:
+            # A transformer (or a Keras image generator's featurewise statistics) fitted on all the rows and
+            # applied to the parts of a later split.
             assert isinstance(node.func, cst.Attribute)
             fit = self.flow.fit_of(node.func.value)
             part = self.flow.arg_value(node)
@@ -221,8 +220,9 @@ class FitOnTest(_LeakRule):
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)
-        if isinstance(node.func, cst.Name) and node.args:
-            self._helper_fit(node, node.func)
+        self.flow.split_of(node)  # the splits met so far (`_test_first`), when no other rule looks for them
+        if node.args and self.flow.summarised(node, self._test_first):
+            self._helper_fit(node)
             return
         if method not in ("fit", "fit_transform", "fit_resample", "fit_predict", "partial_fit") or not node.args:
             return
@@ -236,11 +236,14 @@ class FitOnTest(_LeakRule):
             return
         self._named_test(node)
 
-    def _helper_fit(self, node: cst.Call, func: cst.Name) -> None:
-        """`X_te = prepare(X_te)` where `prepare` (a function of the file) fits a transformer on what it is
-        given: the summary's statistic, applied at this call, is learned from the test part."""
-        if self.flow.helper(func) is None:
-            return
+    def _test_first(self, node: cst.Call) -> bool:
+        """Whether the first argument is a test part: only after a split, which the walk meets first."""
+        return self.flow.split_seen and self.flow.arg_value(node).role == "test"
+
+    def _helper_fit(self, node: cst.Call) -> None:
+        """`X_te = prepare(X_te)` where `prepare` (a function or method of the file, or a function of another
+        checked module) fits a transformer on what it is given: the summary's statistic, applied at this call, is
+        learned from the test part."""
         for learn in sorted(self.flow.value(node).learned, key=lambda learn: learn.seq):
             if learn.node is node and learn.kind == "preprocess" and learn.data.role == "test" and learn.data.split:
                 why = f"the test part of `{_first_line(learn.data.split.node)[:50]}`; {learn.what}"
