@@ -13,7 +13,8 @@ Measured (wall time, median of --repeat runs, interpreter start-up included for 
 cold `mlstablint check` (--no-cache, --jobs = core count), flake8 and ruff over the same files,
 `ast.parse` and libcst `parse_module` of every file in one process, the warm run (cache
 populated, nothing changed) and `mlstablint check` on 10 files (cold, as pre-commit runs it).
-Prints figures and ratios against the targets; asserts nothing.
+Prints figures and ratios against the targets; asserts nothing. `--phases` instead profiles one cold
+check in one process and prints what each phase costs (pre-pass, libcst parse, summaries, rules).
 """
 
 from __future__ import annotations
@@ -76,10 +77,58 @@ def median(fn: Callable[[], float], repeat: int) -> float:
     return statistics.median(fn() for _ in range(repeat))
 
 
+# What the analysis costs, by phase: (label, source file suffix, function) of the profile's inclusive times. The
+# phases nest (the rules' walk asks for summaries, a summary parses its slice), so they do not add up.
+PHASES = (
+    ("whole cold check (1 process)", "mlstablint/code/runner.py", "check_files"),
+    ("pre-pass (text words, ast.parse, CodeFacts, summary text bounds)", "mlstablint/code/engine.py", "_prefilter"),
+    ("  of which summaries' text bounds (virtual_words)", "mlstablint/code/summaries.py", "virtual_words"),
+    ("libcst parse_module (checked files and summary slices)", "libcst/_parser/entrypoints.py", "parse_module"),
+    ("rules' walk (value analysis and leakage flows included)", "mlstablint/code/walk.py", "walk"),
+    ("  of which summaries of returns (slices parsed)", "mlstablint/code/summaries.py", "returns"),
+    ("  of which leakage summaries (slices parsed)", "mlstablint/code/summaries.py", "leak_summary"),
+    ("positions of findings", "mlstablint/code/engine.py", "_locate"),
+)
+
+
+def phases(project: Path) -> None:
+    """Profile one cold check in this process (`--jobs 1`, default rules) and print each phase's share."""
+    import cProfile
+    import pstats
+
+    from mlstablint.cli import main as cli
+
+    profile = cProfile.Profile()
+    argv, cwd = sys.argv, Path.cwd()
+    sys.argv = ["mlstablint", "check", "--format", "json", "--no-cache", "--jobs", "1", "sklearn"]
+    os.chdir(project)
+    try:
+        with open(os.devnull, "w") as devnull:
+            stdout, sys.stdout = sys.stdout, devnull
+            try:
+                profile.runcall(cli)
+            except SystemExit:
+                pass
+            finally:
+                sys.stdout = stdout
+    finally:
+        sys.argv = argv
+        os.chdir(cwd)
+    stats: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = pstats.Stats(
+        profile).stats  # type: ignore[attr-defined]
+    total = next((v[3] for (f, _, name), v in stats.items() if f.endswith(PHASES[0][1]) and name == PHASES[0][2]),
+                 float("nan"))
+    print("\nphases of a cold check in one process (cProfile, inclusive CPU seconds; profiling slows it ~2x):")
+    for label, suffix, function in PHASES:
+        seconds = sum(v[3] for (f, _, name), v in stats.items() if f.endswith(suffix) and name == function)
+        print(f"  {label:<66} {seconds:7.2f} s  {100 * seconds / total:5.1f} %")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure (median; default 3)")
     parser.add_argument("--corpus", type=Path, default=None, help="a folder of .py files (default: scikit-learn)")
+    parser.add_argument("--phases", action="store_true", help="only profile one cold check by phase (1 process)")
     args = parser.parse_args()
     repeat = max(1, args.repeat)
 
@@ -94,6 +143,9 @@ def main() -> None:
         lines = sum(t.count(b"\n") for t in texts)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         print(f"corpus: {corpus} — {len(files)} files, {lines} lines; {cores} cores; median of {repeat}\n")
+        if args.phases:
+            phases(project)
+            return
 
         mlstablint = [sys.executable, "-m", "mlstablint", "check", "--format", "json"]
         cache_dir = project / ".mlstablint_cache"

@@ -302,6 +302,26 @@ def _both_ways(root: Path, rel: str) -> list[list[str]]:
             for prefilter in (True, False)]
 
 
+def test_a_dtype_given_by_a_helper_keeps_its_callers(tmp_path: Path) -> None:
+    """MSL115 needs a dtype word (or a torch/TF/JAX/Keras call) besides its tiny eps: here only the helper's
+    summary says float32, so the caller must count as holding the dtype's word (values.words_of)."""
+    root = _write(tmp_path / "proj", {
+        "pkg/__init__.py": "",
+        "pkg/helpers.py": "import numpy as np\n\n\ndef probs(z):\n"
+                          "    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)\n",
+        "pkg/train.py": "import numpy as np\nfrom .helpers import probs\n\n\ndef nll(z, y):\n"
+                        "    p = np.clip(probs(z), 1e-10, 1 - 1e-10)\n"
+                        "    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))\n",
+    })
+    assert "float" not in (root / "pkg" / "train.py").read_text()
+    assert [rules.count("MSL115") for rules in _both_ways(root, "pkg/train.py")] == [1, 1]
+    # The hazard: in float32 the upper bound 1 - 1e-10 is exactly 1, so log(1 - p) is still -inf.
+    p = np.clip(np.array([1.0], dtype=np.float32), 1e-10, 1 - 1e-10)
+    with np.errstate(divide="ignore"):
+        assert p.dtype == np.float32 and np.isneginf(np.log(1 - p)).all()
+    assert np.isfinite(np.log(1 - np.clip(np.array([1.0]), 1e-10, 1 - 1e-10))).all()
+
+
 def test_relative_imports_from_the_package_itself(tmp_path: Path) -> None:
     """`from . import f` and `from .. import f` never spell the package's name: the pre-pass still counts them
     (the caller's words name no module), in the caller and in a helper between."""
@@ -342,7 +362,8 @@ def test_the_text_bound_never_hides_a_summary(tmp_path: Path, monkeypatch: pytes
                         "def net():\n    return torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Softmax(dim=-1))\n\n\n"
                         "def ratio(c):\n    return c / c.sum()\n\n\n"
                         "def plain(a, b):\n    return a + b\n\n\n"
-                        "def via_package(x):\n    return probs(x)\n",
+                        "def via_package(x):\n    return probs(x)\n\n\n"
+                        "sig_alias = sigmoid_prob\nTABLE = dict(sig=sigmoid_prob)\n",
     })
     files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.py"))]
     index = build_index(files, root)
@@ -358,5 +379,7 @@ def test_the_text_bound_never_hides_a_summary(tmp_path: Path, monkeypatch: pytes
     assert {(m.name, n): unbounded.returns(f"{m.name}.{n}") for m, n in names} == summaries
     known = sorted(f"{m}.{n}" for (m, n), value in summaries.items() if value is not None)
     assert {"pkg.model.predict", "pkg.model.scores", "pkg.model.via_package", "pkg.model.net", "pkg.model.ratio",
-            "pkg.helpers.class_probs"} <= set(known)
-    assert "pkg.model.plain" not in known
+            "pkg.helpers.class_probs", "pkg.model.sig_alias"} <= set(known)
+    assert "pkg.model.plain" not in known and "pkg.model.TABLE" not in known
+    module = index.by_name["pkg.model"]
+    assert not bounded.possible(module, "TABLE") and bounded.possible(module, "sig_alias") == ANY_KIND_WORDS

@@ -42,10 +42,10 @@ from mlstablint.code.dataflow import LEAK_WORDS, SPLIT_WORDS, Flow, FlowRecorder
 from mlstablint.code.engine import nesting_depth
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.modules import Module, ModuleIndex, package_words
-from mlstablint.code.names import Resolver
+from mlstablint.code.names import Resolver, canonical
 from mlstablint.code.rule import RuleContext
 from mlstablint.code.textio import decode_source
-from mlstablint.code.values import ANY_KIND_WORDS, KIND_WORDS, MODEL, Value, Values, words_of
+from mlstablint.code.values import ANY_KIND_WORDS, DTYPE_WORDS, DTYPES, KIND_WORDS, MODEL, Value, Values, words_of
 from mlstablint.code.walk import BatchedWalker
 from mlstablint.code.words import FITS, LOW_PRECISION, OPERATORS, WORD
 from mlstablint.config import DEFAULT_MAX_NESTING
@@ -330,10 +330,19 @@ class Summaries:
             target = _imported(statement, name, module)
             found = self._find(target) if target is not None else None
             return self.possible(found[0], found[1], depth, hops - 1) if found is not None else frozenset()
+        if isinstance(statement, ast.Import):  # a module bound to the name: what `_summary` looks up is its name
+            out: set[str] = set()
+            for target in _import_targets(statement, name):
+                found = self._find(target)
+                if found is not None:
+                    out |= self.possible(found[0], found[1], depth, hops - 1)
+            return frozenset(out)
+        if _assigns_no_name(statement, name):
+            return frozenset()  # `name = <a call, a literal...>`: the summary follows only a name (`_summary`)
         if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return ANY_KIND_WORDS  # an alias assignment: what it stands for is resolved by the analysis
         words = kept[1] | source.relative
-        out = set(words & (LOW_PRECISION | LEAK_WORDS))
+        out: set[str] = set()
         for kind_words in KIND_WORDS.values():
             if not kind_words.isdisjoint(words):
                 out |= kind_words
@@ -342,7 +351,10 @@ class Summaries:
                 for other in self.index.by_last[last]:
                     for called in sorted(self.names(other) & words):
                         out |= self.possible(other, called, depth - 1)
-        return frozenset(out)
+        # A dtype only comes with a kind (a summary without one is not exported: `_exported`).
+        if out - LEAK_WORDS and not words.isdisjoint(DTYPE_WORDS):
+            out |= DTYPES | (LOW_PRECISION if not words.isdisjoint(LOW_PRECISION) else frozenset())
+        return frozenset(out | (words & LEAK_WORDS))
 
     def _tracked(self, memo: dict[tuple[str, str, int], tuple[Any, dict[str, str], dict[str, str]]],
                  key: tuple[str, str, int], compute: Callable[[], Any]) -> Any:
@@ -466,6 +478,32 @@ class Summaries:
             target = resolver.qualname(b.value, b.seq, project=True)
         found = self._find(target) if target is not None else None
         return self._summary(found[0], found[1], depth, hops - 1) if found is not None else None
+
+
+def _import_targets(statement: ast.Import, name: str) -> set[str]:
+    """The names `_summary` looks up for `name` bound by `import a.b as name` (`a.b`) or `import name.c`
+    (`name`, which is no module's function: `ModuleIndex.find` needs a dot)."""
+    out: set[str] = set()
+    for alias in statement.names:
+        if alias.asname == name:
+            out |= {alias.name, canonical(alias.name)}
+        elif alias.asname is None and alias.name.split(".")[0] == name:
+            out.add(name)
+    return out
+
+
+def _assigns_no_name(statement: ast.stmt | None, name: str) -> bool:
+    """`name = value` (or annotated) at top level with a value that is not a name or an attribute, nor holds a
+    `:=`: the binding `_summary` looks up then has no name to follow and gives no value."""
+    if isinstance(statement, ast.Assign):
+        targets, value = statement.targets, statement.value
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        targets, value = [statement.target], statement.value
+    else:
+        return False
+    return (any(isinstance(t, ast.Name) and t.id == name for t in targets)
+            and not isinstance(value, (ast.Name, ast.Attribute))
+            and not any(isinstance(node, ast.NamedExpr) for node in ast.walk(value)))
 
 
 def _imported(statement: ast.ImportFrom, name: str, module: Module) -> str | None:

@@ -59,8 +59,6 @@ KIND_WORDS: dict[str, frozenset[str]] = {
     PREDICTION: words.PREDICTIONS,
     RAW: words.RAW,
 }
-# Every word a project helper's summary can stand for (words_of).
-ANY_KIND_WORDS = frozenset().union(*KIND_WORDS.values()) | words.LOW_PRECISION
 
 # exp overflows above log(finfo(dtype).max).
 EXP_OVERFLOW = {"float64": 709.78, "float32": 88.72, "float16": 11.09, "bfloat16": 88.72}
@@ -69,6 +67,12 @@ _DTYPE_WORDS = {"float64": "float64", "double": "float64", "float32": "float32",
                 "single": "float32", "float16": "float16", "half": "float16", "bfloat16": "bfloat16",
                 "float_": "float64", "longdouble": "float64"}
 _DTYPE_METHODS = {"half": "float16", "float": "float32", "double": "float64", "bfloat16": "bfloat16"}
+# The words without which the analysis gives no value a dtype (a dtype name or method, an autocast region, a Keras
+# policy), and the dtypes it gives: a summary with a dtype stands for its name (words_of).
+DTYPE_WORDS = frozenset(_DTYPE_WORDS) | frozenset(_DTYPE_METHODS) | words.LOW_PRECISION
+DTYPES = frozenset(_DTYPE_WORDS.values())
+# Every word a project helper's summary can stand for (words_of).
+ANY_KIND_WORDS = frozenset().union(*KIND_WORDS.values()) | words.LOW_PRECISION | DTYPES
 # Methods that return their receiver's values (views, copies, moves, reshapes).
 _SAME_VALUE_METHODS = frozenset({
     "copy", "clone", "detach", "cpu", "cuda", "numpy", "reshape", "view", "squeeze", "unsqueeze", "flatten",
@@ -214,11 +218,13 @@ UNKNOWN = Value()
 
 
 def words_of(value: Value) -> frozenset[str]:
-    """The words a value stands for in the pre-pass (prepass.py): its kind's, a low-precision dtype's, and its
-    output's for a model."""
+    """The words a value stands for in the pre-pass (prepass.py): its kind's, its dtype's (with the low-precision
+    words for float16 / bfloat16), and its output's for a model."""
     out = KIND_WORDS.get(value.kind or "", frozenset())
     if value.dtype in ("float16", "bfloat16"):
         out |= words.LOW_PRECISION
+    if value.dtype is not None:
+        out |= {value.dtype}
     if value.output is not None:
         out |= words_of(value.output)
     return out

@@ -21,7 +21,8 @@ from mlstablint.code.fixes import Fix, Replacement
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import bare, shorten
 from mlstablint.code.rules.numeric import log_of_sigmoid_fix, log_of_softmax_fix
-from mlstablint.code.values import KIND_WORDS, LINEAR, LOG_PROBABILITY, PROBABILITY, Value, keras_name
+from mlstablint.code.values import DTYPE_WORDS, KIND_WORDS, LINEAR, LOG_PROBABILITY, PROBABILITY, Value, keras_name
+from mlstablint.code.walk import children
 
 LOSS_LIBRARIES = frozenset({"torch", "tensorflow", "keras", "optax", "jax", "tf_keras"})
 
@@ -602,9 +603,9 @@ class CrossEntropyOnProbabilities(CodeRule):
             expr = stack.pop()
             if isinstance(expr, cst.BaseExpression) and self._check(expr):
                 continue
-            if isinstance(expr, (cst.Lambda, cst.SimpleString, cst.Name, cst.Integer, cst.Float)):
+            if isinstance(expr, (cst.Lambda, cst.Name)):
                 continue
-            stack.extend(reversed(list(expr.children)))
+            stack.extend(reversed(children(expr)))  # trivia (strings, numbers, punctuation) left out
 
     def _log_term(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.BaseExpression, cst.Call] | None:
         """`factor * log(p)` (in either order, under unary minus) -> (factor, p, the log call)."""
@@ -780,7 +781,9 @@ class EpsBelowPrecision(CodeRule):
 
     id = "MSL115"
     message = "`{expr}` {problem} in {dtype}{where}: the guard does nothing and `log` still gives -inf; {fix}."
-    requires = (words.LOW_PRECISION | {words.TINY},)
+    # A bound that vanishes: any eps in float16 / bfloat16, a TINY one otherwise; and a dtype to measure it in (a
+    # dtype word, or a torch/TF/JAX/Keras call's default float: `_dtype`).
+    requires = (words.LOW_PRECISION | {words.TINY}, DTYPE_WORDS | frozenset(_DEFAULT_FLOAT))
     requires_at = (words.CLAMPS | {"+"},)
 
     def visit_Call(self, node: cst.Call) -> None:
