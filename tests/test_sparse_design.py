@@ -169,7 +169,29 @@ def test_null_space_through_the_schur_complement_is_numpys(seed: int, monkeypatc
     # 4 one-hot groups, 3 copies, 1 mix: 8 directions, the same subspace as numpy's.
     assert basis.shape[1] == reference.shape[1] == 8
     assert np.abs(basis @ basis.T - reference @ reference.T).max() < 1e-8
-    assert lam_max == pytest.approx(s[0], rel=1e-6) and np.isnan(smallest)
+    assert lam_max == pytest.approx(s[0], rel=1e-6)
+    # S's smallest eigenvalue above the null tolerance, though the Schur complement's eigenvalues are not S's.
+    tol = s[0] * len(s) * np.finfo(np.float64).eps
+    assert smallest == pytest.approx(s[s > tol].min(), rel=1e-6)
     binary = [j for j in range(x.shape[1]) if set(np.unique(x[:, j])) == {0.0, 1.0}]
     sparse = scipy.sparse.csr_matrix(gram)
     assert onehot.find_groups_sparse(sparse, binary, len(x)) == onehot.find_groups(gram, binary, len(x))
+
+
+def test_condition_number_through_the_schur_complement_is_numpys(monkeypatch: Any) -> None:
+    """A full-rank wide design (one level of each group left out, no copies): the Schur path's smallest
+    eigenvalue is the equilibrated Gram matrix's, so its condition number is numpy's SVD's of the design."""
+    frame = wide_onehot(rows=800, levels=[60, 40, 25, 9], copies=0, numeric=2, seed=2)
+    kept = [c for c in frame.columns if c not in ("y", "mix") and not c.endswith("_0")]
+    ones_x = design(frame, ["(intercept)", *kept])
+    gram = ones_x.T @ ones_x
+    monkeypatch.setattr(linalg, "SCHUR_CELLS", 110 * 110)  # below 133², above what is left
+    cond = linalg.analyse_sparse(scipy.sparse.csr_matrix(gram), len(frame), True, list(range(ones_x.shape[1])), 0)
+    equilibrated = ones_x / np.linalg.norm(ones_x, axis=0)
+    s = np.linalg.svd(equilibrated, compute_uv=False)
+    assert cond.rank == np.linalg.matrix_rank(ones_x) == ones_x.shape[1]
+    assert cond.cond_equilibrated == pytest.approx(s[0] / s[-1], rel=1e-6)
+    # The elimination did happen: some columns were eliminated, and what was left fits SCHUR_CELLS.
+    scaled, _norms = linalg.equilibrated(scipy.sparse.csr_matrix(gram))
+    chosen = linalg.disjoint_columns(scaled)
+    assert chosen.sum() > 0 and (len(chosen) - chosen.sum()) ** 2 <= linalg.SCHUR_CELLS
