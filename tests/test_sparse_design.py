@@ -195,3 +195,41 @@ def test_condition_number_through_the_schur_complement_is_numpys(monkeypatch: An
     scaled, _norms = linalg.equilibrated(scipy.sparse.csr_matrix(gram))
     chosen = linalg.disjoint_columns(scaled)
     assert chosen.sum() > 0 and (len(chosen) - chosen.sum()) ** 2 <= linalg.SCHUR_CELLS
+
+
+def test_sparse_gram_summed_over_many_blocks_is_numpys(monkeypatch: Any) -> None:
+    """Blocks' products summed as a binary counter and folded into the total in small steps (the fold size
+    forced down here so that every path runs): the result is numpy's XᵀX of the whole design."""
+    from mlstablint.data import partials
+
+    monkeypatch.setattr(partials, "SPARSE_FOLD_NONZEROS", 2000)
+    folds = []
+    fold = partials.SparseGram._fold
+
+    def counted(self: Any) -> None:
+        folds.append(self.nonzeros)
+        fold(self)
+
+    monkeypatch.setattr(partials.SparseGram, "_fold", counted)
+    frame = wide_onehot(rows=3000, levels=[50, 30, 7], copies=2, numeric=2, seed=4)
+    x = frame.drop(columns=["y"]).to_numpy(np.float64)
+    ones_x = np.column_stack([np.ones(len(x)), x])
+    gram = partials.SparseGram(ones_x.shape[1])
+    sizes = np.random.default_rng(4).integers(1, 120, 200)
+    start = 0
+    for size in sizes:
+        block = ones_x[start:start + size]
+        # Fortran-ordered as pass 1's blocks are, and C-ordered too.
+        gram.add_block(np.asfortranarray(block) if size % 2 else np.ascontiguousarray(block))
+        start += size
+        if start >= len(ones_x):
+            break
+    assert start >= len(ones_x)
+    total = gram.result()
+    assert len(folds) > 5 and folds[-1] > 0  # folded into a nonempty total many times
+    reference = ones_x.T @ ones_x
+    assert total.shape == reference.shape and total.nnz == np.count_nonzero(reference)
+    dense = total.toarray()
+    binary = slice(1, x.shape[1] - 2)  # intercept and dummies: counts, exact
+    assert np.array_equal(dense[binary, binary], reference[binary, binary])
+    assert np.allclose(dense, reference, rtol=1e-12, atol=1e-9 * np.abs(reference).max())

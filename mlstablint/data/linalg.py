@@ -450,7 +450,8 @@ def analyse_sparse(gram: Any, rows: int, intercept: bool, full_cols: list[int], 
     g = scipy.sparse.csr_matrix(gram)[full_cols][:, full_cols]
     model = g if intercept else g[1:, 1:]
     s, norms = equilibrated(model)
-    found, lam_max, smallest = sparse_null_space(s)
+    # The smallest eigenvalue serves the condition number only, which is infinite with a known exact dependency.
+    found, lam_max, smallest = sparse_null_space(s, smallest=known_exact == 0)
     n_cols, d = model.shape[0], found.shape[1]
     out = Conditioning(columns=n_cols + known_exact, rows=rows, cond=float("nan"), cond_equilibrated=float("nan"),
                        rank=n_cols - d)
