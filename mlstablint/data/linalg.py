@@ -344,7 +344,7 @@ def _schur(s: Any, inner: NDArray[np.intp], rest: NDArray[np.intp], d_inner: F64
     import scipy.sparse
 
     s_rows = s[rest]
-    schur: F64 = s_rows[:, rest].toarray()
+    schur: F64 = s_rows[:, rest].toarray(order="F")  # LAPACK's order: eigh and potrf work in it, not on a copy
     if inner.size:
         s_ri = s_rows[:, inner].tocsr()
         s_ir = s_ri.T.tocsc()
@@ -368,8 +368,9 @@ def _smallest_above_null(s: Any, inner: NDArray[np.intp], rest: NDArray[np.intp]
     if v_rest.shape[1] > NULL_MAX:
         return float("nan")
     c = _schur(s, inner, rest, d_inner)
-    if v_rest.shape[1]:
-        c += v_rest @ v_rest.T
+    for first in range(0, rest.size, 256):  # C + V Vᵀ a block of columns at a time (no second |R|² array)
+        block = slice(first, first + 256)
+        c[:, block] += v_rest @ v_rest[block].T
     factor = scipy.linalg.cho_factor(c, lower=True, overwrite_a=True, check_finite=False)
     s_ri = s[rest][:, inner].tocsr()
     s_ir = s_ri.T.tocsr()
