@@ -169,7 +169,67 @@ def test_null_space_through_the_schur_complement_is_numpys(seed: int, monkeypatc
     # 4 one-hot groups, 3 copies, 1 mix: 8 directions, the same subspace as numpy's.
     assert basis.shape[1] == reference.shape[1] == 8
     assert np.abs(basis @ basis.T - reference @ reference.T).max() < 1e-8
-    assert lam_max == pytest.approx(s[0], rel=1e-6) and np.isnan(smallest)
+    assert lam_max == pytest.approx(s[0], rel=1e-6)
+    # S's smallest eigenvalue above the null tolerance, though the Schur complement's eigenvalues are not S's.
+    tol = s[0] * len(s) * np.finfo(np.float64).eps
+    assert smallest == pytest.approx(s[s > tol].min(), rel=1e-6)
     binary = [j for j in range(x.shape[1]) if set(np.unique(x[:, j])) == {0.0, 1.0}]
     sparse = scipy.sparse.csr_matrix(gram)
     assert onehot.find_groups_sparse(sparse, binary, len(x)) == onehot.find_groups(gram, binary, len(x))
+
+
+def test_condition_number_through_the_schur_complement_is_numpys(monkeypatch: Any) -> None:
+    """A full-rank wide design (one level of each group left out, no copies): the Schur path's smallest
+    eigenvalue is the equilibrated Gram matrix's, so its condition number is numpy's SVD's of the design."""
+    frame = wide_onehot(rows=800, levels=[60, 40, 25, 9], copies=0, numeric=2, seed=2)
+    kept = [c for c in frame.columns if c not in ("y", "mix") and not c.endswith("_0")]
+    ones_x = design(frame, ["(intercept)", *kept])
+    gram = ones_x.T @ ones_x
+    monkeypatch.setattr(linalg, "SCHUR_CELLS", 110 * 110)  # below 133², above what is left
+    cond = linalg.analyse_sparse(scipy.sparse.csr_matrix(gram), len(frame), True, list(range(ones_x.shape[1])), 0)
+    equilibrated = ones_x / np.linalg.norm(ones_x, axis=0)
+    s = np.linalg.svd(equilibrated, compute_uv=False)
+    assert cond.rank == np.linalg.matrix_rank(ones_x) == ones_x.shape[1]
+    assert cond.cond_equilibrated == pytest.approx(s[0] / s[-1], rel=1e-6)
+    # The elimination did happen: some columns were eliminated, and what was left fits SCHUR_CELLS.
+    scaled, _norms = linalg.equilibrated(scipy.sparse.csr_matrix(gram))
+    chosen = linalg.disjoint_columns(scaled)
+    assert chosen.sum() > 0 and (len(chosen) - chosen.sum()) ** 2 <= linalg.SCHUR_CELLS
+
+
+def test_sparse_gram_summed_over_many_blocks_is_numpys(monkeypatch: Any) -> None:
+    """Blocks' products summed as a binary counter and folded into the total in small steps (the fold size
+    forced down here so that every path runs): the result is numpy's XᵀX of the whole design."""
+    from mlstablint.data import partials
+
+    monkeypatch.setattr(partials, "SPARSE_FOLD_NONZEROS", 2000)
+    folds = []
+    fold = partials.SparseGram._fold
+
+    def counted(self: Any) -> None:
+        folds.append(self.nonzeros)
+        fold(self)
+
+    monkeypatch.setattr(partials.SparseGram, "_fold", counted)
+    frame = wide_onehot(rows=3000, levels=[50, 30, 7], copies=2, numeric=2, seed=4)
+    x = frame.drop(columns=["y"]).to_numpy(np.float64)
+    ones_x = np.column_stack([np.ones(len(x)), x])
+    gram = partials.SparseGram(ones_x.shape[1])
+    sizes = np.random.default_rng(4).integers(1, 120, 200)
+    start = 0
+    for size in sizes:
+        block = ones_x[start:start + size]
+        # Fortran-ordered as pass 1's blocks are, and C-ordered too.
+        gram.add_block(np.asfortranarray(block) if size % 2 else np.ascontiguousarray(block))
+        start += size
+        if start >= len(ones_x):
+            break
+    assert start >= len(ones_x)
+    total = gram.result()
+    assert len(folds) > 5 and folds[-1] > 0  # folded into a nonempty total many times
+    reference = ones_x.T @ ones_x
+    assert total.shape == reference.shape and total.nnz == np.count_nonzero(reference)
+    dense = total.toarray()
+    binary = slice(1, x.shape[1] - 2)  # intercept and dummies: counts, exact
+    assert np.array_equal(dense[binary, binary], reference[binary, binary])
+    assert np.allclose(dense, reference, rtol=1e-12, atol=1e-9 * np.abs(reference).max())

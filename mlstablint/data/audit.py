@@ -280,11 +280,15 @@ def conclude(ctx: analyze.Context, options: AuditOptions, notes: list[str], seco
         notes.append(f"{display}: target {layout.target!r} is {kind} (class labels are integer, boolean or "
                      f"text columns with 2 to {t.max_classes} distinct values): MSL611 skipped")
 
-    sparse = partial.sparse_gram.result() if partial.sparse_gram is not None else None
+    sparse = None
+    if partial.sparse_gram is not None:
+        # Pass 1's work arrays and Arrow's pooled buffers go before the Gram matrix's last fold (a transient of
+        # about twice its size) and the Schur complement that follows.
+        release_scratch()
+        sparse = partial.sparse_gram.result()
     if partial.gram is not None:
         _conditioning(ctx, display, layout, options, second_pass)
     elif sparse is not None and partial.incomplete_rows == 0:
-        release_scratch()  # pass 1's work arrays are as large as the Schur complement that follows
         _conditioning(ctx, display, layout, options, second_pass, sparse)
         notes.append(f"{display}: {p} design columns exceed max-design-columns ({t.max_design_columns}): one-hot "
                      f"and rank checks from the sparse Gram matrix; the conditioning check (MSL605) skipped")

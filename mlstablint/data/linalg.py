@@ -284,10 +284,10 @@ SCHUR_CELLS = 1 << 24
 
 
 @on_one_blas_thread
-def sparse_null_space(s: Any) -> tuple[F64, float, float]:
+def sparse_null_space(s: Any, smallest: bool = True) -> tuple[F64, float, float]:
     """An orthonormal basis (columns) of the null space of a sparse symmetric positive semi-definite S, its
-    largest eigenvalue, and its smallest eigenvalue above the null tolerance (NaN when not known: not seen,
-    or S too large to be factored whole).
+    largest eigenvalue, and its smallest eigenvalue above the null tolerance (NaN when not asked for
+    (`smallest=False`) or not known: S has more than NULL_MAX null directions, or none was seen).
 
     The tolerance is `numpy.linalg.matrix_rank`'s for a Hermitian matrix, λmax · columns · eps (a Gram matrix
     carries no more digits). A wide one-hot design has many columns that never share a row: among them S is
@@ -296,7 +296,8 @@ def sparse_null_space(s: Any) -> tuple[F64, float, float]:
     and vᵀSv = v_Rᵀ C v_R. C is formed densely a block of columns at a time, and its smallest eigenpairs come
     from LAPACK (`eigh`, MRRR, the selected vectors only): memory |R|² floats, where the sparse LU of S fills in
     towards |I ∪ R|² (its levels co-occur at random: the elimination graph is an expander). When |R|² exceeds
-    SCHUR_CELLS, the sparse LU (`_null_space_lu`); when S itself is no larger, S is factored densely.
+    SCHUR_CELLS, the sparse LU (`_null_space_lu`); when S itself is no larger, S is factored densely. C's
+    eigenvalues are not S's (interlacing bounds them only): S's smallest comes from `_smallest_above_null`.
     """
     import scipy.linalg
     import scipy.sparse
@@ -317,32 +318,80 @@ def sparse_null_space(s: Any) -> tuple[F64, float, float]:
     if rest.size * rest.size > SCHUR_CELLS or rest.size == 0:
         return _null_space_lu(s, lam_max, tol)
     d_inner = s.diagonal()[inner]
-    s_ri = s[rest][:, inner].tocsr()
-    s_ir = s_ri.T.tocsc()
-    schur = s[rest][:, rest].toarray()
+    s_ir = s[rest][:, inner].T.tocsc()
+    k = min(rest.size, NULL_MAX + 1)
+    # Its lower triangle only (the upper one differs from it in the last bits).
+    lam, vecs = scipy.linalg.eigh(_schur(s, inner, rest, d_inner), lower=True, overwrite_a=True,
+                                  check_finite=False, subset_by_index=[0, k - 1], driver="evr")
+    null = lam <= tol
+    above = lam[~null]
+    least = float(above[0]) if above.size and not inner.size else float("nan")
+    v_rest = vecs[:, null]
+    del vecs
+    found = np.empty((n, 0))
+    if v_rest.shape[1]:
+        full = np.zeros((n, min(NULL_MAX, v_rest.shape[1])))
+        full[rest] = v_rest[:, :NULL_MAX]
+        full[inner] = -np.asarray(s_ir @ full[rest]) / d_inner[:, None]
+        found, _r = np.linalg.qr(full)
+    if smallest and inner.size:
+        least = _smallest_above_null(s, inner, rest, d_inner, v_rest, found)
+    return found, lam_max, least
+
+
+def _schur(s: Any, inner: NDArray[np.intp], rest: NDArray[np.intp], d_inner: F64) -> F64:
+    """C = S_RR − S_RI S_II⁻¹ S_IR (dense, |R|²), S_II = diag(d_inner) the eliminated columns' block."""
+    import scipy.sparse
+
+    s_rows = s[rest]
+    schur: F64 = s_rows[:, rest].toarray(order="F")  # LAPACK's order: eigh and potrf work in it, not on a copy
     if inner.size:
+        s_ri = s_rows[:, inner].tocsr()
+        s_ir = s_ri.T.tocsc()
         w = (s_ri @ scipy.sparse.diags(1.0 / d_inner)).tocsr()  # S_RI S_II⁻¹
         for start in range(0, rest.size, 256):  # the product a block of columns at a time: it is nearly dense
             block = slice(start, start + 256)
             schur[:, block] -= w @ s_ir[:, block].toarray()
-        del w
-    k = min(rest.size, NULL_MAX + 1)
-    # Its lower triangle only (the upper one differs from it in the last bits).
-    lam, vecs = scipy.linalg.eigh(schur, lower=True, overwrite_a=True, check_finite=False,
-                                  subset_by_index=[0, k - 1], driver="evr")
-    del schur
-    null = lam <= tol
-    above = lam[~null]
-    # C's eigenvalues are not S's (only bounds on them, by interlacing): S's smallest is then not known.
-    smallest = float(above[0]) if above.size and not inner.size else float("nan")
-    v_rest = vecs[:, null][:, :NULL_MAX]
-    if not v_rest.shape[1]:
-        return np.empty((n, 0)), lam_max, smallest
-    full = np.zeros((n, v_rest.shape[1]))
-    full[rest] = v_rest
-    full[inner] = -np.asarray(s_ir @ v_rest) / d_inner[:, None]
-    found, _r = np.linalg.qr(full)
-    return found, lam_max, smallest
+    return schur
+
+
+def _smallest_above_null(s: Any, inner: NDArray[np.intp], rest: NDArray[np.intp], d_inner: F64, v_rest: F64,
+                         found: F64) -> float:
+    """S's smallest eigenvalue above the null tolerance, through the elimination of the I columns: 1 / the
+    largest eigenvalue of S⁺ (Lanczos, ARPACK). With L = [[I, 0], [S_RI S_II⁻¹, I]], S = L diag(S_II, C) Lᵀ, and
+    G = L⁻ᵀ diag(S_II⁻¹, (C + V Vᵀ)⁻¹) L⁻¹ (V: C's null vectors, so (C + V Vᵀ)⁻¹ = C⁺ + V Vᵀ) satisfies S G S = S;
+    for any such G, P G P = S⁺ with P the projector off S's null space (`found`). C is formed again (eigh
+    overwrote it): memory stays |R|². NaN when C has null vectors beyond NULL_MAX (V incomplete)."""
+    import scipy.linalg
+    import scipy.sparse.linalg as spla
+
+    if v_rest.shape[1] > NULL_MAX:
+        return float("nan")
+    c = _schur(s, inner, rest, d_inner)
+    for first in range(0, rest.size, 256):  # C + V Vᵀ a block of columns at a time (no second |R|² array)
+        block = slice(first, first + 256)
+        c[:, block] += v_rest @ v_rest[block].T
+    factor = scipy.linalg.cho_factor(c, lower=True, overwrite_a=True, check_finite=False)
+    s_ri = s[rest][:, inner].tocsr()
+    s_ir = s_ri.T.tocsr()
+    n = s.shape[0]
+
+    def project(v: F64) -> F64:
+        return v - found @ (found.T @ v) if found.shape[1] else v
+
+    def apply(v: F64) -> F64:
+        b = project(np.asarray(v, dtype=np.float64).reshape(-1))
+        u_inner = b[inner] / d_inner
+        y_rest = scipy.linalg.cho_solve(factor, b[rest] - s_ri @ u_inner, check_finite=False)
+        out = np.empty(n)
+        out[rest] = y_rest
+        out[inner] = u_inner - (s_ir @ y_rest) / d_inner
+        return project(out)
+
+    op = spla.LinearOperator((n, n), matvec=apply, dtype=np.float64)
+    start = project(np.random.default_rng(0).standard_normal(n))
+    mu = float(spla.eigsh(op, k=1, which="LA", v0=start, tol=1e-10, return_eigenvectors=False)[0])
+    return 1.0 / mu if mu > 0 else float("nan")
 
 
 def disjoint_columns(s: Any) -> NDArray[np.bool_]:
@@ -402,7 +451,8 @@ def analyse_sparse(gram: Any, rows: int, intercept: bool, full_cols: list[int], 
     g = scipy.sparse.csr_matrix(gram)[full_cols][:, full_cols]
     model = g if intercept else g[1:, 1:]
     s, norms = equilibrated(model)
-    found, lam_max, smallest = sparse_null_space(s)
+    # The smallest eigenvalue serves the condition number only, which is infinite with a known exact dependency.
+    found, lam_max, smallest = sparse_null_space(s, smallest=known_exact == 0)
     n_cols, d = model.shape[0], found.shape[1]
     out = Conditioning(columns=n_cols + known_exact, rows=rows, cond=float("nan"), cond_equilibrated=float("nan"),
                        rank=n_cols - d)

@@ -92,7 +92,7 @@ def find_groups_sparse(gram: Any, binary: list[int], rows: int) -> tuple[list[li
     index = np.array([0, *[j + 1 for j in binary]])
     sub = scipy.sparse.csr_matrix(gram)[index][:, index]
     scaled, norms = equilibrated(sub)
-    basis, _lam_max, _smallest = sparse_null_space(scaled)
+    basis, _lam_max, _smallest = sparse_null_space(scaled, smallest=False)
     if not basis.shape[1]:
         return [], False
     sums = [round(float(v)) for v in sub[[0], :].toarray()[0][1:]]

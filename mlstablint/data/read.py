@@ -117,6 +117,9 @@ class Source:
     # schemas, or the Delta version (a hex digest; the audit adds a hash of its statistics).
     structure: str = ""
     as_of: str | None = None  # the Delta version or timestamp asked for
+    # A one-file parquet table's footer as `open_source` parsed it, handed to the first read and dropped there: a
+    # wide table's footer is large (5,000 columns × 7 row groups: ~35 MB parsed) and parsing it twice kept both.
+    footer: Any = None
 
     @property
     def effective_schema(self) -> pa.Schema:
@@ -154,8 +157,9 @@ class Source:
             yield from self.delta.to_batches(columns=columns, batch_size=max(1, min(batch_size, 1 << 16)),
                                              use_threads=False, batch_readahead=0, fragment_readahead=0)
         elif self.kind == "parquet":
+            footer, self.footer = self.footer, None
             for part in self.files:
-                yield from parquet_batches(self._open(part), display_path(part), columns, batch_size)
+                yield from parquet_batches(self._open(part), display_path(part), columns, batch_size, footer=footer)
         elif self.kind == "csv":
             for part in self.files:
                 yield from _csv_reader(part, self.column_types, columns, self.filesystem)
@@ -194,12 +198,13 @@ class Source:
 
 
 def parquet_batches(part: Any, display: str, columns: list[str], batch_size: int,
-                    row_groups: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+                    row_groups: list[int] | None = None, footer: Any = None) -> Iterator[pa.RecordBatch]:
     """One parquet part's `columns` (of all its row groups, or of `row_groups`), one row group at a time read on
     demand (a dataset scanner reads ahead as far as it likes when the consumer is slow): memory is bounded by a
     row group, not by the file. `part` is a local path or an open random-access file. Every engine reads parquet
-    through here (the Spark engine's executors too, `mlstablint.spark.scan`)."""
-    reader = pq.ParquetFile(part, buffer_size=1 << 20, pre_buffer=False)
+    through here (the Spark engine's executors too, `mlstablint.spark.scan`). `footer`: the part's parsed
+    metadata, when the caller has it."""
+    reader = pq.ParquetFile(part, buffer_size=1 << 20, pre_buffer=False, metadata=footer)
     try:
         present = set(reader.schema_arrow.names)
         missing = [c for c in columns if c not in present]
@@ -562,14 +567,17 @@ def _parquet_source(path: Path, display: str, parts: list[Path], filesystem: paf
     schema = None
     footers = ["parquet"]
     for part in parts:
-        meta = pq.read_metadata(part if filesystem is None else filesystem.open_input_file(part.as_posix()))
+        # The schema from the reader, not `meta.schema`: that one and the footer refer to each other, and the
+        # footer (~35 MB at 5,000 columns) would wait for the cycle collector.
+        with pq.ParquetFile(part if filesystem is None else filesystem.open_input_file(part.as_posix())) as reader:
+            meta, arrow_schema = reader.metadata, reader.schema_arrow
         rows += meta.num_rows
         if schema is None:
-            schema = meta.schema.to_arrow_schema()
-        footers += [str(meta.num_rows), str(meta.num_row_groups), meta.schema.to_arrow_schema().to_string()]
+            schema = arrow_schema
+        footers += [str(meta.num_rows), str(meta.num_row_groups), arrow_schema.to_string()]
     assert schema is not None
     return Source(path, display, "parquet", schema, rows, files=parts, filesystem=filesystem,
-                  structure=digest(*footers))
+                  structure=digest(*footers), footer=meta if len(parts) == 1 else None)
 
 
 def _csv_schema(path: Path, column_types: dict[str, pa.DataType], filesystem: pafs.FileSystem | None = None
