@@ -342,7 +342,7 @@ class Summaries:
         if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return ANY_KIND_WORDS  # an alias assignment: what it stands for is resolved by the analysis
         words = kept[1] | source.relative
-        out: set[str] = set()
+        out = set()
         for kind_words in KIND_WORDS.values():
             if not kind_words.isdisjoint(words):
                 out |= kind_words
