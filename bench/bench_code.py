@@ -82,7 +82,7 @@ def median(fn: Callable[[], float], repeat: int) -> float:
 PHASES = (
     ("whole cold check (1 process)", "mlstablint/code/runner.py", "check_files"),
     ("pre-pass (text words, ast.parse, CodeFacts, summary text bounds)", "mlstablint/code/engine.py", "_prefilter"),
-    ("  of which summaries' text bounds (virtual_words)", "mlstablint/code/summaries.py", "virtual_words"),
+    ("  of which summaries' text bounds (virtual_names)", "mlstablint/code/summaries.py", "virtual_names"),
     ("libcst parse_module (checked files and summary slices)", "libcst/_parser/entrypoints.py", "parse_module"),
     ("rules' walk (value analysis and leakage flows included)", "mlstablint/code/walk.py", "walk"),
     ("  of which summaries of returns (slices parsed)", "mlstablint/code/summaries.py", "returns"),
