@@ -611,8 +611,8 @@ class Flow:
             elif method == "fit" and cls in SEARCHES:
                 arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)[:2]
                 kind = f"{cls.rsplit('.', 1)[-1]}.fit"
-        if kind is None and name is None and isinstance(call.func, (cst.Name, cst.Attribute)):
-            summary = self.helper(call.func, before) if isinstance(call.func, cst.Name) else self.method(call, before)
+        if kind is None and name is None:
+            summary = self.local_summary(call, before)
             if summary is not None and summary.splits is not None:
                 arrays = tuple(a.value for a in call.args if a.keyword is None and not a.star)
                 kind = f"{_short(call.func)}() ({summary.splits})"
@@ -677,9 +677,11 @@ class Flow:
         """Whether the call's value comes from a summary: a function or method of the file, or a function of
         another checked module that learns from or splits rows (asked only when the call is `worth` the parse
         of the function's module slice)."""
-        if isinstance(call.func, cst.Name) and self.helper(call.func) is not None:
-            return True
-        return self.method(call) is not None or (worth(call) and self.project_helper(call) is not None)
+        return self.local_summary(call) is not None or (worth(call) and self.project_helper(call) is not None)
+
+    def local_summary(self, call: cst.Call, before: int = INFINITY) -> HelperSummary | None:
+        """The summary of the function (`helper`) or method (`method`) of the file that `call` calls, if one."""
+        return self.helper(call.func, before) if isinstance(call.func, cst.Name) else self.method(call, before)
 
     def project_helper(self, call: cst.Call, before: int = INFINITY,
                        splits: bool = False) -> ProjectHelper | None:
@@ -702,7 +704,7 @@ class Flow:
         if self.r.qualname(call.func, before) in SPLIT_FUNCS:
             n = len([a for a in call.args if a.keyword is None and not a.star])
             return {i: ("train" if i % 2 == 0 else "test") for i in range(2 * n)}
-        summary = self.helper(call.func, before) if isinstance(call.func, cst.Name) else self.method(call, before)
+        summary = self.local_summary(call, before)
         if summary is not None:
             return summary.output_roles
         helper = self.project_helper(call, before, splits=True)
