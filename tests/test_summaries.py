@@ -382,4 +382,29 @@ def test_the_text_bound_never_hides_a_summary(tmp_path: Path, monkeypatch: pytes
             "pkg.helpers.class_probs", "pkg.model.sig_alias"} <= set(known)
     assert "pkg.model.plain" not in known and "pkg.model.TABLE" not in known
     module = index.by_name["pkg.model"]
-    assert not bounded.possible(module, "TABLE") and bounded.possible(module, "sig_alias") == ANY_KIND_WORDS
+    # An alias stands for what the name it copies may stand for (here an import of a sigmoid helper), no more.
+    helper = index.by_name["pkg.helpers"]
+    assert not bounded.possible(module, "TABLE")
+    assert bounded.possible(module, "sig_alias") == bounded.possible(helper, "sigmoid_prob")
+    assert words_of(summaries[("pkg.model", "sig_alias")]) <= bounded.possible(module, "sig_alias") < ANY_KIND_WORDS
+
+
+def test_the_text_bound_holds_on_every_snippet_of_the_test_material(tmp_path: Path) -> None:
+    """The bound (`possible`) against the summaries themselves on real material: every code snippet of the rule,
+    value, fix and leakage tests, the catalogue's examples and the fixtures, each a module of one project (so a
+    snippet's imports of another are followed too). A summary whose words the bound misses would be a caller the
+    pre-pass drops."""
+    from tests.test_perf_invariants import SNIPPETS, ast_parses
+
+    files = {f"pkg/m{i}.py": text for i, text in enumerate(SNIPPETS) if ast_parses(text)}
+    root = _write(tmp_path / "proj", {"pkg/__init__.py": "", **files})
+    index = build_index([(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.py"))], root)
+    summaries = Summaries(index)
+    checked = 0
+    for module in index.by_path.values():
+        for name in sorted(summaries.names(module)):
+            value = summaries.returns(f"{module.name}.{name}")
+            if value is not None:
+                checked += 1
+                assert words_of(value) <= summaries.possible(module, name), (module.rel, name)
+    assert checked >= 25  # the material has helpers returning probabilities, predictors, models, dtypes

@@ -29,7 +29,7 @@ pre-pass on the catalogue examples, the rule tests, generated programs and sciki
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mlstablint.code import words
@@ -68,6 +68,17 @@ def _fields(node_type: type[ast.AST]) -> tuple[str, ...]:
     return fields
 
 
+_CODE_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _code_fields(node_type: type[ast.AST]) -> tuple[str, ...]:
+    """`_fields` without annotations (`annotation`, `returns`), which the value analysis never evaluates."""
+    fields = _CODE_FIELDS.get(node_type)
+    if fields is None:
+        fields = _CODE_FIELDS[node_type] = tuple(f for f in _fields(node_type) if f not in ("annotation", "returns"))
+    return fields
+
+
 class _DefEnd:
     """Popped after every node of a def: its statements are the units from `start` on."""
 
@@ -81,7 +92,7 @@ class _DefEnd:
 class CodeFacts:
     """The words of a module's code, file-wide and per statement, and the names each name may stand for."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, annotations: bool = True) -> None:
         self.words: set[str] = set()
         self.units: list[set[str]] = []
         self.aliases: dict[str, set[str]] = {}
@@ -89,9 +100,9 @@ class CodeFacts:
         # stands for what the helper does: `prepare(X_te)` for the `fit_transform` in `prepare`).
         self.defs: list[tuple[str, int, int]] = []
         self._def_words: list[tuple[str, set[str]]] | None = None
-        self._collect(tree)
+        self._collect(tree, _fields if annotations else _code_fields)
 
-    def _collect(self, tree: ast.Module) -> None:
+    def _collect(self, tree: ast.Module, fields_of: Callable[[type[ast.AST]], tuple[str, ...]]) -> None:
         docstrings: set[int] = set()
         file_words, units, aliases = self.words, self.units, self.aliases
         stack: list[tuple[Any, set[str]]] = [(tree, file_words)]
@@ -154,7 +165,7 @@ class CodeFacts:
                 if body and type(body[0]) is ast.Expr and type(body[0].value) is ast.Constant and isinstance(
                         body[0].value.value, str):
                     docstrings.add(id(body[0].value))
-            for name in _fields(node_type):
+            for name in fields_of(node_type):
                 value = getattr(node, name, None)
                 if type(value) is list:
                     stack.extend((v, unit) for v in value if isinstance(v, AST))

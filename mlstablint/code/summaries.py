@@ -43,11 +43,12 @@ from mlstablint.code.engine import nesting_depth
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.modules import Module, ModuleIndex, package_words
 from mlstablint.code.names import Resolver, canonical
+from mlstablint.code.prepass import CodeFacts
 from mlstablint.code.rule import RuleContext
 from mlstablint.code.textio import decode_source
-from mlstablint.code.values import ANY_KIND_WORDS, DTYPE_WORDS, DTYPES, KIND_WORDS, MODEL, Value, Values, words_of
+from mlstablint.code.values import ANY_KIND_WORDS, KIND_WORDS, MODEL, Value, Values, possible_words, words_of
 from mlstablint.code.walk import BatchedWalker
-from mlstablint.code.words import FITS, LOW_PRECISION, OPERATORS, WORD
+from mlstablint.code.words import FITS
 from mlstablint.config import DEFAULT_MAX_NESTING
 
 # How many modules deep a summary follows other summaries (a helper calling a helper of another module): the
@@ -74,19 +75,21 @@ class _Source:
         self.tree = tree
         self.relative = relative  # the words its relative imports stand for (modules.package_words)
         self.lines = _NEWLINE.split(text)
-        # Per top-level statement: its first and last line, the names it binds, the words of its text (with the
-        # operators present). The global names it may read are computed when a slice needs them (`_reads_of`).
-        self.statements: list[tuple[int, int, frozenset[str], frozenset[str]]] = []
+        # Per top-level statement: its first and last line, the names it binds. The global names it may read and
+        # the words of its code are computed when a slice needs them (`_reads_of`, `_code_words`).
+        self.statements: list[tuple[int, int, frozenset[str]]] = []
         for stmt in tree.body:
             first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
             last = stmt.end_lineno or stmt.lineno
             text = "\n".join(self.lines[first - 1:last])
-            mentioned = frozenset(WORD.findall(text)) | {op for op in OPERATORS if op in text}
-            self.statements.append((first, last, _bound(stmt, "global" in mentioned, ":=" in text), mentioned))
+            self.statements.append((first, last, _bound(stmt, "global" in text, ":=" in text)))
         # What another module can call from this one: its functions and the names its imports bind.
-        self.names = frozenset().union(*(statement[2] for statement in self.statements)) - {"*"}
+        bound = frozenset().union(*(statement[2] for statement in self.statements))
+        self.names = bound - {"*"}
+        self.star = "*" in bound  # a star import: any name may be bound by it
         self._kept: dict[str, tuple[frozenset[int], frozenset[str]] | None] = {}
         self._reads: dict[int, frozenset[str]] = {}
+        self._code: dict[int, frozenset[str]] = {}
         self._deep: bool | None = None
 
     def too_deep(self, limit: int) -> bool:
@@ -110,6 +113,20 @@ class _Source:
         last = self._last_binding(name)
         return None if last is None else self.tree.body[last]
 
+    def resolved(self, name: str) -> ast.stmt | None:
+        """The last top-level statement binding `name` that the resolver reads as a binding: not an expression
+        statement, which only may change its receiver in place (`x.append(1)`: a MUTATION binding, which a summary
+        does not follow) or mentions the name (`print(version)`), leaving the binding before it."""
+        found = self.bindings(name)
+        while found and isinstance(self.tree.body[found[-1]], ast.Expr) and not _walrus_binds(
+                self.tree.body[found[-1]], name):
+            found.pop()
+        return self.tree.body[found[-1]] if found else None
+
+    def bindings(self, name: str) -> list[int]:
+        """The indices of the top-level statements that may bind `name`."""
+        return [i for i, statement in enumerate(self.statements) if name in statement[2]]
+
     def kept(self, name: str) -> tuple[frozenset[int], frozenset[str]] | None:
         """The statements `name`'s last binding needs (it, and transitively every statement binding a global
         name a kept statement may read) and the words of their text; None when `name` is not bound here."""
@@ -123,14 +140,24 @@ class _Source:
                 changed = True
                 while changed:
                     changed = False
-                    for i, (_, _, bound, _) in enumerate(self.statements):
+                    for i, (_, _, bound) in enumerate(self.statements):
                         if i not in keep and (not bound.isdisjoint(wanted) or "*" in bound):
                             keep.add(i)
                             wanted |= self._reads_of(i)
                             changed = True
-                words = frozenset().union(*(self.statements[i][3] for i in keep))
+                words = frozenset().union(*(self._code_words(i) for i in keep))
                 self._kept[name] = (frozenset(keep), words)
         return self._kept[name]
+
+    def _code_words(self, i: int) -> frozenset[str]:
+        """The words of a top-level statement's code, as the pre-pass reads a file's (prepass.CodeFacts), without
+        annotations: its docstrings, comments and annotations cannot give a summary a kind (their `/`, `sum`,
+        `float` and `Array` made most helpers look able to return a probability)."""
+        words = self._code.get(i)
+        if words is None:
+            module = ast.Module(body=[self.tree.body[i]], type_ignores=[])
+            words = self._code[i] = frozenset(CodeFacts(module, annotations=False).words)
+        return words
 
     def slice(self, name: str) -> str | None:
         """The text with only the statements `name` needs (`kept`), the others blanked, line numbers kept."""
@@ -325,7 +352,28 @@ class Summaries:
         kept = source.kept(name) if source is not None and hops > 0 else None
         if source is None or kept is None:
             return frozenset()
-        statement = source.defining(name)
+        statement = source.resolved(name)
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return self._binding_words(module, source, statement, name, depth, hops)
+        words = kept[1] | source.relative
+        given: set[str] = set()
+        if depth > 1:
+            for last in sorted(words & self.index.by_last.keys()):
+                for other in self.index.by_last[last]:
+                    for called in sorted(self.names(other) & words):
+                        given |= self.possible(other, called, depth - 1)
+        # The kinds the analysis can make from these words, with those the functions it calls may return.
+        return possible_words(words, frozenset(given) & ANY_KIND_WORDS) | (words | given) & LEAK_WORDS
+
+    def _binding_words(self, module: Module, source: _Source, statement: ast.stmt | None, name: str, depth: int,
+                       hops: int) -> frozenset[str]:
+        """The bound for a name a top-level statement other than a def binds: an import's is what it imports
+        (a name of another module followed, any other module's name nothing); a value that is no name, or a name
+        the module binds nowhere (a builtin: `Array = object`), gives the summary nothing to follow; the bindings
+        nested in an `if`, `try` or `with` give the union of theirs. Any other binding may stand for any kind:
+        what it stands for is resolved by the analysis."""
+        if hops <= 0:
+            return ANY_KIND_WORDS
         if isinstance(statement, ast.ImportFrom):
             target = _imported(statement, name, module)
             found = self._find(target) if target is not None else None
@@ -337,24 +385,29 @@ class Summaries:
                 if found is not None:
                     out |= self.possible(found[0], found[1], depth, hops - 1)
             return frozenset(out)
-        if _assigns_no_name(statement, name):
-            return frozenset()  # `name = <a call, a literal...>`: the summary follows only a name (`_summary`)
-        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return ANY_KIND_WORDS  # an alias assignment: what it stands for is resolved by the analysis
-        words = kept[1] | source.relative
+        if statement is None or isinstance(statement, ast.AugAssign) or _assigns_no_name(statement, name):
+            # No binding; `name op= value` (its binding has an operator); `name = <a call, a literal...>`: the
+            # summary follows only a plain name (`_summary`).
+            return frozenset()
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and isinstance(statement.value, ast.Name) and not (
+                source.star or _walrus_binds(statement, name)):
+            # An alias: of a name the module binds nowhere (a builtin: `Array = object`), nothing; else what any
+            # of the statements binding that name may stand for (the resolver reads one of them).
+            alias = statement.value.id
+            bindings = source.bindings(alias)
+            out = set(self.possible(module, alias, depth, hops - 1)) if bindings else set()
+            for i in bindings[:-1]:
+                earlier = source.tree.body[i]
+                out |= ANY_KIND_WORDS if isinstance(earlier, (ast.FunctionDef, ast.AsyncFunctionDef)) else (
+                    self._binding_words(module, source, earlier, alias, depth, hops - 1))
+            return frozenset(out)
+        nested = _nested_bindings(statement, name) if statement is not None else None
+        if nested is None:
+            return ANY_KIND_WORDS
         out = set()
-        for kind_words in KIND_WORDS.values():
-            if not kind_words.isdisjoint(words):
-                out |= kind_words
-        if depth > 1:
-            for last in sorted(words & self.index.by_last.keys()):
-                for other in self.index.by_last[last]:
-                    for called in sorted(self.names(other) & words):
-                        out |= self.possible(other, called, depth - 1)
-        # A dtype only comes with a kind (a summary without one is not exported: `_exported`).
-        if out - LEAK_WORDS and not words.isdisjoint(DTYPE_WORDS):
-            out |= DTYPES | (LOW_PRECISION if not words.isdisjoint(LOW_PRECISION) else frozenset())
-        return frozenset(out | (words & LEAK_WORDS))
+        for inner in nested:
+            out |= self._binding_words(module, source, inner, name, depth, hops)
+        return frozenset(out)
 
     def _tracked(self, memo: dict[tuple[str, str, int], tuple[Any, dict[str, str], dict[str, str]]],
                  key: tuple[str, str, int], compute: Callable[[], Any]) -> Any:
@@ -490,6 +543,34 @@ def _import_targets(statement: ast.Import, name: str) -> set[str]:
         elif alias.asname is None and alias.name.split(".")[0] == name:
             out.add(name)
     return out
+
+
+def _walrus_binds(statement: ast.stmt, name: str) -> bool:
+    return any(isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name) and node.target.id == name
+               for node in ast.walk(statement))
+
+
+def _nested_bindings(statement: ast.stmt, name: str) -> list[ast.stmt] | None:
+    """The statements nested in an `if`, `try` or `with` that may bind `name` (`_bound`), or None when the
+    statement is none of those or binds it itself (a `with ... as name`, `except ... as name`, a `:=`)."""
+    if _walrus_binds(statement, name):
+        return None
+    if isinstance(statement, ast.If):
+        body = [*statement.body, *statement.orelse]
+    elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
+        handlers = statement.handlers  # type: ignore[attr-defined]
+        if any(handler.name == name for handler in handlers):
+            return None
+        body = [*statement.body, *statement.orelse, *statement.finalbody,  # type: ignore[attr-defined]
+                *(inner for handler in handlers for inner in handler.body)]
+    elif isinstance(statement, ast.With):
+        if any(isinstance(node, ast.Name) and node.id == name for item in statement.items
+               if item.optional_vars is not None for node in ast.walk(item.optional_vars)):
+            return None
+        body = list(statement.body)
+    else:
+        return None
+    return [inner for inner in body if name in _bound(inner)]
 
 
 def _assigns_no_name(statement: ast.stmt | None, name: str) -> bool:

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import libcst as cst
-import libcst.matchers as matchers
 
 from mlstablint.code import apis, words
 from mlstablint.code.exprs import MAX_DEPTH, Exprs, same, source
@@ -59,6 +58,12 @@ KIND_WORDS: dict[str, frozenset[str]] = {
     PREDICTION: words.PREDICTIONS,
     RAW: words.RAW,
 }
+# Narrower, for a function's summary (summaries.py): the words the code must hold for the analysis to make each
+# exported kind itself. A probability from a sigmoid or softmax (function, layer, method or activation string),
+# from predict_proba, or from a division (`e / e.sum()`, `1 / (1 + exp(-z))`); a log-probability from a log-softmax
+# or the log of a probability; raw data only from a reader (`.values` of anything else is not raw).
+_PROBABILITY_MAKERS = words.SIGMOID | words.SOFTMAX | {"predict_proba"}
+_RAW_MAKERS = words.finals(apis.READERS)
 
 # exp overflows above log(finfo(dtype).max).
 EXP_OVERFLOW = {"float64": 709.78, "float32": 88.72, "float16": 11.09, "bfloat16": 88.72}
@@ -73,6 +78,40 @@ DTYPE_WORDS = frozenset(_DTYPE_WORDS) | frozenset(_DTYPE_METHODS) | words.LOW_PR
 DTYPES = frozenset(_DTYPE_WORDS.values())
 # Every word a project helper's summary can stand for (words_of).
 ANY_KIND_WORDS = frozenset().union(*KIND_WORDS.values()) | words.LOW_PRECISION | DTYPES
+def dtypes_in(present: frozenset[str]) -> frozenset[str]:
+    """The dtypes the analysis can give a value in code holding these words: a dtype's name or method (`float`
+    is torch's float32 or Python's float64), and either low precision for an autocast region or a Keras policy."""
+    found = {_DTYPE_WORDS[word] for word in present & _DTYPE_WORDS.keys()}
+    found |= {_DTYPE_METHODS[word] for word in present & _DTYPE_METHODS.keys()}
+    if "float" in present:
+        found.add("float64")
+    if not present.isdisjoint(words.LOW_PRECISION):
+        found |= {"float16", "bfloat16"}
+    return frozenset(found)
+
+
+def possible_words(present: frozenset[str], given: frozenset[str] = frozenset()) -> frozenset[str]:
+    """A superset of the words (`words_of`) of any value the analysis can make from code that holds `present`
+    words and calls functions whose values stand for `given` words: the kinds it can make there (the makers
+    above, KIND_WORDS for the others) with the dtypes it can give them (summaries.py's text bound)."""
+    out = set(given)
+    probability = not (present | given).isdisjoint(_PROBABILITY_MAKERS) or (
+        not present.isdisjoint(words.DIVIDE) and not present.isdisjoint(words.SUM | words.EXP))
+    if probability:
+        out |= KIND_WORDS[PROBABILITY]
+    if not present.isdisjoint(words.LOG_ACTIVATIONS) or (probability and not present.isdisjoint(words.LOG)):
+        out |= KIND_WORDS[LOG_PROBABILITY]
+    for kind in (LINEAR, PREDICTION):
+        if not present.isdisjoint(KIND_WORDS[kind]):
+            out |= KIND_WORDS[kind]
+    if not present.isdisjoint(_RAW_MAKERS):
+        out |= KIND_WORDS[RAW]
+    if out:  # a dtype only comes with a kind (a summary without one is not exported)
+        dtypes = dtypes_in(present)
+        out |= dtypes | (words.LOW_PRECISION if dtypes & {"float16", "bfloat16"} else frozenset())
+    return frozenset(out)
+
+
 # Methods that return their receiver's values (views, copies, moves, reshapes).
 _SAME_VALUE_METHODS = frozenset({
     "copy", "clone", "detach", "cpu", "cuda", "numpy", "reshape", "view", "squeeze", "unsqueeze", "flatten",
@@ -366,6 +405,7 @@ class Values:
     def _fixed_parameter(self, name: str, b: Binding, depth: int) -> bool:
         """A parameter of a helper nested in another function (a test's reference log-likelihood) that is only
         ever called there, with fixed arguments: loop variables over literal lists count as fixed."""
+        import libcst.matchers as matchers  # imported on use: ~0.2 s, which most runs never pay
         inner = b.scope
         outer = inner.parent if inner is not None else None
         if inner is None or outer is None or inner.kind != "function" or outer.kind != "function":
@@ -402,6 +442,7 @@ class Values:
     def _fixed_argument(self, node: cst.BaseExpression, enclosing: cst.FunctionDef, depth: int) -> bool:
         """A call's argument in `enclosing`, read before the walk reaches it: a name bound there only as the
         target of `for` loops over fixed iterables, or else fixed as far as the walk has seen."""
+        import libcst.matchers as matchers  # imported on use: ~0.2 s, which most runs never pay
         if isinstance(node, cst.Name):
             loops = [f for f in matchers.findall(enclosing.body, matchers.For(target=matchers.Name(node.value)))]
             targets = matchers.findall(enclosing.body, matchers.AssignTarget(target=matchers.Name(node.value)) | (
