@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as matchers
 
 from mlstablint.code.exprs import source
 from mlstablint.code.names import Resolver
@@ -56,6 +55,7 @@ def is_pure(node: cst.BaseExpression) -> bool:
 
 def names_in(node: cst.CSTNode) -> set[str]:
     """Every identifier in an expression (keyword names too: looking them up only makes a fix rarer)."""
+    import libcst.matchers as matchers  # imported on use: ~0.2 s, which most runs never pay
     return {name.value for name in matchers.findall(node, matchers.Name()) if isinstance(name, cst.Name)}
 
 

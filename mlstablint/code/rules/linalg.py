@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as matchers
 
 from mlstablint.code import apis, words
 from mlstablint.code.exprs import same, source
@@ -231,6 +230,7 @@ def _conjugated(node: cst.BaseExpression) -> bool:
 
 
 def _has_call(node: cst.BaseExpression) -> bool:
+    import libcst.matchers as matchers  # imported on use: ~0.2 s, which most runs never pay
     return bool(matchers.findall(node, matchers.Call()))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as matchers
 
 from mlstablint.code import apis, words
 from mlstablint.code.apis import FLOAT_CONSTRUCTORS as _FLOATS
@@ -495,6 +494,7 @@ class LogOfSigmoid(CodeRule):
 def _calls_again(activation: cst.Call, at: cst.BaseExpression) -> bool:
     """Whether moving an activation's input from where it was assigned to `at` calls something a second
     time (`p = torch.sigmoid(model(x))`: a second forward pass, with its own dropout); inline, it is not moved."""
+    import libcst.matchers as matchers  # imported on use: ~0.2 s, which most runs never pay
     return activation is not at and any(
         matchers.findall(arg.value, matchers.Call()) for arg in activation.args)
 
