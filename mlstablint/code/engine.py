@@ -147,7 +147,7 @@ class FileChecker:
         self.fix_safety = {rule_id: doc.fix_safety for rule_id, doc in catalog.items()}
         self.resolver = Resolver()
         self.rules: list[CodeRule] = [cls() for cls in ALL_RULES if cls.id in enabled]
-        self.words = {rule.id: RuleWords(rule.requires, rule.requires_at) for rule in self.rules}
+        self.words = {rule.id: RuleWords(rule.requires, rule.requires_at, rule.requires_either) for rule in self.rules}
         self._walkers: dict[tuple[str, ...], BatchedWalker] = {}
         # id(finding) -> (context lines, occurrence): what its fingerprint hashes besides rule and path,
         # for the cache (cache.py), which stores findings without their path. Reset per file.
@@ -203,12 +203,12 @@ class FileChecker:
         """The words a summary could give these rules' groups (in a statement: the leakage summaries')."""
         assert self.project is not None
         found: set[str] = set()
-        for rule in rules:
-            for group in self.words[rule.id].requires:
+        for alternative in (a for rule in rules for a in self.words[rule.id].alternatives):
+            for group in alternative.requires:
                 if not isinstance(group, frozenset):
                     return self.project.words
                 found |= group
-            for group in self.words[rule.id].requires_at:
+            for group in alternative.requires_at:
                 if isinstance(group, frozenset):  # always (RuleWords)
                     found |= group & self.project.call_words
         return self.project.words & found
@@ -305,12 +305,18 @@ class FileChecker:
             present = present | frozenset().union(*names.values())
             names = self.project.statement_names(names)
         for pending in ctx.pending:
-            declared = self.words[pending.rule]
-            missing = [group for group in (*declared.requires, *declared.requires_at) if not holds(group, present)]
-            if not missing and declared.requires_at:
-                node = CodeFacts(ast.parse(f"(\n{source(pending.node)}\n)")).words
-                missing = [group for group in declared.requires_at if isinstance(group, frozenset)
-                           and node.isdisjoint(facts.expanded(group, names))]
+            node: set[str] | None = None
+            missing: list[object] = []
+            for declared in self.words[pending.rule].alternatives:  # one must hold
+                missing = [group for group in (*declared.requires, *declared.requires_at)
+                           if not holds(group, present)]
+                if not missing and declared.requires_at:
+                    if node is None:
+                        node = CodeFacts(ast.parse(f"(\n{source(pending.node)}\n)")).words
+                    missing = [group for group in declared.requires_at if isinstance(group, frozenset)
+                               and node.isdisjoint(facts.expanded(group, names))]
+                if not missing:
+                    break
             if missing:
                 raise AssertionError(f"{pending.rule} reported `{source(pending.node)[:80]}` where its declared "
                                      f"words {missing!r} do not hold")

@@ -46,11 +46,16 @@ def holds(group: Group, present: frozenset[str] | set[str]) -> bool:
 class RuleWords:
     """One rule's declaration, as the pre-pass reads it."""
 
-    def __init__(self, requires: Sequence[Group], requires_at: Sequence[Group]) -> None:
+    def __init__(self, requires: Sequence[Group], requires_at: Sequence[Group],
+                 either: Sequence[tuple[Sequence[Group], Sequence[Group]]] = ()) -> None:
         self.requires = tuple(requires)
         self.requires_at = tuple(requires_at)
         if not all(isinstance(group, frozenset) for group in self.requires_at):
             raise TypeError("requires_at groups are word sets (a predicate cannot follow aliases)")
+        if either and (self.requires or self.requires_at):
+            raise TypeError("a rule declares either alternatives or requires / requires_at")
+        # The alternatives, of which one must hold (a rule without them is its own one alternative).
+        self.alternatives: tuple[RuleWords, ...] = tuple(RuleWords(r, a) for r, a in either) or (self,)
 
 
 _OPERATOR_WORDS: dict[type, str] = {
@@ -181,6 +186,8 @@ class CodeFacts:
             last = value.id
         elif isinstance(value, ast.Attribute):
             last = value.attr
+        elif type(value) is ast.Constant and type(value.value) is float and 0 < value.value <= words.TINY_LIMIT:
+            last = words.TINY  # `eps = 1e-10`: the name stands for its tiny literal (`Exprs.follow` reads it)
         else:
             return
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -209,6 +216,8 @@ class CodeFacts:
         """Whether the rule's words hold, with `virtual` words file-wide and the `project` functions' names
         standing for theirs in a statement; a `requires_at` group holding one of the `anywhere` words holds in
         every statement (a project function's name may stand for it, before the names are known)."""
+        if rule.alternatives != (rule,):
+            return any(self.may_fire(alternative, virtual, project, anywhere) for alternative in rule.alternatives)
         present = self.words | virtual if virtual else self.words
         if not all(holds(group, present) for group in rule.requires):
             return False
@@ -227,5 +236,6 @@ def passes_text(rule: RuleWords, present: frozenset[str] | None, virtual: frozen
         return True
     if virtual:
         present = present | virtual
-    return all(holds(group, present) for group in (*rule.requires, *rule.requires_at))
+    return any(all(holds(group, present) for group in (*alternative.requires, *alternative.requires_at))
+               for alternative in rule.alternatives)
 

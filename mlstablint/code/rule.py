@@ -75,6 +75,9 @@ class CodeRule(cst.BatchableCSTVisitor):
     # against every finding of the test material.
     requires: ClassVar[tuple[Group, ...]] = ()
     requires_at: ClassVar[tuple[Group, ...]] = ()
+    # Or, for a rule whose hazards need different words, alternatives: (requires, requires_at) pairs, of which
+    # one must hold (then the two above stay empty).
+    requires_either: ClassVar[tuple[tuple[tuple[Group, ...], tuple[Group, ...]], ...]] = ()
     # Whether the hazard is in the value computed (then an expression statement, whose value is thrown
     # away, is not reported); False for rules about a call's effect (fitting an estimator).
     value_hazard: ClassVar[bool] = True

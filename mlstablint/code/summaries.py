@@ -319,7 +319,7 @@ class Summaries:
         out: dict[str, frozenset[str]] = {}
         for last in sorted(present & self.index.by_last.keys()):
             for module in self.index.by_last[last]:
-                if module is own:
+                if module is own or not _named(module, present):
                     continue
                 for name in sorted(self.names(module) & present):
                     possible = self.possible(module, name) & needed
@@ -360,6 +360,8 @@ class Summaries:
         if depth > 1:
             for last in sorted(words & self.index.by_last.keys()):
                 for other in self.index.by_last[last]:
+                    if not _named(other, words):
+                        continue
                     for called in sorted(self.names(other) & words):
                         given |= self.possible(other, called, depth - 1)
         # The kinds the analysis can make from these words, with those the functions it calls may return.
@@ -543,6 +545,14 @@ def _import_targets(statement: ast.Import, name: str) -> set[str]:
         elif alias.asname is None and alias.name.split(".")[0] == name:
             out.add(name)
     return out
+
+
+def _named(module: Module, present: frozenset[str] | set[str]) -> bool:
+    """Whether code holding these words can name the module: every component of its name is among them (an
+    import spells them, `from ..externals.compat import linalg`, with a relative import's package in
+    `modules.package_words`; an attribute chain from an imported package too). `np.linalg.svd` names no
+    project module `pkg.compat.linalg` in a file that never spells `compat`."""
+    return all(part in present for part in module.name.split("."))
 
 
 def _walrus_binds(statement: ast.stmt, name: str) -> bool:

@@ -781,10 +781,13 @@ class EpsBelowPrecision(CodeRule):
 
     id = "MSL115"
     message = "`{expr}` {problem} in {dtype}{where}: the guard does nothing and `log` still gives -inf; {fix}."
-    # A bound that vanishes: any eps in float16 / bfloat16, a TINY one otherwise; and a dtype to measure it in (a
-    # dtype word, or a torch/TF/JAX/Keras call's default float: `_dtype`).
-    requires = (words.LOW_PRECISION | {words.TINY}, DTYPE_WORDS | frozenset(_DEFAULT_FLOAT))
-    requires_at = (words.CLAMPS | {"+"},)
+    # A bound that vanishes: in float16 / bfloat16, any eps, clamped or added; otherwise only a TINY literal clamped
+    # at (in the clamp, or a name assigned it: `_constant`), with a dtype to measure it in (a dtype word, or a
+    # torch/TF/JAX/Keras call's default float: `_dtype`).
+    requires_either = (
+        ((words.LOW_PRECISION,), (words.CLAMPS | {"+"},)),
+        ((DTYPE_WORDS | frozenset(_DEFAULT_FLOAT),), (words.CLAMPS, frozenset({words.TINY}))),
+    )
 
     def visit_Call(self, node: cst.Call) -> None:
         shape = self._clamp(node)
