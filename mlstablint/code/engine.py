@@ -147,7 +147,8 @@ class FileChecker:
         self.fix_safety = {rule_id: doc.fix_safety for rule_id, doc in catalog.items()}
         self.resolver = Resolver()
         self.rules: list[CodeRule] = [cls() for cls in ALL_RULES if cls.id in enabled]
-        self.words = {rule.id: RuleWords(rule.requires, rule.requires_at, rule.requires_either) for rule in self.rules}
+        self.words = {rule.id: RuleWords(rule.requires, rule.requires_at, rule.requires_either,
+                                         rule.reports_comparisons) for rule in self.rules}
         self._walkers: dict[tuple[str, ...], BatchedWalker] = {}
         # id(finding) -> (context lines, occurrence): what its fingerprint hashes besides rule and path,
         # for the cache (cache.py), which stores findings without their path. Reset per file.
@@ -310,6 +311,8 @@ class FileChecker:
             for declared in self.words[pending.rule].alternatives:  # one must hold
                 missing = [group for group in (*declared.requires, *declared.requires_at)
                            if not holds(group, present)]
+                if declared.comparisons and not isinstance(pending.node, cst.Comparison):
+                    missing = ["a comparison reported"]
                 if not missing and declared.requires_at:
                     if node is None:
                         node = CodeFacts(ast.parse(f"(\n{source(pending.node)}\n)")).words

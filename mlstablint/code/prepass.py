@@ -47,9 +47,10 @@ class RuleWords:
     """One rule's declaration, as the pre-pass reads it."""
 
     def __init__(self, requires: Sequence[Group], requires_at: Sequence[Group],
-                 either: Sequence[tuple[Sequence[Group], Sequence[Group]]] = ()) -> None:
+                 either: Sequence[tuple[Sequence[Group], Sequence[Group]]] = (), comparisons: bool = False) -> None:
         self.requires = tuple(requires)
         self.requires_at = tuple(requires_at)
+        self.comparisons = comparisons  # `requires_at` within one `==` / `!=` comparison (CodeRule.reports_comparisons)
         if not all(isinstance(group, frozenset) for group in self.requires_at):
             raise TypeError("requires_at groups are word sets (a predicate cannot follow aliases)")
         if either and (self.requires or self.requires_at):
@@ -105,6 +106,8 @@ class CodeFacts:
         # stands for what the helper does: `prepare(X_te)` for the `fit_transform` in `prepare`).
         self.defs: list[tuple[str, int, int]] = []
         self._def_words: list[tuple[str, set[str]]] | None = None
+        self._comparisons: list[ast.Compare] = []  # those with `==` or `!=`; their words on demand
+        self._comparison_words: list[set[str]] | None = None
         self._collect(tree, _fields if annotations else _code_fields)
 
     def _collect(self, tree: ast.Module, fields_of: Callable[[type[ast.AST]], tuple[str, ...]]) -> None:
@@ -142,7 +145,11 @@ class CodeFacts:
                 if op is not None:
                     unit.add(op)
             elif node_type is ast.Compare:
-                unit.update("==" if type(op) is ast.Eq else "!=" for op in node.ops if type(op) in (ast.Eq, ast.NotEq))
+                equalities = ["==" if type(op) is ast.Eq else "!=" for op in node.ops
+                              if type(op) in (ast.Eq, ast.NotEq)]
+                if equalities:
+                    unit.update(equalities)
+                    self._comparisons.append(node)
             elif node_type is ast.keyword:
                 if node.arg:
                     unit.add(node.arg)
@@ -227,7 +234,14 @@ class CodeFacts:
                   if isinstance(group, frozenset) and group.isdisjoint(anywhere)]
         if not groups:
             return True
-        return any(all(not unit.isdisjoint(group) for group in groups) for unit in self.units)
+        if not any(all(not unit.isdisjoint(group) for group in groups) for unit in self.units):
+            return False
+        if rule.comparisons:
+            if self._comparison_words is None:
+                self._comparison_words = [CodeFacts(ast.Module(body=[ast.Expr(value=node)], type_ignores=[])).words
+                                          for node in self._comparisons]
+            return any(all(not words.isdisjoint(group) for group in groups) for words in self._comparison_words)
+        return True
 
 
 def passes_text(rule: RuleWords, present: frozenset[str] | None, virtual: frozenset[str] = frozenset()) -> bool:

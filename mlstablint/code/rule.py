@@ -78,6 +78,8 @@ class CodeRule(cst.BatchableCSTVisitor):
     # Or, for a rule whose hazards need different words, alternatives: (requires, requires_at) pairs, of which
     # one must hold (then the two above stay empty).
     requires_either: ClassVar[tuple[tuple[tuple[Group, ...], tuple[Group, ...]], ...]] = ()
+    # For a rule that reports only `==` / `!=` comparisons: `requires_at` holds within the comparison reported.
+    reports_comparisons: ClassVar[bool] = False
     # Whether the hazard is in the value computed (then an expression statement, whose value is thrown
     # away, is not reported); False for rules about a call's effect (fitting an estimator).
     value_hazard: ClassVar[bool] = True

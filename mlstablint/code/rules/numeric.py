@@ -885,6 +885,7 @@ class NanEquality(CodeRule):
                "(`pd.isna` for pandas objects).")
     trigger = "nan"
     requires_at = (words.NAN, words.EQUALITY)
+    reports_comparisons = True
 
     def _is_nan(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, (cst.Name, cst.Attribute)):
