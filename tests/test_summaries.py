@@ -408,3 +408,34 @@ def test_the_text_bound_holds_on_every_snippet_of_the_test_material(tmp_path: Pa
                 checked += 1
                 assert words_of(value) <= summaries.possible(module, name), (module.rel, name)
     assert checked >= 25  # the material has helpers returning probabilities, predictors, models, dtypes
+
+
+def test_the_text_bound_follows_bindings_as_the_resolver_reads_them(tmp_path: Path) -> None:
+    """What a name of a module may stand for, read from its bindings without libcst: a builtin alias, a loop
+    target or an import of another library stands for nothing; an import under `if TYPE_CHECKING`, an alias of an
+    import, a name changed in place or only mentioned after its import stand for what the import names. Each bound
+    holds the summary's words (the summaries themselves are the reference)."""
+    root = _write(tmp_path / "proj", {
+        "pkg/__init__.py": "",
+        "pkg/helpers.py": HELPERS,
+        "pkg/names.py": "from typing import TYPE_CHECKING\n"
+                        "if TYPE_CHECKING:\n    from numpy import ndarray as Array\nelse:\n    Array = object\n"
+                        "if TYPE_CHECKING:\n    from .helpers import class_probs as typed\n"
+                        "from .helpers import sigmoid_prob, linear as lin\n"
+                        "REGISTRY = {}\nfor name in ['a', 'b']:\n    REGISTRY[name] = len(name)\n"
+                        "alias = lin\nsigmoid_prob.cache = {}\nprint(sigmoid_prob)\n",
+    })
+    index = build_index([(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.py"))], root)
+    summaries = Summaries(index)
+    module = index.by_name["pkg.names"]
+    helpers = index.by_name["pkg.helpers"]
+    for name in ("Array", "name", "REGISTRY"):
+        assert not summaries.possible(module, name), name
+    assert summaries.possible(module, "typed") == summaries.possible(helpers, "class_probs")
+    assert summaries.possible(module, "alias") == summaries.possible(helpers, "linear")
+    assert summaries.possible(module, "sigmoid_prob") == summaries.possible(helpers, "sigmoid_prob")
+    for name in ("typed", "alias"):
+        value = summaries.returns(f"pkg.names.{name}")
+        assert value is not None and words_of(value) <= summaries.possible(module, name), name
+    # Changed in place after a relative import: the resolver's MUTATION binding gives no summary (a superset then).
+    assert summaries.returns("pkg.names.sigmoid_prob") is None

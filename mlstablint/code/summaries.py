@@ -114,12 +114,11 @@ class _Source:
         return None if last is None else self.tree.body[last]
 
     def resolved(self, name: str) -> ast.stmt | None:
-        """The last top-level statement binding `name` that the resolver reads as a binding: not an expression
-        statement, which only may change its receiver in place (`x.append(1)`: a MUTATION binding, which a summary
-        does not follow) or mentions the name (`print(version)`), leaving the binding before it."""
+        """The last top-level statement binding `name` that the resolver reads as a binding (`_binds`): not an
+        expression statement, which may only change its receiver in place (`x.append(1)`: a MUTATION binding, which
+        a summary does not follow) or mention the name (`print(version)`), leaving the binding before it."""
         found = self.bindings(name)
-        while found and isinstance(self.tree.body[found[-1]], ast.Expr) and not _walrus_binds(
-                self.tree.body[found[-1]], name):
+        while found and not _binds(self.tree.body[found[-1]], name):
             found.pop()
         return self.tree.body[found[-1]] if found else None
 
@@ -372,8 +371,8 @@ class Summaries:
         """The bound for a name a top-level statement other than a def binds: an import's is what it imports
         (a name of another module followed, any other module's name nothing); a value that is no name, or a name
         the module binds nowhere (a builtin: `Array = object`), gives the summary nothing to follow; the bindings
-        nested in an `if`, `try` or `with` give the union of theirs. Any other binding may stand for any kind:
-        what it stands for is resolved by the analysis."""
+        nested in an `if`, `for`, `while`, `try` or `with` give the union of theirs. Any other binding may stand
+        for any kind: what it stands for is resolved by the analysis."""
         if hops <= 0:
             return ANY_KIND_WORDS
         if isinstance(statement, ast.ImportFrom):
@@ -561,26 +560,62 @@ def _walrus_binds(statement: ast.stmt, name: str) -> bool:
 
 
 def _nested_bindings(statement: ast.stmt, name: str) -> list[ast.stmt] | None:
-    """The statements nested in an `if`, `try` or `with` that may bind `name` (`_bound`), or None when the
-    statement is none of those or binds it itself (a `with ... as name`, `except ... as name`, a `:=`)."""
+    """The statements nested in an `if`, `for`, `while`, `try` or `with` that may bind `name` (`_bound`), or None
+    when the statement is none of those or binds it with a `:=`. A loop's, `with`'s or `except`'s own target
+    gives a summary nothing to follow (the resolver binds it without a value: names.Resolver)."""
     if _walrus_binds(statement, name):
         return None
-    if isinstance(statement, ast.If):
+    if isinstance(statement, (ast.If, ast.For, ast.AsyncFor, ast.While)):
         body = [*statement.body, *statement.orelse]
     elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
         handlers = statement.handlers  # type: ignore[attr-defined]
-        if any(handler.name == name for handler in handlers):
-            return None
         body = [*statement.body, *statement.orelse, *statement.finalbody,  # type: ignore[attr-defined]
                 *(inner for handler in handlers for inner in handler.body)]
-    elif isinstance(statement, ast.With):
-        if any(isinstance(node, ast.Name) and node.id == name for item in statement.items
-               if item.optional_vars is not None for node in ast.walk(item.optional_vars)):
-            return None
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
         body = list(statement.body)
     else:
         return None
-    return [inner for inner in body if name in _bound(inner)]
+    return [inner for inner in body if _binds(inner, name)]
+
+
+def _assigned(target: ast.expr) -> set[str]:
+    """The names an assignment target binds: names and unpacked ones. Not a subscript's or attribute's base
+    (`X[name] = v` changes X in place: the resolver's MUTATION binding, which a summary does not follow, or none,
+    leaving the binding before it), nor the names in an index."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(_assigned(element) for element in target.elts))
+    if isinstance(target, ast.Starred):
+        return _assigned(target.value)
+    return set()
+
+
+def _binds(statement: ast.stmt, name: str) -> bool:
+    """Whether the resolver may read the statement as binding `name` with a value a summary could follow: `_bound`
+    without the names an expression statement only mentions (a `:=` in it binds) or an assignment changes in place
+    (`_assigned`), nor a compound statement whose nested statements only do."""
+    if _walrus_binds(statement, name):
+        return True
+    if isinstance(statement, ast.Expr):
+        return False
+    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        return any(name in _assigned(target) for target in targets)
+    nested = _nested_bindings(statement, name)
+    if nested is None:
+        return name in _bound(statement)
+    if nested:
+        return True
+    own: list[ast.AST] = []
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        own = [statement.target]
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        own = [item.optional_vars for item in statement.items if item.optional_vars is not None]
+    elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
+        if any(handler.name == name for handler in statement.handlers):  # type: ignore[attr-defined]
+            return True
+    return any(isinstance(node, ast.Name) and node.id == name for target in own for node in ast.walk(target))
 
 
 def _assigns_no_name(statement: ast.stmt | None, name: str) -> bool:

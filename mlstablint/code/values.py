@@ -63,6 +63,10 @@ KIND_WORDS: dict[str, frozenset[str]] = {
 # from predict_proba, or from a division (`e / e.sum()`, `1 / (1 + exp(-z))`); a log-probability from a log-softmax
 # or the log of a probability; raw data only from a reader (`.values` of anything else is not raw).
 _PROBABILITY_MAKERS = words.SIGMOID | words.SOFTMAX | {"predict_proba"}
+# A probability stands for its kind's words, a sigmoid's or softmax's for its family's only (the rules about one
+# family, MSL104/107/502/503, check it): a helper's ratio e / e.sum() gives its callers no softmax word.
+_PROBABILITY_BASE = KIND_WORDS[PROBABILITY] - words.SIGMOID - words.SOFTMAX
+_FAMILY_WORDS = {"sigmoid": words.SIGMOID, "softmax": words.SOFTMAX}
 _RAW_MAKERS = words.finals(apis.READERS)
 
 # exp overflows above log(finfo(dtype).max).
@@ -98,7 +102,10 @@ def possible_words(present: frozenset[str], given: frozenset[str] = frozenset())
     probability = not (present | given).isdisjoint(_PROBABILITY_MAKERS) or (
         not present.isdisjoint(words.DIVIDE) and not present.isdisjoint(words.SUM | words.EXP))
     if probability:
-        out |= KIND_WORDS[PROBABILITY]
+        out |= _PROBABILITY_BASE
+        for family in _FAMILY_WORDS.values():
+            if not present.isdisjoint(family):
+                out |= family
     if not present.isdisjoint(words.LOG_ACTIVATIONS) or (probability and not present.isdisjoint(words.LOG)):
         out |= KIND_WORDS[LOG_PROBABILITY]
     for kind in (LINEAR, PREDICTION):
@@ -257,9 +264,11 @@ UNKNOWN = Value()
 
 
 def words_of(value: Value) -> frozenset[str]:
-    """The words a value stands for in the pre-pass (prepass.py): its kind's, its dtype's (with the low-precision
-    words for float16 / bfloat16), and its output's for a model."""
+    """The words a value stands for in the pre-pass (prepass.py): its kind's (a probability's family's), its
+    dtype's (with the low-precision words for float16 / bfloat16), and its output's for a model."""
     out = KIND_WORDS.get(value.kind or "", frozenset())
+    if value.kind == PROBABILITY:
+        out = _PROBABILITY_BASE | _FAMILY_WORDS.get(value.family or "", frozenset())
     if value.dtype in ("float16", "bfloat16"):
         out |= words.LOW_PRECISION
     if value.dtype is not None:
