@@ -9,8 +9,10 @@ files that hold its words, and libcst parses only files where some rule may fire
 2. The code (`ast`, which the syntax check parses anyway): the identifiers, attribute and keyword names,
    words of string literals other than docstrings, operators, `1` and TINY literals, file-wide and per
    statement (a compound statement's own header). `requires` must hold file-wide, `requires_at` within one
-   statement, a name counting as every name it may stand for (`ln` after `from numpy import log as ln`,
-   `f` after `f = np.log`: the aliases `names.Resolver.qualname` follows, collected scope-insensitively;
+   statement (within one `==`/`!=` comparison for a rule that reports only those; one of a rule's
+   `requires_either` alternatives), a name counting as every name it may stand for (`ln` after
+   `from numpy import log as ln`, `f` after `f = np.log`, `eps` after `eps = 1e-10` for TINY: the aliases
+   `names.Resolver.qualname` and `Exprs.follow` follow, collected scope-insensitively;
    and a def's name as every word of its body, for rules that follow the file's helpers: `prepare(X_te)`
    when `prepare` calls `fit_transform`).
 3. Project helpers: a file that names a function of another checked module (summaries.py) counts as
