@@ -32,7 +32,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -105,7 +105,7 @@ class _Source:
 
     def _last_binding(self, name: str) -> int | None:
         """The index of the last top-level statement binding `name`."""
-        found = [i for i, statement in enumerate(self.statements) if name in statement[2]]
+        found = self.bindings(name)
         return found[-1] if found else None
 
     def defining(self, name: str) -> ast.stmt | None:
@@ -186,35 +186,45 @@ def _bound(stmt: ast.stmt, declares: bool = True, walrus: bool = True) -> frozen
         return frozenset(a.asname or a.name.split(".")[0] for a in stmt.names)
     if isinstance(stmt, ast.ImportFrom):
         return frozenset("*" if a.name == "*" else a.asname or a.name for a in stmt.names)
-    targets: list[ast.AST] = []
-    nested: list[ast.stmt] = []
-    if isinstance(stmt, ast.Assign):
-        targets = list(stmt.targets)
-    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-        targets = [stmt.target]
-    elif isinstance(stmt, ast.Expr):
-        targets = [stmt.value]
-    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-        targets, nested = [stmt.target], [*stmt.body, *stmt.orelse]
-    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-        targets = [item.optional_vars for item in stmt.items if item.optional_vars is not None]
-        nested = list(stmt.body)
-    elif isinstance(stmt, (ast.If, ast.While)):
-        nested = [*stmt.body, *stmt.orelse]
-    elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-        nested = [*stmt.body, *stmt.orelse, *stmt.finalbody]  # type: ignore[attr-defined]
-        for handler in stmt.handlers:  # type: ignore[attr-defined]
-            nested.extend(handler.body)
-    elif isinstance(stmt, ast.Match):
-        nested = [s for case in stmt.cases for s in case.body]
-    found = {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
+    found = {node.id for target in _targets(stmt) for node in ast.walk(target) if isinstance(node, ast.Name)}
     # `:=` anywhere in it (a test, a value) binds its target here too.
     if walrus:
         found |= {node.target.id for node in ast.walk(stmt) if isinstance(node, ast.NamedExpr)
                   and isinstance(node.target, ast.Name)}
-    for inner in nested:
+    for inner in _nested(stmt):
         found |= _bound(inner, declares, walrus)
     return frozenset(found)
+
+
+def _targets(stmt: ast.stmt) -> list[ast.AST]:
+    """What a statement assigns to: an assignment's targets, an expression statement's expression (a call may
+    change what it names), a loop's target, a `with`'s `as` targets."""
+    if isinstance(stmt, ast.Assign):
+        return list(stmt.targets)
+    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        return [stmt.target]
+    if isinstance(stmt, ast.Expr):
+        return [stmt.value]
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        return [stmt.target]
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        return [item.optional_vars for item in stmt.items if item.optional_vars is not None]
+    return []
+
+
+def _nested(stmt: ast.stmt) -> list[ast.stmt]:
+    """The statements nested in a compound statement other than a def or class: its branches, its loop body and
+    `else`, its handlers, its cases (none for a simple statement)."""
+    if isinstance(stmt, (ast.For, ast.AsyncFor, ast.If, ast.While)):
+        return [*stmt.body, *stmt.orelse]
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        return list(stmt.body)
+    if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+        return [*stmt.body, *stmt.orelse, *stmt.finalbody,  # type: ignore[attr-defined]
+                *(inner for handler in stmt.handlers for inner in handler.body)]  # type: ignore[attr-defined]
+    if isinstance(stmt, ast.Match):
+        return [inner for case in stmt.cases for inner in case.body]
+    return []
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp,
@@ -316,27 +326,31 @@ class Summaries:
         the summaries of the calls they look at. The name stands for its words in a statement too (`scale(X_te)`
         for the `fit_transform` in `scale`: prepass.CodeFacts.expanded)."""
         out: dict[str, frozenset[str]] = {}
+        for module in self._modules_named(present, own):
+            for name in sorted(self.names(module) & present):
+                possible = self.possible(module, name) & needed
+                if not possible:
+                    continue
+                if exact:
+                    qualname = f"{module.name}.{name}"
+                    value = self.returns(qualname)
+                    leak = self.leak_summary(qualname)
+                    found = set(words_of(value)) if value is not None else set()
+                    if leak is not None and leak.splits:
+                        found |= possible & SPLIT_WORDS
+                    if leak is not None and leak.learned:
+                        found |= possible & FITS
+                    possible = frozenset(found)
+                if possible:
+                    out[name] = out.get(name, frozenset()) | possible
+        return out
+
+    def _modules_named(self, present: frozenset[str] | set[str], own: Module | None = None) -> Iterator[Module]:
+        """The checked modules other than `own` that code holding these words can name (`_named`)."""
         for last in sorted(present & self.index.by_last.keys()):
             for module in self.index.by_last[last]:
-                if module is own or not _named(module, present):
-                    continue
-                for name in sorted(self.names(module) & present):
-                    possible = self.possible(module, name) & needed
-                    if not possible:
-                        continue
-                    if exact:
-                        qualname = f"{module.name}.{name}"
-                        value = self.returns(qualname)
-                        leak = self.leak_summary(qualname)
-                        found = set(words_of(value)) if value is not None else set()
-                        if leak is not None and leak.splits:
-                            found |= possible & SPLIT_WORDS
-                        if leak is not None and leak.learned:
-                            found |= possible & FITS
-                        possible = frozenset(found)
-                    if possible:
-                        out[name] = out.get(name, frozenset()) | possible
-        return out
+                if module is not own and _named(module, present):
+                    yield module
 
     def possible(self, module: Module, name: str, depth: int = DEPTH, hops: int = MAX_HOPS) -> frozenset[str]:
         """A superset of the words of `module.name`'s summary, read from text, without libcst: the words of
@@ -357,12 +371,9 @@ class Summaries:
         words = kept[1] | source.relative
         given: set[str] = set()
         if depth > 1:
-            for last in sorted(words & self.index.by_last.keys()):
-                for other in self.index.by_last[last]:
-                    if not _named(other, words):
-                        continue
-                    for called in sorted(self.names(other) & words):
-                        given |= self.possible(other, called, depth - 1)
+            for other in self._modules_named(words):
+                for called in sorted(self.names(other) & words):
+                    given |= self.possible(other, called, depth - 1)
         # The kinds the analysis can make from these words, with those the functions it calls may return.
         return possible_words(words, frozenset(given) & ANY_KIND_WORDS) | (words | given) & LEAK_WORDS
 
@@ -563,17 +574,9 @@ def _nested_bindings(statement: ast.stmt, name: str) -> list[ast.stmt] | None:
     """The statements nested in an `if`, `for`, `while`, `try` or `with` that may bind `name` (`_bound`), or None
     when the statement is none of those or binds it with a `:=`. A loop's, `with`'s or `except`'s own target
     gives a summary nothing to follow (the resolver binds it without a value: names.Resolver)."""
-    if _walrus_binds(statement, name):
-        return None
-    if isinstance(statement, (ast.If, ast.For, ast.AsyncFor, ast.While)):
-        body = [*statement.body, *statement.orelse]
-    elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
-        handlers = statement.handlers  # type: ignore[attr-defined]
-        body = [*statement.body, *statement.orelse, *statement.finalbody,  # type: ignore[attr-defined]
-                *(inner for handler in handlers for inner in handler.body)]
-    elif isinstance(statement, (ast.With, ast.AsyncWith)):
-        body = list(statement.body)
-    else:
+    # A `match` stays whole: the resolver does not read its captures.
+    body = _nested(statement) if not isinstance(statement, ast.Match) else []
+    if not body or _walrus_binds(statement, name):
         return None
     return [inner for inner in body if _binds(inner, name)]
 
@@ -607,15 +610,12 @@ def _binds(statement: ast.stmt, name: str) -> bool:
         return name in _bound(statement)
     if nested:
         return True
-    own: list[ast.AST] = []
-    if isinstance(statement, (ast.For, ast.AsyncFor)):
-        own = [statement.target]
-    elif isinstance(statement, (ast.With, ast.AsyncWith)):
-        own = [item.optional_vars for item in statement.items if item.optional_vars is not None]
-    elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
-        if any(handler.name == name for handler in statement.handlers):  # type: ignore[attr-defined]
-            return True
-    return any(isinstance(node, ast.Name) and node.id == name for target in own for node in ast.walk(target))
+    if (isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar") and any(
+            handler.name == name for handler in statement.handlers):  # type: ignore[attr-defined]
+        return True
+    # A loop's or `with`'s own target.
+    return any(isinstance(node, ast.Name) and node.id == name
+               for target in _targets(statement) for node in ast.walk(target))
 
 
 def _assigns_no_name(statement: ast.stmt | None, name: str) -> bool:
