@@ -38,6 +38,7 @@ from mlstablint.code import words
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.names import INFINITY, MUTATION, Binding, Resolver, Scope, dotted
 from mlstablint.code.rule import RuleContext
+from mlstablint.code.walk import descendants, visit
 
 MAX_DEPTH = 40
 N = TypeVar("N", bound=cst.CSTNode)
@@ -864,7 +865,7 @@ class Flow:
         saved = self.r.scope
         self.r.scope = scope  # the body's names resolve as they did when it was walked
         try:
-            fn.visit(Reader())
+            visit(fn, Reader())
             for ret in returns:
                 if isinstance(ret, cst.Call) and self.split_roles(ret):
                     summary.output_roles = self.split_roles(ret)
@@ -1277,7 +1278,7 @@ class Flow:
                     if b is not None and b.value is not None and b.unpack_index is None and b.aug_op is None:
                         found = outer.correlation_with(b.value, b.seq, depth + 1)
 
-        expr.visit(Finder())
+        visit(expr, Finder())
         self._corr_cache[key] = found
         return found
 
@@ -1492,16 +1493,7 @@ def _full_slice(index: cst.BaseSlice) -> bool:
 
 def nodes_in(node: cst.CSTNode, kind: type[N]) -> list[N]:
     """The nodes of one kind in a subtree, in source order (`nodes_in(expr, cst.Name)`)."""
-    found: list[N] = []
-
-    class Collect(cst.CSTVisitor):
-        def on_visit(self, child: cst.CSTNode) -> bool:
-            if isinstance(child, kind):
-                found.append(child)
-            return True
-
-    node.visit(Collect())
-    return found
+    return [child for child in descendants(node) if isinstance(child, kind)]
 
 
 def _within(what: str, helper: str) -> str:

@@ -19,8 +19,9 @@ from mlstablint.code.exprs import source
 from mlstablint.code.fixes import apply_edits, import_line
 from mlstablint.code.modules import package_words
 from mlstablint.code.names import Resolver
+from mlstablint.code.narrow import DEFINITIONS, blank, kept_statements
 from mlstablint.code.positions import statement_positions
-from mlstablint.code.prepass import CodeFacts, RuleWords, holds, passes_text
+from mlstablint.code.prepass import CodeFacts, RuleWords, ast_fields, holds, passes_text
 from mlstablint.code.rule import CodeRule, PendingFinding, RuleContext
 from mlstablint.code.rules import ALL_RULES
 from mlstablint.code.textio import decode_source
@@ -92,13 +93,20 @@ def nesting_depth(tree: ast.AST, limit: int) -> int:
     """The depth of the syntax tree, counted up to `limit + 1` (iterative: the tree may be deep)."""
     deepest = 0
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    AST = ast.AST
     while stack:
         node, depth = stack.pop()
         if depth > deepest:
             deepest = depth
             if deepest > limit:
                 break
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        depth += 1
+        for name in ast_fields(type(node)):  # ast.iter_child_nodes, without `ctx` (half its time)
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend((v, depth) for v in value if isinstance(v, AST))
+            elif isinstance(value, AST):
+                stack.append((value, depth))
     return deepest
 
 
@@ -148,7 +156,7 @@ class FileChecker:
         self.resolver = Resolver()
         self.rules: list[CodeRule] = [cls() for cls in ALL_RULES if cls.id in enabled]
         self.words = {rule.id: RuleWords(rule.requires, rule.requires_at, rule.requires_either,
-                                         rule.reports_comparisons) for rule in self.rules}
+                                         rule.reports_comparisons, rule.requires_nearby) for rule in self.rules}
         self._walkers: dict[tuple[str, ...], BatchedWalker] = {}
         # id(finding) -> (context lines, occurrence): what its fingerprint hashes besides rule and path,
         # for the cache (cache.py), which stores findings without their path. Reset per file.
@@ -162,9 +170,10 @@ class FileChecker:
             and rule.applies_to(path) and not any(rule.id.startswith(s) or s == "ALL" for s in ignored)
         ]
 
-    def _prefilter(self, rules: list[CodeRule], text: str) -> tuple[list[CodeRule], ast.Module | None]:
-        """The rules whose declared words the file holds (prepass.py), and the file's `ast` (None when it does
-        not parse: then every rule is kept and the libcst path reports the syntax error as CPython does)."""
+    def _prefilter(self, rules: list[CodeRule], text: str) -> tuple[list[CodeRule], ast.Module | None, set[int] | None]:
+        """The rules whose declared words the file holds (prepass.py), the file's `ast` (None when it does not
+        parse: then every rule is kept and the libcst path reports the syntax error as CPython does), and the
+        top-level statements libcst needs to parse for them (narrow.py; None for all)."""
         present = text_words(text)
         helpers: frozenset[str] = frozenset()
         relative = package_words(self.module.package if self.module is not None else None, text)
@@ -181,11 +190,11 @@ class FileChecker:
         if tree is None:
             tree = parse_or_none(text)
             if tree is None:
-                return rules, None
+                return rules, None, None
             if project is not None and module is not None:
                 project.adopt(module, text, tree)
         if not candidates:
-            return [], tree
+            return [], tree, None
         facts = CodeFacts(tree)
         selected = {rule.id for rule in candidates if facts.may_fire(self.words[rule.id])}
         # A project function's name may stand for the leakage summaries' words (`call_words`: a fit) in its
@@ -198,7 +207,34 @@ class FileChecker:
             virtual = frozenset().union(*names.values())
             calls = self.project.statement_names(names)
             selected.update(rule.id for rule in rest if facts.may_fire(self.words[rule.id], virtual, calls))
-        return [rule for rule in rules if rule.id in selected], tree
+        chosen = [rule for rule in rules if rule.id in selected]
+        return chosen, tree, self._statements(chosen, tree, facts, helpers, relative)
+
+    def _statements(self, rules: list[CodeRule], tree: ast.Module, facts: CodeFacts, helpers: frozenset[str],
+                    relative: frozenset[str]) -> set[int] | None:
+        """The top-level statements libcst must parse for the rules to report all they can (narrow.py), None
+        for all: where their `requires_at` or `requires_nearby` words hold (a project function's name standing
+        for a fit in a statement, or for what its summary may give nearby), and what those use."""
+        if not rules or not any(isinstance(node, DEFINITIONS) for node in tree.body):
+            return None
+        names: dict[str, frozenset[str]] = {}
+        if helpers and self.project is not None:
+            alternatives = [a for rule in rules for a in self.words[rule.id].alternatives]
+            at = {word for a in alternatives for group in a.requires_at if isinstance(group, frozenset)
+                  for word in group}
+            nearby = {word for a in alternatives for group in a.nearby for word in group}
+            needed = helpers & ((self.project.call_words & at) | nearby)
+            if needed:
+                names = self.project.virtual_names(facts.words | relative, self.module, needed)
+        calls = self.project.statement_names(names) if names and self.project is not None else None
+        found: set[int] = set()
+        for rule in rules:
+            statements = facts.statements(self.words[rule.id], calls, names)
+            if statements is None:
+                return None
+            found |= statements
+        keep = kept_statements(tree, facts, found)
+        return keep if len(keep) < len(tree.body) else None
 
     def _kind_words(self, rules: list[CodeRule]) -> frozenset[str]:
         """The words a summary could give these rules' groups (in a statement: the leakage summaries')."""
@@ -230,8 +266,9 @@ class FileChecker:
             self.project.begin()
         rules = self._rules_for(text, path, ignored)
         tree: ast.Module | None = None
+        keep: set[int] | None = None
         if rules and self.prefilter:
-            rules, tree = self._prefilter(rules, text)
+            rules, tree, keep = self._prefilter(rules, text)
             if not rules:
                 return report  # the file parses (else every rule is kept) and no rule can fire on it
         if not rules:
@@ -247,8 +284,13 @@ class FileChecker:
         if problem is not None:
             report.errors.append(ToolError(path, problem))
             return report
+        # The statements no selected rule needs are blanked (narrow.py): the text libcst parses, and its `ast`.
+        parsed, parsed_tree = text, tree
+        if keep is not None and tree is not None:
+            parsed = blank(text, tree, keep)
+            parsed_tree = ast.Module(body=[node for i, node in enumerate(tree.body) if i in keep], type_ignores=[])
         try:
-            module = cst.parse_module(text)
+            module = cst.parse_module(parsed)
         except cst.ParserSyntaxError as exc:
             # CPython accepted the text (it was parsed above): syntax newer than the installed libcst knows.
             first = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
@@ -287,9 +329,11 @@ class FileChecker:
             return report
         if ctx.pending and self.verify:
             self._verify(ctx, text)
+            self._verify_statements(ctx, module, text)
         if ctx.pending:
             try:
-                report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree)
+                report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree,
+                                               (parsed, parsed_tree))
             except RecursionError:  # libcst's position metadata recurses once per nesting level
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
         return report
@@ -324,6 +368,24 @@ class FileChecker:
                 raise AssertionError(f"{pending.rule} reported `{source(pending.node)[:80]}` where its declared "
                                      f"words {missing!r} do not hold")
 
+    def _verify_statements(self, ctx: RuleContext, module: cst.Module, text: str) -> None:
+        """Raise if a finding is in a top-level statement that narrow.py would leave out for its rule alone."""
+        tree = ast.parse(text)
+        facts = CodeFacts(tree)
+        relative = package_words(self.module.package if self.module is not None else None, text)
+        helpers = self.project.words if self.project is not None else frozenset()
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        spans = [(min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]),
+                  node.end_lineno or node.lineno) for node in tree.body]
+        for pending in ctx.pending:
+            rule = next(r for r in self.rules if r.id == pending.rule)
+            keep = self._statements([rule], tree, facts, helpers, relative)
+            line = positions[pending.node].start.line
+            index = next(i for i, (first, last) in enumerate(spans) if first <= line <= last)
+            if keep is not None and index not in keep:
+                raise AssertionError(f"{pending.rule} reported `{source(pending.node)[:80]}` in a top-level statement "
+                                     f"that its words (requires_at / requires_nearby) would not keep")
+
     def _before_libcst(self, text: str, tree: ast.Module | None) -> str | None:
         """Why libcst must not be given this text (CPython's syntax error when it rejects the text), or None.
         libcst's native parse cannot be interrupted and takes time superlinear in the nesting depth (see
@@ -348,6 +410,8 @@ class FileChecker:
     def _positions(
         self, module: cst.Module, text: str, flagged: dict[int, list[cst.CSTNode]] | None, tree: ast.Module | None
     ) -> Mapping[cst.CSTNode, CodeRange]:
+        """Positions of the flagged nodes; `text` and `tree` are what libcst parsed (narrow.py may have blanked
+        statements: every kept node has the same position in the file)."""
         if flagged is not None and self.fast_positions:
             if tree is None:
                 tree = parse_or_none(text)
@@ -360,8 +424,10 @@ class FileChecker:
     def _locate(
         self, module: cst.Module, text: str, path: str, fingerprint_path: str, ctx: RuleContext,
         flagged: dict[int, list[cst.CSTNode]] | None = None, tree: ast.Module | None = None,
+        parsed: tuple[str, ast.Module | None] | None = None,
     ) -> list[Finding]:
-        positions = self._positions(module, text, flagged, tree)
+        parsed_text, parsed_tree = parsed if parsed is not None else (text, tree)
+        positions = self._positions(module, parsed_text, flagged, parsed_tree)
         lines = text.splitlines()
         imports_at: list[int | None] = []  # where added imports go, computed once when a fix needs one
         seen: Counter[tuple[str, str]] = Counter()

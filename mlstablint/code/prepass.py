@@ -49,14 +49,18 @@ class RuleWords:
     """One rule's declaration, as the pre-pass reads it."""
 
     def __init__(self, requires: Sequence[Group], requires_at: Sequence[Group],
-                 either: Sequence[tuple[Sequence[Group], Sequence[Group]]] = (), comparisons: bool = False) -> None:
+                 either: Sequence[tuple[Sequence[Group], Sequence[Group]]] = (), comparisons: bool = False,
+                 nearby: Sequence[frozenset[str]] = ()) -> None:
         self.requires = tuple(requires)
         self.requires_at = tuple(requires_at)
+        # A word of each group in the top-level def or class of what is reported, or in one that names it
+        # (CodeRule.requires_nearby; narrow.py).
+        self.nearby = tuple(nearby)
         self.comparisons = comparisons  # `requires_at` within one `==` / `!=` comparison (CodeRule.reports_comparisons)
         if not all(isinstance(group, frozenset) for group in self.requires_at):
             raise TypeError("requires_at groups are word sets (a predicate cannot follow aliases)")
-        if either and (self.requires or self.requires_at):
-            raise TypeError("a rule declares either alternatives or requires / requires_at")
+        if either and (self.requires or self.requires_at or self.nearby):
+            raise TypeError("a rule declares either alternatives or requires / requires_at / requires_nearby")
         # The alternatives, of which one must hold (a rule without them is its own one alternative).
         self.alternatives: tuple[RuleWords, ...] = tuple(RuleWords(r, a) for r, a in either) or (self,)
 
@@ -69,7 +73,7 @@ _SCOPES = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 _FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
 
-def _fields(node_type: type[ast.AST]) -> tuple[str, ...]:
+def ast_fields(node_type: type[ast.AST]) -> tuple[str, ...]:
     fields = _FIELDS.get(node_type)
     if fields is None:
         fields = _FIELDS[node_type] = tuple(f for f in node_type._fields if f not in ("ctx", "type_comment"))
@@ -83,7 +87,7 @@ def _code_fields(node_type: type[ast.AST]) -> tuple[str, ...]:
     """`_fields` without annotations (`annotation`, `returns`), which the value analysis never evaluates."""
     fields = _CODE_FIELDS.get(node_type)
     if fields is None:
-        fields = _CODE_FIELDS[node_type] = tuple(f for f in _fields(node_type) if f not in ("annotation", "returns"))
+        fields = _CODE_FIELDS[node_type] = tuple(f for f in ast_fields(node_type) if f not in ("annotation", "returns"))
     return fields
 
 
@@ -110,13 +114,19 @@ class CodeFacts:
         self._def_words: list[tuple[str, set[str]]] | None = None
         self._comparisons: list[ast.Compare] = []  # those with `==` or `!=`; their words on demand
         self._comparison_words: list[set[str]] | None = None
-        self._collect(tree, _fields if annotations else _code_fields)
+        # Per top-level statement, in source order: the range of `units` it fills; and the units of the
+        # `global` / `nonlocal` statements (a def that rebinds a module's name: narrow.py keeps it).
+        self.tops: list[tuple[int, int]] = []
+        self.rebinding_units: list[int] = []
+        self._collect(tree, ast_fields if annotations else _code_fields)
 
     def _collect(self, tree: ast.Module, fields_of: Callable[[type[ast.AST]], tuple[str, ...]]) -> None:
         docstrings: set[int] = set()
         file_words, units, aliases = self.words, self.units, self.aliases
         stack: list[tuple[Any, set[str]]] = [(tree, file_words)]
         AST, stmt = ast.AST, ast.stmt
+        # The stack visits a top-level statement's nodes together, the last statement first.
+        top_starts: list[int] = []
         while stack:
             node, unit = stack.pop()
             node_type = type(node)
@@ -124,8 +134,12 @@ class CodeFacts:
                 self.defs.append((node.name, node.start, len(units)))
                 continue
             if isinstance(node, stmt):
+                if unit is file_words:
+                    top_starts.append(len(units))
                 unit = set()
                 units.append(unit)
+                if node_type is ast.Global or node_type is ast.Nonlocal:
+                    self.rebinding_units.append(len(units) - 1)
             if node_type is ast.Name:
                 unit.add(node.id)
                 continue
@@ -187,6 +201,8 @@ class CodeFacts:
                     stack.append((value, unit))
         for unit in units:
             file_words |= unit
+        ends = [*top_starts[1:], len(units)]
+        self.tops = list(zip(reversed(top_starts), reversed(ends), strict=True))
 
     def _alias(self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> None:
         """`f = np.log`, `f: Any = log`, `(f := np.log)`: f may stand for `log` (names.Resolver.qualname)."""
@@ -219,6 +235,33 @@ class CodeFacts:
                     names.add(local)
                     changed = True
         return frozenset(names)
+
+    def statements(self, rule: RuleWords, calls: Mapping[str, frozenset[str]] | None = None,
+                   names: Mapping[str, frozenset[str]] | None = None) -> set[int] | None:
+        """The top-level statements (indices in source order) holding a unit where the rule's `requires_at`
+        words hold (`calls`: project functions' names in a statement, as `may_fire` reads them), or whose words
+        hold its `nearby` words (`names`: what project functions' names may stand for); None for every
+        statement (an alternative with neither). Every alternative counts, as if its `requires` held."""
+        found: set[int] = set()
+        for alternative in rule.alternatives:
+            if alternative.requires_at:
+                groups = [self.expanded(group, calls) for group in alternative.requires_at
+                          if isinstance(group, frozenset)]
+                units = self.units
+                found.update(index for index, (start, end) in enumerate(self.tops) if any(
+                    all(not units[u].isdisjoint(group) for group in groups) for u in range(start, end)))
+            elif alternative.nearby:
+                groups = [self.expanded(group, names) for group in alternative.nearby]
+                found.update(index for index in range(len(self.tops)) if all(
+                    not self.top_words(index).isdisjoint(group) for group in groups))
+            else:
+                return None
+        return found
+
+    def top_words(self, index: int) -> set[str]:
+        """The words of a top-level statement (all its units)."""
+        start, end = self.tops[index]
+        return set().union(*self.units[start:end])
 
     def may_fire(self, rule: RuleWords, virtual: frozenset[str] = frozenset(),
                  project: Mapping[str, frozenset[str]] | None = None, anywhere: frozenset[str] = frozenset()) -> bool:

@@ -78,6 +78,10 @@ class CodeRule(cst.BatchableCSTVisitor):
     # Or, for a rule whose hazards need different words, alternatives: (requires, requires_at) pairs, of which
     # one must hold (then the two above stay empty).
     requires_either: ClassVar[tuple[tuple[tuple[Group, ...], tuple[Group, ...]], ...]] = ()
+    # For a rule without `requires_at`: a word of every group in the top-level def or class that holds the node
+    # reported or claimed, or in a top-level def or class that names it (its caller), or in module-level code
+    # (narrow.py: libcst parses only those). Verify mode checks it against every finding of the test material.
+    requires_nearby: ClassVar[tuple[frozenset[str], ...]] = ()
     # For a rule that reports only `==` / `!=` comparisons: `requires_at` holds within the comparison reported.
     reports_comparisons: ClassVar[bool] = False
     # Whether the hazard is in the value computed (then an expression statement, whose value is thrown

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 
 import libcst as cst
@@ -118,3 +118,43 @@ def _kind(value_type: type) -> int:
         kind = _OTHER
     _KINDS[value_type] = kind
     return kind
+
+
+def descendants(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The node and the nodes under it that are not trivia, in source order."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
+
+
+def _own_hooks(visitor_type: type) -> dict[str, Callable[..., object]]:
+    """The `visit_<Node>` / `leave_<Node>` functions a visitor class (and its bases below CSTVisitor) defines.
+    Read from the classes' namespaces, not `dir()`: visitors are often classes local to a function call."""
+    hooks: dict[str, Callable[..., object]] = {}
+    for klass in reversed(visitor_type.__mro__[:visitor_type.__mro__.index(cst.CSTVisitor)]):
+        hooks.update((name, value) for name, value in vars(klass).items()
+                     if name.startswith(("visit_", "leave_")) and name.count("_") == 1 and callable(value))
+    return hooks
+
+
+def visit(root: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`root.visit(visitor)` for a visitor that only reads and only hooks nodes that are not trivia: the same
+    `visit_<Node>` (False: skip the children) and `leave_<Node>` calls in the same order, without libcst
+    rebuilding every node it passes (measured: 13 s of a 47 s profiled scikit-learn run)."""
+    hooks = _own_hooks(type(visitor))
+    stack: list[tuple[cst.CSTNode, bool]] = [(root, True)]
+    while stack:
+        node, entering = stack.pop()
+        name = type(node).__name__
+        if not entering:
+            leave = hooks.get("leave_" + name)
+            if leave is not None:
+                leave(visitor, node)
+            continue
+        enter = hooks.get("visit_" + name)
+        descend = enter(visitor, node) if enter is not None else None
+        stack.append((node, False))
+        if descend is not False:
+            stack.extend((child, True) for child in reversed(children(node)))

@@ -39,6 +39,7 @@ from mlstablint.code.exprs import source
 from mlstablint.code.names import dotted
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import shorten
+from mlstablint.code.walk import visit
 from mlstablint.code.words import Group
 
 LEAK_LIBRARIES = LIBRARY_ROOTS | {"imblearn", "xgboost", "lightgbm", "catboost", "category_encoders"}
@@ -83,6 +84,8 @@ class _LeakRule(CodeRule):
     # The hazard is a call's effect (`scaler.fit(X)` as a statement learns from the rows), not a value.
     value_hazard = False
     requires: ClassVar[tuple[Group, ...]] = (SPLIT_WORDS,)
+    # The split the flow needs is in the function or class that learns, or in one that calls it.
+    requires_nearby: ClassVar[tuple[frozenset[str], ...]] = (SPLIT_WORDS,)
 
     @classmethod
     def applies_to(cls, path: str) -> bool:
@@ -217,6 +220,7 @@ class FitOnTest(_LeakRule):
                "statistics, not the training ones; fit on the training part and call `transform` on the test part.")
     requires = (words.FITS, lambda word: word in SPLIT_WORDS or is_test_name(word))
     requires_at = (words.FITS,)
+    requires_nearby = ()  # a fit on test rows by name needs no split (its `requires_at` words are where it is)
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)
@@ -448,7 +452,7 @@ class TestReuse(_LeakRule):
                         if scored is not None:
                             compared.append(scored)
 
-        node.body.visit(Body())
+        visit(node.body, Body())
         # `results.append(score)` / `results.append((name, model.score(X_test, y_test)))`
         for call in nodes_in(node.body, cst.Call):
             if self.x.method(call) == "append" and call.args and isinstance(call.func, cst.Attribute) \

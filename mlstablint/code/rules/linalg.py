@@ -11,6 +11,7 @@ from mlstablint.code.names import INFINITY
 from mlstablint.code.rule import CodeRule
 from mlstablint.code.rules.common import bare, module_of, shorten, unchanged_since
 from mlstablint.code.values import INVERSE, KIND_WORDS, RAW
+from mlstablint.code.walk import visit
 
 _SOLVERS = ("inv", "pinv", "solve", "lstsq")
 
@@ -25,10 +26,10 @@ def _names(node: cst.CSTNode) -> set[str]:
 
         def visit_Arg(self, arg: cst.Arg) -> bool:
             if arg.keyword is None:  # options such as lower=False name no matrix
-                arg.value.visit(self)
+                visit(arg.value, self)
             return False
 
-    node.visit(Collector())
+    visit(node, Collector())
     return found
 
 

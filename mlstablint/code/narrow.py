@@ -1,0 +1,66 @@
+"""libcst parses only the top-level statements a finding can come from, and what they use.
+
+Parsing with libcst and walking the tree cost ~20x `ast.parse` per line, and most of a large module's
+defs and classes hold no statement where a selected rule's `requires_at` words hold (prepass.CodeFacts).
+Those are left out of what libcst parses, with what they need kept in:
+
+- every top-level statement that is not a def or a class (imports, constants, aliases, script code);
+- every def or class holding a unit where a selected rule's words hold (`CodeFacts.statements`);
+- every def or class that a kept statement names (a helper the value analysis or the leakage flow
+  follows, a base class whose methods set `self.` attributes), transitively, and every def that rebinds a
+  module's name (`global`).
+
+A statement left out is blanked, not removed: each of its characters but line breaks becomes a space, so
+every kept node keeps its line, column and offset, and positions, fingerprints and fixes are those of the
+whole file. tests/test_perf_invariants.py compares findings with and without this on the test material,
+generated multi-def programs and scikit-learn's sources.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from collections.abc import Iterable
+
+from mlstablint.code.prepass import CodeFacts
+
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+
+
+def kept_statements(tree: ast.Module, facts: CodeFacts, candidates: Iterable[int]) -> set[int]:
+    """The top-level statements (indices of `tree.body`) to parse: `candidates`, the statements that are no
+    def or class, and the defs and classes those name, transitively."""
+    body = tree.body
+    keep = {index for index, node in enumerate(body) if not isinstance(node, DEFINITIONS)}
+    keep.update(candidates)
+    starts = [start for start, _ in facts.tops]
+    keep.update(bisect.bisect_right(starts, unit) - 1 for unit in facts.rebinding_units)
+    defined: dict[str, list[int]] = {}
+    for index, node in enumerate(body):
+        if isinstance(node, DEFINITIONS):
+            defined.setdefault(node.name, []).append(index)
+    pending = list(keep)
+    while pending:
+        for word in facts.top_words(pending.pop()):
+            for index in defined.get(word, ()):
+                if index not in keep:
+                    keep.add(index)
+                    pending.append(index)
+    return keep
+
+
+def blank(text: str, tree: ast.Module, keep: set[int]) -> str:
+    """`text` with the lines of the top-level statements not in `keep` made blank (same length, same breaks)."""
+    lines = _LINE.findall(text)
+    for index, node in enumerate(tree.body):
+        if index in keep:
+            continue
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+        last = node.end_lineno if node.end_lineno is not None else node.lineno
+        for number in range(first - 1, last):
+            line = lines[number]
+            content = line.rstrip("\r\n")
+            lines[number] = " " * len(content) + line[len(content):]
+    return "".join(lines)
