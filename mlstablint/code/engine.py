@@ -360,8 +360,9 @@ class FileChecker:
                 if not missing and declared.requires_at:
                     if node is None:
                         node = CodeFacts(ast.parse(f"(\n{source(pending.node)}\n)")).words
-                    missing = [group for group in declared.requires_at if isinstance(group, frozenset)
-                               and node.isdisjoint(facts.expanded(group, names))]
+                    missing = [group for group in declared.requires_at if (
+                        node.isdisjoint(facts.expanded(group, names)) if isinstance(group, frozenset)
+                        else not holds(group, node))]
                 if not missing:
                     break
             if missing:

@@ -19,7 +19,6 @@ generated multi-def programs and scikit-learn's sources.
 from __future__ import annotations
 
 import ast
-import bisect
 import re
 from collections.abc import Iterable
 
@@ -35,8 +34,8 @@ def kept_statements(tree: ast.Module, facts: CodeFacts, candidates: Iterable[int
     body = tree.body
     keep = {index for index, node in enumerate(body) if not isinstance(node, DEFINITIONS)}
     keep.update(candidates)
-    starts = [start for start, _ in facts.tops]
-    keep.update(bisect.bisect_right(starts, unit) - 1 for unit in facts.rebinding_units)
+    keep.update(index for index, (start, end) in enumerate(facts.tops)
+                if any(start <= unit < end for unit in facts.rebinding_units))
     defined: dict[str, list[int]] = {}
     for index, node in enumerate(body):
         if isinstance(node, DEFINITIONS):

@@ -49,7 +49,7 @@ class RuleWords:
     """One rule's declaration, as the pre-pass reads it."""
 
     def __init__(self, requires: Sequence[Group], requires_at: Sequence[Group],
-                 either: Sequence[tuple[Sequence[Group], Sequence[Group]]] = (), comparisons: bool = False,
+                 either: Sequence[tuple[Sequence[Group], ...]] = (), comparisons: bool = False,
                  nearby: Sequence[frozenset[str]] = ()) -> None:
         self.requires = tuple(requires)
         self.requires_at = tuple(requires_at)
@@ -57,12 +57,18 @@ class RuleWords:
         # (CodeRule.requires_nearby; narrow.py).
         self.nearby = tuple(nearby)
         self.comparisons = comparisons  # `requires_at` within one `==` / `!=` comparison (CodeRule.reports_comparisons)
-        if not all(isinstance(group, frozenset) for group in self.requires_at):
-            raise TypeError("requires_at groups are word sets (a predicate cannot follow aliases)")
+        # A word set of `requires_at` counts a name as every word it may stand for (aliases, helpers); a predicate
+        # is read on the statement's own words (`is_test_name`: the name the rule itself reads).
+        self.at_sets = tuple(group for group in self.requires_at if isinstance(group, frozenset))
+        self.at_predicates = tuple(group for group in self.requires_at if not isinstance(group, frozenset))
         if either and (self.requires or self.requires_at or self.nearby):
             raise TypeError("a rule declares either alternatives or requires / requires_at / requires_nearby")
-        # The alternatives, of which one must hold (a rule without them is its own one alternative).
-        self.alternatives: tuple[RuleWords, ...] = tuple(RuleWords(r, a) for r, a in either) or (self,)
+        # The alternatives, of which one must hold (a rule without them is its own one alternative):
+        # (requires, requires_at) or (requires, requires_at, requires_nearby).
+        self.alternatives: tuple[RuleWords, ...] = tuple(
+            RuleWords(alternative[0], alternative[1], nearby=tuple(
+                group for group in (alternative[2] if len(alternative) > 2 else ()) if isinstance(group, frozenset)))
+            for alternative in either) or (self,)
 
 
 _OPERATOR_WORDS: dict[type, str] = {
@@ -133,8 +139,10 @@ class CodeFacts:
             if node_type is _DefEnd:
                 self.defs.append((node.name, node.start, len(units)))
                 continue
+            top = False
             if isinstance(node, stmt):
-                if unit is file_words:
+                top = unit is file_words
+                if top:
                     top_starts.append(len(units))
                 unit = set()
                 units.append(unit)
@@ -186,7 +194,9 @@ class CodeFacts:
                     unit.add(node.name)
             if isinstance(node, _SCOPES):
                 if not isinstance(node, ast.Module):
-                    unit.add(node.name)
+                    # A top-level def's or class's own name is no word of its statements (`class KFold` does not
+                    # split): the file holds it, and the def stands for its words where it is named (`expanded`).
+                    (file_words if top else unit).add(node.name)
                     if node_type is not ast.ClassDef:
                         stack.append((_DefEnd(node.name, len(units) - 1), unit))
                 body = node.body
@@ -245,11 +255,11 @@ class CodeFacts:
         found: set[int] = set()
         for alternative in rule.alternatives:
             if alternative.requires_at:
-                groups = [self.expanded(group, calls) for group in alternative.requires_at
-                          if isinstance(group, frozenset)]
+                groups = [self.expanded(group, calls) for group in alternative.at_sets]
+                predicates = alternative.at_predicates
                 units = self.units
                 found.update(index for index, (start, end) in enumerate(self.tops) if any(
-                    all(not units[u].isdisjoint(group) for group in groups) for u in range(start, end)))
+                    _unit_holds(units[u], groups, predicates) for u in range(start, end)))
             elif alternative.nearby:
                 groups = [self.expanded(group, names) for group in alternative.nearby]
                 found.update(index for index in range(len(self.tops)) if all(
@@ -275,18 +285,23 @@ class CodeFacts:
             return False
         if not rule.requires_at:
             return True
-        groups = [self.expanded(group, project) for group in rule.requires_at
-                  if isinstance(group, frozenset) and group.isdisjoint(anywhere)]
-        if not groups:
+        groups = [self.expanded(group, project) for group in rule.at_sets if group.isdisjoint(anywhere)]
+        predicates = rule.at_predicates
+        if not groups and not predicates:
             return True
-        if not any(all(not unit.isdisjoint(group) for group in groups) for unit in self.units):
+        if not any(_unit_holds(unit, groups, predicates) for unit in self.units):
             return False
         if rule.comparisons:
             if self._comparison_words is None:
                 self._comparison_words = [CodeFacts(ast.Module(body=[ast.Expr(value=node)], type_ignores=[])).words
                                           for node in self._comparisons]
-            return any(all(not words.isdisjoint(group) for group in groups) for words in self._comparison_words)
+            return any(_unit_holds(words, groups, predicates) for words in self._comparison_words)
         return True
+
+
+def _unit_holds(unit: set[str], groups: Sequence[frozenset[str]], predicates: Sequence[Group]) -> bool:
+    """Whether a statement's words hold a word of every group and satisfy every predicate."""
+    return all(not unit.isdisjoint(group) for group in groups) and all(holds(p, unit) for p in predicates)
 
 
 def passes_text(rule: RuleWords, present: frozenset[str] | None, virtual: frozenset[str] = frozenset()) -> bool:

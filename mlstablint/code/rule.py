@@ -70,14 +70,15 @@ class CodeRule(cst.BatchableCSTVisitor):
     trigger: ClassVar[str | None] = None
     # The words a file needs for the rule to report or claim anything in it (vocabulary: words.py): a word of
     # every group of `requires` somewhere in the file, and a word of every group of `requires_at` in the
-    # statement of the node reported or claimed (a name counting as the names it may stand for). The pre-pass
+    # statement of the node reported or claimed (a name counting as the names it may stand for; a predicate group
+    # of `requires_at` is read on the node's own words, with no alias). The pre-pass
     # (prepass.py) runs a rule only on files where its groups hold; tests/test_perf_invariants.py checks them
     # against every finding of the test material.
     requires: ClassVar[tuple[Group, ...]] = ()
     requires_at: ClassVar[tuple[Group, ...]] = ()
-    # Or, for a rule whose hazards need different words, alternatives: (requires, requires_at) pairs, of which
-    # one must hold (then the two above stay empty).
-    requires_either: ClassVar[tuple[tuple[tuple[Group, ...], tuple[Group, ...]], ...]] = ()
+    # Or, for a rule whose hazards need different words, alternatives: (requires, requires_at) or (requires,
+    # requires_at, requires_nearby), of which one must hold (then the three attributes stay empty).
+    requires_either: ClassVar[tuple[tuple[tuple[Group, ...], ...], ...]] = ()
     # For a rule without `requires_at`: a word of every group in the top-level def or class that holds the node
     # reported or claimed, or in a top-level def or class that names it (its caller), or in module-level code
     # (narrow.py: libcst parses only those). Verify mode checks it against every finding of the test material.

@@ -218,9 +218,13 @@ class FitOnTest(_LeakRule):
     id = "MSL303"
     message = ("`{expr}` fits on test data ({why}), so the test rows are scaled or encoded by their own "
                "statistics, not the training ones; fit on the training part and call `transform` on the test part.")
-    requires = (words.FITS, lambda word: word in SPLIT_WORDS or is_test_name(word))
-    requires_at = (words.FITS,)
-    requires_nearby = ()  # a fit on test rows by name needs no split (its `requires_at` words are where it is)
+    # A fit on the test part of a split in sight (of the def or class, or one that calls it), or a fit on data
+    # whose own name says test (`_named_test`: no split needed, the name is in the call reported).
+    requires = requires_nearby = ()
+    requires_either = (
+        ((words.FITS, SPLIT_WORDS), (words.FITS,), (SPLIT_WORDS,)),
+        ((words.FITS, is_test_name), (words.FITS, is_test_name)),
+    )
 
     def on_call(self, node: cst.Call) -> None:
         method = self.x.method(node)

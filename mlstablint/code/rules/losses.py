@@ -589,7 +589,12 @@ class CrossEntropyOnProbabilities(CodeRule):
     id = "MSL501"
     message = ("`{expr}` is a hand-written {what} on `{p}`{said}, with no clip or eps: where a probability rounds to "
                "{edge} the log is -inf and the loss inf or NaN; use {fix}.")
-    requires_at = (words.LOG_ONLY, words.MULTIPLY)
+    # In the statement: `y * log(p) + (1 - y) * log(1 - p)` (a literal 1: `_is_complement`), or a sum or mean of
+    # `y * log(p)` (`_check`).
+    requires_either = (
+        ((), (words.LOG_ONLY, words.MULTIPLY, words.ONE_WORDS)),
+        ((), (words.LOG_ONLY, words.MULTIPLY, words.SUM | words.MEAN)),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -781,11 +786,13 @@ class EpsBelowPrecision(CodeRule):
 
     id = "MSL115"
     message = "`{expr}` {problem} in {dtype}{where}: the guard does nothing and `log` still gives -inf; {fix}."
-    # A bound that vanishes: in float16 / bfloat16, any eps, clamped or added; otherwise only a TINY literal clamped
-    # at (in the clamp, or a name assigned it: `_constant`), with a dtype to measure it in (a dtype word, or a
-    # torch/TF/JAX/Keras call's default float: `_dtype`).
+    # A bound that vanishes: in float16 / bfloat16, any eps clamped at, or an added eps that rounds to 0 there (at
+    # most 2**-25: a TINY literal, in the sum or a name assigned it: `_constant`); otherwise only a TINY literal
+    # clamped at, with a dtype to measure it in (a dtype word, or a torch/TF/JAX/Keras call's default float:
+    # `_dtype`).
     requires_either = (
-        ((words.LOW_PRECISION,), (words.CLAMPS | {"+"},)),
+        ((words.LOW_PRECISION,), (words.CLAMPS,)),
+        ((words.LOW_PRECISION,), (frozenset({"+"}), frozenset({words.TINY}))),
         ((DTYPE_WORDS | frozenset(_DEFAULT_FLOAT),), (words.CLAMPS, frozenset({words.TINY}))),
     )
 
