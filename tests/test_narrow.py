@@ -18,7 +18,7 @@ from mlstablint.code.engine import FileChecker
 from mlstablint.code.narrow import blank, kept_statements
 from mlstablint.code.prepass import CodeFacts
 from mlstablint.code.rules import ALL_RULES
-from tests.test_perf_invariants import CALLS, IMPORTS, NAMES, _expr
+from tests.test_perf_invariants import CALLS, IMPORTS, NAMES, _assert_conservative, _expr
 from tests.test_summaries import _both_ways, _write
 
 ALL = {rule.id for rule in ALL_RULES}
@@ -32,14 +32,6 @@ def full() -> FileChecker:
 @pytest.fixture(scope="module")
 def fast() -> FileChecker:
     return FileChecker(ALL)
-
-
-def _same(full: FileChecker, fast: FileChecker, text: str) -> int:
-    reference = full.check_source(text, "t.py")
-    got = fast.check_source(text, "t.py")
-    assert [f.to_json() for f in got.findings] == [f.to_json() for f in reference.findings]
-    assert got.errors == reference.errors
-    return len(reference.findings)
 
 
 MIXED = (
@@ -154,7 +146,7 @@ def modules(draw: st.DrawFn) -> str:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(modules())
 def test_narrowing_is_conservative_on_generated_modules(full: FileChecker, fast: FileChecker, text: str) -> None:
-    _same(full, fast, text)
+    _assert_conservative(full, fast, text)
 
 
 # Leakage flows whose split and fit are in different defs and classes of one file.
@@ -232,7 +224,7 @@ LEAK_CASES = {
 def test_leakage_through_defs_of_the_file_is_found_when_narrowed(full: FileChecker, fast: FileChecker,
                                                                  case: str) -> None:
     text = textwrap.dedent(LEAK_CASES[case]).lstrip("\n")
-    assert _same(full, fast, text) >= 1
+    assert _assert_conservative(full, fast, text) >= 1
     tree = ast.parse(text)
     _, _, keep = fast._prefilter(fast._rules_for(text, "t.py", ()), text)
     assert keep is not None and len(keep) < len(tree.body)  # the case does leave a def out
