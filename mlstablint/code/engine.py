@@ -170,10 +170,11 @@ class FileChecker:
             and rule.applies_to(path) and not any(rule.id.startswith(s) or s == "ALL" for s in ignored)
         ]
 
-    def _prefilter(self, rules: list[CodeRule], text: str) -> tuple[list[CodeRule], ast.Module | None, set[int] | None]:
+    def _prefilter(self, rules: list[CodeRule], text: str
+                   ) -> tuple[list[CodeRule], ast.Module | None, dict[str, set[int]] | None]:
         """The rules whose declared words the file holds (prepass.py), the file's `ast` (None when it does not
-        parse: then every rule is kept and the libcst path reports the syntax error as CPython does), and the
-        top-level statements libcst needs to parse for them (narrow.py; None for all)."""
+        parse: then every rule is kept and the libcst path reports the syntax error as CPython does), and per
+        rule the top-level statements it needs (narrow.py; None for all)."""
         present = text_words(text)
         helpers: frozenset[str] = frozenset()
         relative = package_words(self.module.package if self.module is not None else None, text)
@@ -211,10 +212,10 @@ class FileChecker:
         return chosen, tree, self._statements(chosen, tree, facts, helpers, relative)
 
     def _statements(self, rules: list[CodeRule], tree: ast.Module, facts: CodeFacts, helpers: frozenset[str],
-                    relative: frozenset[str]) -> set[int] | None:
-        """The top-level statements libcst must parse for the rules to report all they can (narrow.py), None
-        for all: where their `requires_at` or `requires_nearby` words hold (a project function's name standing
-        for a fit in a statement, or for what its summary may give nearby), and what those use."""
+                    relative: frozenset[str]) -> dict[str, set[int]] | None:
+        """Per rule, the top-level statements it must see to report all it can (narrow.py): where its
+        `requires_at` or `requires_nearby` words hold (a project function's name standing for a fit in a
+        statement, or for what its summary may give nearby), and what those use; None for all of them."""
         if not rules or not any(isinstance(node, DEFINITIONS) for node in tree.body):
             return None
         names: dict[str, frozenset[str]] = {}
@@ -227,14 +228,20 @@ class FileChecker:
             if needed:
                 names = self.project.virtual_names(facts.words | relative, self.module, needed)
         calls = self.project.statement_names(names) if names and self.project is not None else None
-        found: set[int] = set()
+        every = set(range(len(tree.body)))
+        keeps: dict[str, set[int]] = {}
         for rule in rules:
             statements = facts.statements(self.words[rule.id], calls, names)
-            if statements is None:
-                return None
-            found |= statements
-        keep = kept_statements(tree, facts, found)
-        return keep if len(keep) < len(tree.body) else None
+            keeps[rule.id] = every if statements is None else kept_statements(tree, facts, statements)
+        return keeps
+
+    def _walker(self, rules: list[CodeRule]) -> BatchedWalker:
+        """The batched walk of these rules and the names' resolver (one per combination, built once)."""
+        key = tuple(rule.id for rule in rules)
+        walker = self._walkers.get(key)
+        if walker is None:
+            walker = self._walkers[key] = BatchedWalker([self.resolver, *rules])
+        return walker
 
     def _kind_words(self, rules: list[CodeRule]) -> frozenset[str]:
         """The words a summary could give these rules' groups (in a statement: the leakage summaries')."""
@@ -266,9 +273,9 @@ class FileChecker:
             self.project.begin()
         rules = self._rules_for(text, path, ignored)
         tree: ast.Module | None = None
-        keep: set[int] | None = None
+        keeps: dict[str, set[int]] | None = None
         if rules and self.prefilter:
-            rules, tree, keep = self._prefilter(rules, text)
+            rules, tree, keeps = self._prefilter(rules, text)
             if not rules:
                 return report  # the file parses (else every rule is kept) and no rule can fire on it
         if not rules:
@@ -286,9 +293,12 @@ class FileChecker:
             return report
         # The statements no selected rule needs are blanked (narrow.py): the text libcst parses, and its `ast`.
         parsed, parsed_tree = text, tree
-        if keep is not None and tree is not None:
-            parsed = blank(text, tree, keep)
-            parsed_tree = ast.Module(body=[node for i, node in enumerate(tree.body) if i in keep], type_ignores=[])
+        kept: list[int] | None = None  # the original index of each statement parsed
+        if keeps is not None and tree is not None:
+            kept = sorted(set().union(*keeps.values()))
+            if len(kept) < len(tree.body):
+                parsed = blank(text, tree, set(kept))
+                parsed_tree = ast.Module(body=[tree.body[i] for i in kept], type_ignores=[])
         try:
             module = cst.parse_module(parsed)
         except cst.ParserSyntaxError as exc:
@@ -305,10 +315,7 @@ class FileChecker:
         self.resolver.reset(package)
         for rule in rules:
             rule.ctx = ctx
-        key = tuple(rule.id for rule in rules)
-        walker = self._walkers.get(key)
-        if walker is None:
-            walker = self._walkers[key] = BatchedWalker([self.resolver, *rules])
+        walker = self._walker(rules)
         # Top-level statement index -> the pending findings reported while walking it (positions.py).
         flagged: dict[int, list[cst.CSTNode]] | None = None
         try:
@@ -317,11 +324,18 @@ class FileChecker:
             else:
                 # Walking the body statement by statement visits the same nodes in the same order (the
                 # Module node itself has no hooks and its header/footer are trivia) and tells which
-                # statement each finding is in.
+                # statement each finding is in. A rule walks only the statements it needs (narrow.py); the
+                # names' resolver walks them all.
                 flagged = {}
+                position = 0  # in `kept`: a line of simple statements is several `ast` statements
                 for index, stmt in enumerate(module.body):
                     before = len(ctx.pending)
-                    walker.walk(stmt)
+                    if kept is not None and keeps is not None:
+                        original = kept[position]
+                        self._walker([r for r in rules if original in keeps[r.id]]).walk(stmt)
+                    else:
+                        walker.walk(stmt)
+                    position += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
                     if len(ctx.pending) > before:
                         flagged[index] = [node for p in ctx.pending[before:] for node in _located_nodes(p)]
         except RecursionError:
@@ -380,10 +394,10 @@ class FileChecker:
                   node.end_lineno or node.lineno) for node in tree.body]
         for pending in ctx.pending:
             rule = next(r for r in self.rules if r.id == pending.rule)
-            keep = self._statements([rule], tree, facts, helpers, relative)
+            keeps = self._statements([rule], tree, facts, helpers, relative)
             line = positions[pending.node].start.line
             index = next(i for i, (first, last) in enumerate(spans) if first <= line <= last)
-            if keep is not None and index not in keep:
+            if keeps is not None and index not in keeps[rule.id]:
                 raise AssertionError(f"{pending.rule} reported `{source(pending.node)[:80]}` in a top-level statement "
                                      f"that its words (requires_at / requires_nearby) would not keep")
 

@@ -124,6 +124,9 @@ class CodeFacts:
         # `global` / `nonlocal` statements (a def that rebinds a module's name: narrow.py keeps it).
         self.tops: list[tuple[int, int]] = []
         self.rebinding_units: list[int] = []
+        self._index: dict[str, list[int]] | None = None  # word -> the units holding it (on demand)
+        self._tops_of_units: list[int] | None = None
+        self._expanded: dict[frozenset[str], frozenset[str]] = {}
         self._collect(tree, ast_fields if annotations else _code_fields)
 
     def _collect(self, tree: ast.Module, fields_of: Callable[[type[ast.AST]], tuple[str, ...]]) -> None:
@@ -234,6 +237,14 @@ class CodeFacts:
         """The group with every name that may stand for one of its words (transitively): an alias of one, a
         def of the file whose statements hold one, or a function of another module whose summary may
         (`project`: name -> its words, summaries.Summaries.virtual_names)."""
+        if not project:
+            cached = self._expanded.get(group)
+            if cached is None:
+                cached = self._expanded[group] = self._expand(group, None)
+            return cached
+        return self._expand(group, project)
+
+    def _expand(self, group: frozenset[str], project: Mapping[str, frozenset[str]] | None) -> frozenset[str]:
         if self._def_words is None:
             self._def_words = [(name, set().union(*self.units[start:end])) for name, start, end in self.defs]
         names = set(group)
@@ -256,10 +267,8 @@ class CodeFacts:
         for alternative in rule.alternatives:
             if alternative.requires_at:
                 groups = [self.expanded(group, calls) for group in alternative.at_sets]
-                predicates = alternative.at_predicates
-                units = self.units
-                found.update(index for index, (start, end) in enumerate(self.tops) if any(
-                    _unit_holds(units[u], groups, predicates) for u in range(start, end)))
+                top_of = self._top_of()
+                found.update(top_of[u] for u in self._units_holding(groups, alternative.at_predicates))
             elif alternative.nearby:
                 groups = [self.expanded(group, names) for group in alternative.nearby]
                 found.update(index for index in range(len(self.tops)) if all(
@@ -267,6 +276,37 @@ class CodeFacts:
             else:
                 return None
         return found
+
+    def _units_holding(self, groups: Sequence[frozenset[str]], predicates: Sequence[Group]) -> set[int]:
+        """The units holding a word of every group and satisfying every predicate (from an index of the units
+        each word is in: a rule's groups are few words, a file's units many)."""
+        if self._index is None:
+            self._index = {}
+            for number, unit in enumerate(self.units):
+                for word in unit:
+                    self._index.setdefault(word, []).append(number)
+        index = self._index
+        found: set[int] | None = None
+        for group in sorted(groups, key=len):
+            words = group if len(group) < len(index) else group & index.keys()
+            holding = {number for word in words for number in index.get(word, ())}
+            found = holding if found is None else found & holding
+            if not found:
+                return set()
+        if found is None:
+            found = set(range(len(self.units)))
+        if predicates:
+            units = self.units
+            found = {number for number in found if all(holds(p, units[number]) for p in predicates)}
+        return found
+
+    def _top_of(self) -> list[int]:
+        """The top-level statement of each unit."""
+        if self._tops_of_units is None:
+            self._tops_of_units = [0] * len(self.units)
+            for index, (start, end) in enumerate(self.tops):
+                self._tops_of_units[start:end] = [index] * (end - start)
+        return self._tops_of_units
 
     def top_words(self, index: int) -> set[str]:
         """The words of a top-level statement (all its units)."""
@@ -289,7 +329,7 @@ class CodeFacts:
         predicates = rule.at_predicates
         if not groups and not predicates:
             return True
-        if not any(_unit_holds(unit, groups, predicates) for unit in self.units):
+        if not self._units_holding(groups, predicates):
             return False
         if rule.comparisons:
             if self._comparison_words is None:

@@ -18,7 +18,7 @@ import libcst as cst
 from mlstablint.code import apis, words
 from mlstablint.code.exprs import Exprs, same, source
 from mlstablint.code.fixes import Fix, Replacement
-from mlstablint.code.rule import CodeRule
+from mlstablint.code.rule import CodeRule, RuleContext
 from mlstablint.code.rules.common import bare, shorten
 from mlstablint.code.rules.numeric import log_of_sigmoid_fix, log_of_softmax_fix
 from mlstablint.code.values import DTYPE_WORDS, KIND_WORDS, LINEAR, LOG_PROBABILITY, PROBABILITY, Value, keras_name
@@ -459,11 +459,15 @@ class FromLogitsMismatch(_LossRule):
     def __init__(self) -> None:
         super().__init__()
         # The last layer `.add`ed to a Sequential model, per binding of the model's name (a `model` in
-        # another function is another model).
+        # another function is another model), for the file being checked (`layers`).
         self._added: dict[int, cst.BaseExpression] = {}
+        self._added_in: RuleContext | None = None
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._added = {}
+    @property
+    def layers(self) -> dict[int, cst.BaseExpression]:
+        if self._added_in is not self.ctx:  # a new file: no Module hook, so that a walk can go statement-wise
+            self._added, self._added_in = {}, self.ctx
+        return self._added
 
     def visit_Call(self, node: cst.Call) -> None:
         method = Exprs.method(node)
@@ -471,7 +475,7 @@ class FromLogitsMismatch(_LossRule):
             layer = self.x.arg(node, 0, "layer")
             model = self.r.lookup(node.func.value.value)
             if layer is not None and model is not None:
-                self._added[id(model)] = layer
+                self.layers[id(model)] = layer
             return
         if method != "compile" or not isinstance(node.func, cst.Attribute):
             return
@@ -546,8 +550,8 @@ class FromLogitsMismatch(_LossRule):
         if value.output is not None and value.output.kind in (PROBABILITY, LINEAR):
             return value.output
         binding = self.r.lookup(model.value) if isinstance(model, cst.Name) else None
-        if binding is not None and id(binding) in self._added:
-            layer = self.v.value(self._added[id(binding)])
+        if binding is not None and id(binding) in self.layers:
+            layer = self.v.value(self.layers[id(binding)])
             if layer.output is not None and layer.output.kind in (PROBABILITY, LINEAR):
                 return layer.output
         return None
