@@ -107,8 +107,15 @@ class Resolver(cst.BatchableCSTVisitor):
 
     def reset(self, package: str | None = None) -> None:
         """Start a file; `package` is where its relative imports start (modules.Module.package)."""
+        # A binding points back at its scope: emptying the last file's scopes lets reference counting free
+        # its tree now instead of leaving it to the cyclic collector (which runs rarely in workers).
+        for scope in getattr(self, "_scopes", ()):
+            scope.names.clear()
+            scope.attributes.clear()
+            scope.returns.clear()
         self.package = package
         self.module_scope = Scope("module", None)
+        self._scopes: list[Scope] = [self.module_scope]
         self.scope = self.module_scope
         self.seq = 0
         # Top-level modules this file imports (numpy, torch, ...).
@@ -215,6 +222,7 @@ class Resolver(cst.BatchableCSTVisitor):
 
     def _push(self, kind: Literal["function", "class", "comprehension"]) -> None:
         self.scope = Scope(kind, self.scope)
+        self._scopes.append(self.scope)
 
     def _pop(self) -> None:
         assert self.scope.parent is not None

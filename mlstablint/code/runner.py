@@ -46,13 +46,25 @@ Work = tuple[SourceFile, list[str], bool]  # the file, its per-file ignores, whe
 
 
 def _quiet_gc() -> None:
-    """Exempt what is alive now (modules, rules) from collection and collect young objects less often.
+    """Exempt what is alive now (modules, rules) from collection, collect young objects less often, and after
+    each collection exempt what survived it.
 
-    A libcst parse allocates ~10^4 acyclic nodes per 1,000 lines, and every 700 allocations CPython
-    scans the young generation: measured 6-10 % of a worker's CPU time on scikit-learn.
+    A libcst parse allocates ~10^4 acyclic nodes per 1,000 lines, and every 700 allocations CPython scans the
+    young generation; what survives (the module trees and summaries the run keeps) is scanned again in each
+    older generation. Measured on scikit-learn with two workers: 13.9 s of CPU with the default thresholds
+    and a freeze at start, 11.9 s freezing after each collection, 11.2 s with no collection at all. What a
+    collection freezes is mostly kept for the run anyway: a file's tree is freed by reference counting once
+    the next file starts (names.Resolver.reset empties the scopes its bindings point back at).
     """
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 50)
+    if _freeze_survivors not in gc.callbacks:
+        gc.callbacks.append(_freeze_survivors)
+
+
+def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    if phase == "stop":
+        gc.freeze()
 
 
 @contextmanager
@@ -64,6 +76,7 @@ def _quiet_gc_here() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.callbacks.remove(_freeze_survivors)
         gc.unfreeze()
         gc.set_threshold(*thresholds)
 
