@@ -312,6 +312,7 @@ class FileChecker:
             report.errors.append(ToolError(path, NESTING_MESSAGE))
             return report
         ctx = RuleContext(self.resolver, text, path, self.project)
+        self.resolver.release()  # the last file's (values computed there are not read again)
         self.resolver.reset(package)
         for rule in rules:
             rule.ctx = ctx

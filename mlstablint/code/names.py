@@ -107,12 +107,6 @@ class Resolver(cst.BatchableCSTVisitor):
 
     def reset(self, package: str | None = None) -> None:
         """Start a file; `package` is where its relative imports start (modules.Module.package)."""
-        # A binding points back at its scope: emptying the last file's scopes lets reference counting free
-        # its tree now instead of leaving it to the cyclic collector (which runs rarely in workers).
-        for scope in getattr(self, "_scopes", ()):
-            scope.names.clear()
-            scope.attributes.clear()
-            scope.returns.clear()
         self.package = package
         self.module_scope = Scope("module", None)
         self._scopes: list[Scope] = [self.module_scope]
@@ -136,6 +130,15 @@ class Resolver(cst.BatchableCSTVisitor):
         # checked by the assertion itself (a test comparing log(p) with predict_log_proba).
         self.asserting = 0
         self._assert_args: set[int] = set()
+
+    def release(self) -> None:
+        """Empty the scopes of the file walked last, when nothing reads them any more: a binding points back at
+        its scope, and breaking that cycle lets reference counting free the file's tree at once instead of
+        leaving it to the cyclic collector (which runs rarely in workers: runner._quiet_gc)."""
+        for scope in self._scopes:
+            scope.names.clear()
+            scope.attributes.clear()
+            scope.returns.clear()
 
     # ---- queries -------------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ class _Source:
         self.text = text
         self.tree = tree
         self.relative = relative  # the words its relative imports stand for (modules.package_words)
+        self.walrus = ":=" in text  # whether a statement may bind with `:=` (else `_walrus_binds` is skipped)
         self.lines = _NEWLINE.split(text)
         # Per top-level statement: its first and last line, the names it binds. The global names it may read and
         # the words of its code are computed when a slice needs them (`_reads_of`, `_code_words`).
@@ -91,6 +92,7 @@ class _Source:
         self._reads: dict[int, frozenset[str]] = {}
         self._code: dict[int, frozenset[str]] = {}
         self._deep: bool | None = None
+        self._binding_index: dict[str, list[int]] | None = None
 
     def too_deep(self, limit: int) -> bool:
         """Nested deeper than libcst may be given (engine.nesting_depth), measured once, when a slice is parsed."""
@@ -118,7 +120,7 @@ class _Source:
         expression statement, which may only change its receiver in place (`x.append(1)`: a MUTATION binding, which
         a summary does not follow) or mention the name (`print(version)`), leaving the binding before it."""
         found = self.bindings(name)
-        while found and not _binds(self.tree.body[found[-1]], name):
+        while found and not _binds(self.tree.body[found[-1]], name, self.walrus):
             found.pop()
         return self.tree.body[found[-1]] if found else None
 
@@ -135,18 +137,26 @@ class _Source:
                 self._kept[name] = None
             else:
                 keep = {last}
-                wanted = set(self._reads_of(last))
-                changed = True
-                while changed:
-                    changed = False
-                    for i, (_, _, bound) in enumerate(self.statements):
-                        if i not in keep and (not bound.isdisjoint(wanted) or "*" in bound):
+                pending = [last]
+                binders = self._binders()
+                while pending:
+                    reads = self._reads_of(pending.pop())
+                    for i in (*(j for name in reads for j in binders.get(name, ())), *binders.get("*", ())):
+                        if i not in keep:
                             keep.add(i)
-                            wanted |= self._reads_of(i)
-                            changed = True
+                            pending.append(i)
                 words = frozenset().union(*(self._code_words(i) for i in keep))
                 self._kept[name] = (frozenset(keep), words)
         return self._kept[name]
+
+    def _binders(self) -> dict[str, list[int]]:
+        """Per name, the top-level statements that may bind it ("*": star imports, which may bind any)."""
+        if self._binding_index is None:
+            self._binding_index = {}
+            for i, (_, _, bound) in enumerate(self.statements):
+                for name in bound:
+                    self._binding_index.setdefault(name, []).append(i)
+        return self._binding_index
 
     def _code_words(self, i: int) -> frozenset[str]:
         """The words of a top-level statement's code, as the pre-pass reads a file's (prepass.CodeFacts), without
@@ -402,7 +412,7 @@ class Summaries:
             # summary follows only a plain name (`_summary`).
             return frozenset()
         if isinstance(statement, (ast.Assign, ast.AnnAssign)) and isinstance(statement.value, ast.Name) and not (
-                source.star or _walrus_binds(statement, name)):
+                source.star or (source.walrus and _walrus_binds(statement, name))):
             # An alias: of a name the module binds nowhere (a builtin: `Array = object`), nothing; else what any
             # of the statements binding that name may stand for (the resolver reads one of them).
             alias = statement.value.id
@@ -413,7 +423,7 @@ class Summaries:
                 out |= ANY_KIND_WORDS if isinstance(earlier, (ast.FunctionDef, ast.AsyncFunctionDef)) else (
                     self._binding_words(module, source, earlier, alias, depth, hops - 1))
             return frozenset(out)
-        nested = _nested_bindings(statement, name) if statement is not None else None
+        nested = _nested_bindings(statement, name, source.walrus) if statement is not None else None
         if nested is None:
             return ANY_KIND_WORDS
         out = set()
@@ -570,15 +580,15 @@ def _walrus_binds(statement: ast.stmt, name: str) -> bool:
                for node in ast.walk(statement))
 
 
-def _nested_bindings(statement: ast.stmt, name: str) -> list[ast.stmt] | None:
+def _nested_bindings(statement: ast.stmt, name: str, walrus: bool = True) -> list[ast.stmt] | None:
     """The statements nested in an `if`, `for`, `while`, `try` or `with` that may bind `name` (`_bound`), or None
     when the statement is none of those or binds it with a `:=`. A loop's, `with`'s or `except`'s own target
     gives a summary nothing to follow (the resolver binds it without a value: names.Resolver)."""
     # A `match` stays whole: the resolver does not read its captures.
     body = _nested(statement) if not isinstance(statement, ast.Match) else []
-    if not body or _walrus_binds(statement, name):
+    if not body or (walrus and _walrus_binds(statement, name)):
         return None
-    return [inner for inner in body if _binds(inner, name)]
+    return [inner for inner in body if _binds(inner, name, walrus)]
 
 
 def _assigned(target: ast.expr) -> set[str]:
@@ -594,20 +604,21 @@ def _assigned(target: ast.expr) -> set[str]:
     return set()
 
 
-def _binds(statement: ast.stmt, name: str) -> bool:
+def _binds(statement: ast.stmt, name: str, walrus: bool = True) -> bool:
     """Whether the resolver may read the statement as binding `name` with a value a summary could follow: `_bound`
     without the names an expression statement only mentions (a `:=` in it binds) or an assignment changes in place
-    (`_assigned`), nor a compound statement whose nested statements only do."""
-    if _walrus_binds(statement, name):
+    (`_assigned`), nor a compound statement whose nested statements only do. `walrus`: whether its module's text
+    may hold a `:=`."""
+    if walrus and _walrus_binds(statement, name):
         return True
     if isinstance(statement, ast.Expr):
         return False
     if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
         return any(name in _assigned(target) for target in targets)
-    nested = _nested_bindings(statement, name)
+    nested = _nested_bindings(statement, name, walrus)
     if nested is None:
-        return name in _bound(statement)
+        return name in _bound(statement, walrus=walrus)
     if nested:
         return True
     if (isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar") and any(
