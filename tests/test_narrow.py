@@ -258,3 +258,16 @@ def test_a_split_in_another_module_keeps_the_def_that_calls_it(tmp_path: Path) -
     })
     fast, reference = _both_ways(root, "pkg/run.py")
     assert fast == reference and "MSL301" in reference
+
+
+def test_code_facts_measure_the_depth_nesting_depth_does() -> None:
+    """The pre-pass's depth stands in for engine.nesting_depth before libcst (max-nesting)."""
+    from mlstablint.code.engine import nesting_depth
+    from tests.test_perf_invariants import CORPUS
+
+    chain = "x = " + " + ".join(["a"] * 700) + "\n"
+    texts = [chain, MIXED, CLOSURE, *(p.read_text(encoding="utf-8") for p in sorted(CORPUS.rglob("*.py"))[:60])]
+    for text in texts:
+        tree = ast.parse(text)
+        assert CodeFacts(tree).depth == nesting_depth(tree, 10**6)
+    assert CodeFacts(ast.parse("")).tops == []

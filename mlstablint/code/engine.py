@@ -150,6 +150,8 @@ class FileChecker:
         self.mentions: dict[str, list[str]] | None = {}
         self.max_nesting = max_nesting
         self.fast_positions = fast_positions
+        # The depth of the file's `ast` when the pre-pass measured it (CodeFacts), for `_before_libcst`.
+        self.depth: int | None = None
         catalog = load_catalog()
         self.severity = {rule_id: doc.severity for rule_id, doc in catalog.items()}
         self.fix_safety = {rule_id: doc.fix_safety for rule_id, doc in catalog.items()}
@@ -197,6 +199,7 @@ class FileChecker:
         if not candidates:
             return [], tree, None
         facts = CodeFacts(tree)
+        self.depth = facts.depth
         selected = {rule.id for rule in candidates if facts.may_fire(self.words[rule.id])}
         # A project function's name may stand for the leakage summaries' words (`call_words`: a fit) in its
         # statements too, for a rule that follows the calls (MSL303: `scale(X_te)`).
@@ -268,6 +271,7 @@ class FileChecker:
         self.fingerprint_inputs = {}
         self.module = as_module
         self.mentions = {}
+        self.depth = None
         package = as_module.package if as_module is not None else None
         if self.project is not None:
             self.project.begin()
@@ -418,7 +422,7 @@ class FileChecker:
                 return python_syntax_error(exc, text)
             except (RecursionError, MemoryError, ValueError):
                 return NESTING_MESSAGE
-        depth = nesting_depth(tree, self.max_nesting)
+        depth = self.depth if self.depth is not None else nesting_depth(tree, self.max_nesting)
         if depth > self.max_nesting:
             return f"skipped: syntax nested more than {self.max_nesting} deep (max-nesting)"
         return None

@@ -132,12 +132,15 @@ class CodeFacts:
     def _collect(self, tree: ast.Module, fields_of: Callable[[type[ast.AST]], tuple[str, ...]]) -> None:
         docstrings: set[int] = set()
         file_words, units, aliases = self.words, self.units, self.aliases
-        stack: list[tuple[Any, set[str]]] = [(tree, file_words)]
+        stack: list[tuple[Any, set[str], int]] = [(tree, file_words, 1)]
         AST, stmt = ast.AST, ast.stmt
         # The stack visits a top-level statement's nodes together, the last statement first.
         top_starts: list[int] = []
+        deepest = 0
         while stack:
-            node, unit = stack.pop()
+            node, unit, depth = stack.pop()
+            if depth > deepest:
+                deepest = depth
             node_type = type(node)
             if node_type is _DefEnd:
                 self.defs.append((node.name, node.start, len(units)))
@@ -201,20 +204,23 @@ class CodeFacts:
                     # split): the file holds it, and the def stands for its words where it is named (`expanded`).
                     (file_words if top else unit).add(node.name)
                     if node_type is not ast.ClassDef:
-                        stack.append((_DefEnd(node.name, len(units) - 1), unit))
+                        stack.append((_DefEnd(node.name, len(units) - 1), unit, 0))
                 body = node.body
                 if body and type(body[0]) is ast.Expr and type(body[0].value) is ast.Constant and isinstance(
                         body[0].value.value, str):
                     docstrings.add(id(body[0].value))
+            depth += 1
             for name in fields_of(node_type):
                 value = getattr(node, name, None)
                 if type(value) is list:
-                    stack.extend((v, unit) for v in value if isinstance(v, AST))
+                    stack.extend((v, unit, depth) for v in value if isinstance(v, AST))
                 elif isinstance(value, AST):
-                    stack.append((value, unit))
+                    stack.append((value, unit, depth))
+        # The depth of the tree (engine.nesting_depth; without annotations when they are left out).
+        self.depth = deepest
         for unit in units:
             file_words |= unit
-        ends = [*top_starts[1:], len(units)]
+        ends = [*top_starts[1:], len(units)] if top_starts else []
         self.tops = list(zip(reversed(top_starts), reversed(ends), strict=True))
 
     def _alias(self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> None:

@@ -30,6 +30,7 @@ cached result, which is served again only while they still hold (cache.py).
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterator
@@ -512,7 +513,7 @@ class Summaries:
             return None
         text = source.slice(name)
         try:
-            tree = cst.parse_module(text or "")
+            tree = _parse_slice(text or "")
             resolver = Resolver()
             resolver.reset(module.package)
             deeper = _Deeper(self, depth - 1) if depth > 1 else None
@@ -530,7 +531,7 @@ class Summaries:
         if source is None or text is None or hops <= 0:
             return None
         try:
-            tree = cst.parse_module(text)
+            tree = _parse_slice(text)
         except (cst.ParserSyntaxError, RecursionError):
             return None
         resolver = self._resolver
@@ -553,6 +554,14 @@ class Summaries:
             target = resolver.qualname(b.value, b.seq, project=True)
         found = self._find(target) if target is not None else None
         return self._summary(found[0], found[1], depth, hops - 1) if found is not None else None
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_slice(text: str) -> cst.Module:
+    """A slice's tree, parsed once while it is asked for again: the summaries of one function at several depths,
+    and its return and leakage summaries, read the same slice (trees are immutable; each reader walks it with
+    its own resolver)."""
+    return cst.parse_module(text)
 
 
 def _import_targets(statement: ast.Import, name: str) -> set[str]:
