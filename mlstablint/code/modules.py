@@ -63,14 +63,18 @@ class ModuleIndex:
         return h.hexdigest()
 
 
-# A relative import (`from . import f`, `from ..sub import g`): it names a module without spelling its name.
-_RELATIVE = re.compile(r"\bfrom[\s\\]*\.")
+# A relative import (`from . import f`, `from ..sub import g`): it names a module without spelling its name. The
+# word boundary before `from` is checked apart: a pattern that starts with `\b` is not searched for its literal
+# prefix (measured 30x slower on scikit-learn).
+_RELATIVE = re.compile(r"from[\s\\]*\.")
 
 
 def package_words(package: str | None, text: str) -> frozenset[str]:
     """The words a file's relative imports stand for: the components of its package when its text may hold one
     (`from . import f` in pkg/sub/mod.py imports from `pkg.sub`, `from .. import f` from `pkg`)."""
-    if package is None or not _RELATIVE.search(text):
+    if package is None or not any(
+            match.start() == 0 or not (text[match.start() - 1].isalnum() or text[match.start() - 1] == "_")
+            for match in _RELATIVE.finditer(text)):
         return frozenset()
     return frozenset(package.split("."))
 
