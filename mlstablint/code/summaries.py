@@ -66,6 +66,9 @@ CALL_WORDS = FITS
 # Re-exports followed from one name to the next before giving up.
 MAX_HOPS = 8
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+# Where a `global` statement may start: a line's first word, or after `;` or a compound statement's `:` (the word
+# in a docstring or comment made every def of scikit-learn's utils walk its tree).
+_GLOBAL = re.compile(r"(?:^|[;:])[ \t\f]*global\b", re.M)
 
 
 class _Source:
@@ -84,7 +87,8 @@ class _Source:
             first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
             last = stmt.end_lineno or stmt.lineno
             text = "\n".join(self.lines[first - 1:last])
-            self.statements.append((first, last, _bound(stmt, "global" in text, ":=" in text)))
+            self.statements.append((first, last, _bound(stmt, "global" in text and bool(_GLOBAL.search(text)),
+                                                        ":=" in text)))
         # What another module can call from this one: its functions and the names its imports bind.
         bound = frozenset().union(*(statement[2] for statement in self.statements))
         self.names = bound - {"*"}
