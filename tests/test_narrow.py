@@ -271,3 +271,33 @@ def test_code_facts_measure_the_depth_nesting_depth_does() -> None:
         tree = ast.parse(text)
         assert CodeFacts(tree).depth == nesting_depth(tree, 10**6)
     assert CodeFacts(ast.parse("")).tops == []
+
+
+def test_children_read_from_the_typed_fields_are_all_children() -> None:
+    """walk.child_fields leaves out the fields libcst's annotations type as trivia or strings: on real code, the
+    children found are exactly those found by reading every field."""
+    import dataclasses
+
+    from mlstablint.code import walk
+    from tests.test_perf_invariants import CORPUS
+
+    def every_child(node: cst.CSTNode) -> list[cst.CSTNode]:
+        found: list[cst.CSTNode] = []
+        names = sorted((f.name for f in dataclasses.fields(node)), key=lambda n: 0 if n in walk._FIRST else 1)
+        for name in names:
+            value = getattr(node, name)
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, cst.CSTNode) and not isinstance(item, walk._TRIVIA):
+                    found.append(item)
+        return found
+
+    seen = 0
+    for path in sorted(CORPUS.rglob("*.py"))[:40]:
+        stack: list[cst.CSTNode] = [cst.parse_module(path.read_text(encoding="utf-8"))]
+        while stack:
+            node = stack.pop()
+            children = walk.children(node)
+            assert [id(c) for c in children] == [id(c) for c in every_child(node)], type(node).__name__
+            stack.extend(children)
+            seen += 1
+    assert seen > 10_000

@@ -11,6 +11,7 @@ punctuation, and uses an explicit stack, so deep nesting cannot overflow Python'
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
@@ -33,8 +34,25 @@ Method = Callable[[cst.CSTNode], object]
 
 @cache
 def child_fields(node_type: type) -> tuple[str, ...]:
-    names = [f.name for f in dataclasses.fields(node_type)]
+    """The fields of a node type that may hold a node that is not trivia, in source order: by libcst's own type
+    annotations, two thirds of all fields hold only whitespace, punctuation or strings (`lpar`,
+    `whitespace_after_func`, `value: str`), and reading them was most of `children`' time."""
+    try:
+        hints = typing.get_type_hints(node_type)
+    except (NameError, TypeError, AttributeError):  # an annotation that does not resolve: read every field
+        hints = {}
+    names = [f.name for f in dataclasses.fields(node_type) if f.name not in hints or _may_hold_node(hints[f.name])]
     return tuple(sorted(names, key=lambda n: 0 if n in _FIRST else 1))
+
+
+def _may_hold_node(annotation: object) -> bool:
+    """Whether a field so annotated may hold a node that is not trivia (anything not a plain class may)."""
+    if typing.get_origin(annotation) is not None:
+        return any(_may_hold_node(arg) for arg in typing.get_args(annotation))
+    if not isinstance(annotation, type):
+        return True
+    return (issubclass(annotation, cst.CSTNode) and not issubclass(annotation, _TRIVIA)) or (
+        annotation is object)
 
 
 # Visitor class -> the names of its hooks: libcst's get_visitors runs inspect.getmembers on every call, and a
