@@ -10,10 +10,13 @@ Those are left out of what libcst parses, with what they need kept in:
   follows, a base class whose methods set `self.` attributes), transitively, and every def that rebinds a
   module's name (`global`).
 
-A statement left out is blanked, not removed: each of its characters but line breaks becomes a space, so
-every kept node keeps its line, column and offset, and positions, fingerprints and fixes are those of the
-whole file. tests/test_perf_invariants.py compares findings with and without this on the test material,
-generated multi-def programs and scikit-learn's sources.
+The same sets are computed per rule (engine.FileChecker._statements): libcst parses their union, and each
+rule walks only its own (the names' resolver walks all), so a class kept for one rule's log is not read by the
+leakage flow. A statement left out is blanked, not removed: each of its characters but line breaks becomes a
+space, so every kept node keeps its line, column and offset, and positions, fingerprints and fixes are those of
+the whole file. Verify mode checks that every finding of the test material lies in a statement its rule keeps;
+tests/test_perf_invariants.py and tests/test_narrow.py compare findings with and without the pre-pass on the
+test material, generated programs of several defs and classes, and scikit-learn's sources.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ files that hold its words, and libcst parses only files where some rule may fire
    `names.Resolver.qualname` and `Exprs.follow` follow, collected scope-insensitively;
    and a def's name as every word of its body, for rules that follow the file's helpers: `prepare(X_te)`
    when `prepare` calls `fit_transform`).
+2b. Per top-level statement (`CodeFacts.statements`): where a rule's `requires_at` words hold in a unit, or its
+   `requires_nearby` words in the statement, for narrow.py (libcst parses only those and what they name).
 3. Project helpers: a file that names a function of another checked module (summaries.py) counts as
    containing the words of the kind that function's summary returns (`values.words_of`), since the value
    analysis gives its callers that kind, and the split and fit words of its leakage summary (the leakage
