@@ -332,6 +332,8 @@ class Flow:
         # (id(call), id(learn in a helper's summary)) -> the learn as seen at that call.
         self._applied: dict[tuple[int, int], Learn] = {}
         self._split_at: dict[int, Split] = {}
+        # (call, point of the walk) -> what `split_of` found there: every rule of the family asks about every call.
+        self._split_asked: dict[tuple[int, int], Split | None] = {}
         self._seen: set[tuple[str, int]] = set()
         self._alive: dict[int, object] = {}
         self._inplace_drops: dict[str, list[tuple[int, frozenset[str] | None]]] = {}
@@ -594,6 +596,13 @@ class Flow:
         if not isinstance(call, cst.Call):
             return None
         before = self._now(before)
+        key = (id(call), before)
+        if key in self._split_asked:
+            return self._split_asked[key]
+        found = self._split_asked[key] = self._find_split(call, before)
+        return found
+
+    def _find_split(self, call: cst.Call, before: int) -> Split | None:
         name = self.r.qualname(call.func, before)
         arrays: tuple[cst.BaseExpression, ...] = ()
         kind = None
