@@ -22,7 +22,7 @@ from mlstablint.code.rule import CodeRule, RuleContext
 from mlstablint.code.rules.common import bare, shorten
 from mlstablint.code.rules.numeric import log_of_sigmoid_fix, log_of_softmax_fix
 from mlstablint.code.values import DTYPE_WORDS, KIND_WORDS, LINEAR, LOG_PROBABILITY, PROBABILITY, Value, keras_name
-from mlstablint.code.walk import children
+from mlstablint.code.walk import children, descendants
 
 LOSS_LIBRARIES = frozenset({"torch", "tensorflow", "keras", "optax", "jax", "tf_keras"})
 
@@ -607,6 +607,8 @@ class CrossEntropyOnProbabilities(CodeRule):
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         # Statements are visited before the expressions in them: the claims made here keep MSL110/MSL111
         # silent on the logs and products of a cross-entropy this rule reports (one finding per hazard).
+        if not any(isinstance(n, cst.Call) and self.x.op(n) == "log" for n in descendants(node)):
+            return  # both shapes need a natural log call (`_log_term`): one cheap pass instead of one per term
         stack: list[cst.CSTNode] = [node]
         while stack:
             expr = stack.pop()
