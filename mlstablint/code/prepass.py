@@ -77,6 +77,23 @@ _OPERATOR_WORDS: dict[type, str] = {
     ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**",
 }
 _SCOPES = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+# What CodeFacts reads of a node, by its type (one dict look-up instead of a chain of tests per node).
+(_NAME, _ATTRIBUTE, _CONSTANT, _OPERATION, _COMPARE, _ARGUMENT, _ALIAS, _IMPORT_FROM, _ASSIGN, _NAMED,
+ _REBINDING) = range(1, 12)
+_KIND_OF: dict[type, int] = {
+    ast.Name: _NAME, ast.Attribute: _ATTRIBUTE, ast.Constant: _CONSTANT, ast.BinOp: _OPERATION,
+    ast.AugAssign: _OPERATION, ast.Compare: _COMPARE, ast.keyword: _ARGUMENT, ast.arg: _ARGUMENT, ast.alias: _ALIAS,
+    ast.ImportFrom: _IMPORT_FROM, ast.Assign: _ASSIGN, ast.AnnAssign: _ASSIGN, ast.NamedExpr: _ASSIGN,
+    ast.ExceptHandler: _NAMED, ast.Global: _REBINDING, ast.Nonlocal: _REBINDING,
+}
+# node type -> (what is read of it, whether it is a statement, whether it is a scope with a name and a body)
+_NODE_KINDS: dict[type, tuple[int, bool, bool]] = {}
+
+
+def _node_kind(node_type: type) -> tuple[int, bool, bool]:
+    found = _NODE_KINDS[node_type] = (_KIND_OF.get(node_type, 0), issubclass(node_type, ast.stmt),
+                                      issubclass(node_type, _SCOPES))
+    return found
 # Child fields per node type, without `ctx` (every Name carries a Load/Store node): half of ast.walk's time.
 _FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
@@ -135,7 +152,9 @@ class CodeFacts:
         docstrings: set[int] = set()
         file_words, units, aliases = self.words, self.units, self.aliases
         stack: list[tuple[Any, set[str], int]] = [(tree, file_words, 1)]
-        AST, stmt = ast.AST, ast.stmt
+        AST = ast.AST
+        kinds = _NODE_KINDS
+        fields: dict[type, tuple[str, ...]] = {}
         # The stack visits a top-level statement's nodes together, the last statement first.
         top_starts: list[int] = []
         deepest = 0
@@ -147,61 +166,64 @@ class CodeFacts:
             if node_type is _DefEnd:
                 self.defs.append((node.name, node.start, len(units)))
                 continue
+            found = kinds.get(node_type)
+            if found is None:
+                found = _node_kind(node_type)
+            kind, is_stmt, is_scope = found
             top = False
-            if isinstance(node, stmt):
+            if is_stmt:
                 top = unit is file_words
                 if top:
                     top_starts.append(len(units))
                 unit = set()
                 units.append(unit)
-                if node_type is ast.Global or node_type is ast.Nonlocal:
+            if kind:
+                if kind == _NAME:
+                    unit.add(node.id)
+                    continue
+                if kind == _ATTRIBUTE:
+                    unit.add(node.attr)
+                elif kind == _CONSTANT:
+                    value = node.value
+                    if isinstance(value, str):
+                        if id(node) not in docstrings:
+                            unit.update(words.WORD.findall(value))
+                    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                        if value == 1:
+                            unit.add(words.ONE)
+                        elif 0 < value <= words.TINY_LIMIT:
+                            unit.add(words.TINY)
+                    continue
+                elif kind == _OPERATION:
+                    op = _OPERATOR_WORDS.get(type(node.op))
+                    if op is not None:
+                        unit.add(op)
+                elif kind == _COMPARE:
+                    equalities = ["==" if type(op) is ast.Eq else "!=" for op in node.ops
+                                  if type(op) in (ast.Eq, ast.NotEq)]
+                    if equalities:
+                        unit.update(equalities)
+                        self._comparisons.append(node)
+                elif kind == _ARGUMENT:  # a keyword's or a parameter's name
+                    if node.arg:
+                        unit.add(node.arg)
+                elif kind == _ALIAS:
+                    unit.update(node.name.split("."))
+                    if node.asname:
+                        unit.add(node.asname)
+                        aliases.setdefault(node.asname, set()).add(node.name.rsplit(".", 1)[-1])
+                elif kind == _IMPORT_FROM:
+                    if node.module:
+                        unit.update(node.module.split("."))
+                elif kind == _ASSIGN:
+                    self._alias(node)
+                elif kind == _NAMED:  # an except handler's name
+                    if node.name:
+                        unit.add(node.name)
+                elif kind == _REBINDING:
                     self.rebinding_units.append(len(units) - 1)
-            if node_type is ast.Name:
-                unit.add(node.id)
-                continue
-            if node_type is ast.Attribute:
-                unit.add(node.attr)
-            elif node_type is ast.Constant:
-                value = node.value
-                if isinstance(value, str):
-                    if id(node) not in docstrings:
-                        unit.update(words.WORD.findall(value))
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    if value == 1:
-                        unit.add(words.ONE)
-                    elif 0 < value <= words.TINY_LIMIT:
-                        unit.add(words.TINY)
-                continue
-            elif node_type is ast.BinOp or node_type is ast.AugAssign:
-                op = _OPERATOR_WORDS.get(type(node.op))
-                if op is not None:
-                    unit.add(op)
-            elif node_type is ast.Compare:
-                equalities = ["==" if type(op) is ast.Eq else "!=" for op in node.ops
-                              if type(op) in (ast.Eq, ast.NotEq)]
-                if equalities:
-                    unit.update(equalities)
-                    self._comparisons.append(node)
-            elif node_type is ast.keyword:
-                if node.arg:
-                    unit.add(node.arg)
-            elif node_type is ast.arg:
-                unit.add(node.arg)
-            elif node_type is ast.alias:
-                unit.update(node.name.split("."))
-                if node.asname:
-                    unit.add(node.asname)
-                    aliases.setdefault(node.asname, set()).add(node.name.rsplit(".", 1)[-1])
-            elif node_type is ast.ImportFrom:
-                if node.module:
-                    unit.update(node.module.split("."))
-            elif node_type in (ast.Assign, ast.AnnAssign, ast.NamedExpr):
-                self._alias(node)
-            elif node_type is ast.ExceptHandler:
-                if node.name:
-                    unit.add(node.name)
-            if isinstance(node, _SCOPES):
-                if not isinstance(node, ast.Module):
+            if is_scope:
+                if node_type is not ast.Module:
                     # A top-level def's or class's own name is no word of its statements (`class KFold` does not
                     # split): the file holds it, and the def stands for its words where it is named (`expanded`).
                     (file_words if top else unit).add(node.name)
@@ -212,7 +234,10 @@ class CodeFacts:
                         body[0].value.value, str):
                     docstrings.add(id(body[0].value))
             depth += 1
-            for name in fields_of(node_type):
+            names = fields.get(node_type)
+            if names is None:
+                names = fields[node_type] = fields_of(node_type)
+            for name in names:
                 value = getattr(node, name, None)
                 if type(value) is list:
                     stack.extend((v, unit, depth) for v in value if isinstance(v, AST))
