@@ -301,3 +301,40 @@ def test_children_read_from_the_typed_fields_are_all_children() -> None:
             stack.extend(children)
             seen += 1
     assert seen > 10_000
+
+
+def test_declared_globals_are_those_of_every_global_statement() -> None:
+    """summaries._declared_globals walks statements only: it finds what a walk of every node finds."""
+    from mlstablint.code.summaries import _declared_globals
+    from tests.test_perf_invariants import CORPUS
+
+    every_place = textwrap.dedent("""\
+        def f():
+            def g():
+                global a
+            if x:
+                global b
+            try:
+                pass
+            except E:
+                global c
+            finally:
+                global d
+            match y:
+                case 1:
+                    global e
+            class K:
+                global h
+            while 1:
+                pass
+            else:
+                global i
+            with m:
+                global j
+        """)
+    texts = [every_place, *(p.read_text(encoding="utf-8") for p in sorted(CORPUS.rglob("*.py"))[:80])]
+    for text in texts:
+        for stmt in ast.parse(text).body:
+            walked = {name for node in ast.walk(stmt) if isinstance(node, ast.Global) for name in node.names}
+            assert _declared_globals(stmt) == walked
+    assert _declared_globals(ast.parse(every_place).body[0]) == set("abcdehij")

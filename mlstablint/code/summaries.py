@@ -194,8 +194,7 @@ def _bound(stmt: ast.stmt, declares: bool = True, walrus: bool = True) -> frozen
     gives a class's call no value, so no summary needs one. `declares` / `walrus`: whether its text may hold
     a `global` statement / a `:=` (else their walks are skipped)."""
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        declared = {name for node in ast.walk(stmt) if isinstance(node, ast.Global)
-                    for name in node.names} if declares else set()
+        declared = _declared_globals(stmt) if declares else set()
         return frozenset(declared | ({stmt.name} if not isinstance(stmt, ast.ClassDef) else set()))
     if isinstance(stmt, ast.Import):
         return frozenset(a.asname or a.name.split(".")[0] for a in stmt.names)
@@ -209,6 +208,27 @@ def _bound(stmt: ast.stmt, declares: bool = True, walrus: bool = True) -> frozen
     for inner in _nested(stmt):
         found |= _bound(inner, declares, walrus)
     return frozenset(found)
+
+
+def _declared_globals(stmt: ast.stmt) -> set[str]:
+    """The names `global` statements anywhere in a statement declare, nested defs included: only the statements
+    are walked (a `global` is one), not their expressions."""
+    found: set[str] = set()
+    stack: list[Any] = [stmt]
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Global:
+            found.update(node.names)
+            continue
+        for field in _STATEMENT_FIELDS:
+            inner = getattr(node, field, None)
+            if inner:
+                stack.extend(inner)
+    return found
+
+
+# The fields that hold statements (or handlers and match cases, which hold them).
+_STATEMENT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
 def _targets(stmt: ast.stmt) -> list[ast.AST]:
