@@ -19,7 +19,7 @@ from mlstablint.code.exprs import source
 from mlstablint.code.fixes import apply_edits, import_line
 from mlstablint.code.modules import package_words
 from mlstablint.code.names import Resolver
-from mlstablint.code.narrow import DEFINITIONS, blank, kept_statements
+from mlstablint.code.narrow import DEFINITIONS, blank, kept_statements, statement_lines
 from mlstablint.code.positions import statement_positions
 from mlstablint.code.prepass import CodeFacts, RuleWords, ast_fields, holds, passes_text
 from mlstablint.code.rule import CodeRule, PendingFinding, RuleContext
@@ -347,8 +347,10 @@ class FileChecker:
             report.errors.append(ToolError(path, "expression nesting too deep to analyse; file skipped"))
             return report
         if ctx.pending and self.verify:
-            self._verify(ctx, text)
-            self._verify_statements(ctx, module, text)
+            verified = ast.parse(text)
+            facts = CodeFacts(verified)
+            self._verify(ctx, text, facts)
+            self._verify_statements(ctx, module, text, verified, facts)
         if ctx.pending:
             try:
                 report.findings = self._locate(module, text, path, fingerprint_path or path, ctx, flagged, tree,
@@ -357,10 +359,9 @@ class FileChecker:
                 report.errors.append(ToolError(path, NESTING_MESSAGE))
         return report
 
-    def _verify(self, ctx: RuleContext, text: str) -> None:
+    def _verify(self, ctx: RuleContext, text: str, facts: CodeFacts) -> None:
         """Raise if a finding's rule does not declare words the file (and the reported node's statement) holds:
-        the pre-pass would have dropped the file or the rule."""
-        facts = CodeFacts(ast.parse(text))
+        the pre-pass would have dropped the file or the rule (`facts`: the file's)."""
         present = facts.words
         names: dict[str, frozenset[str]] = {}
         if self.project is not None:
@@ -388,15 +389,13 @@ class FileChecker:
                 raise AssertionError(f"{pending.rule} reported `{source(pending.node)[:80]}` where its declared "
                                      f"words {missing!r} do not hold")
 
-    def _verify_statements(self, ctx: RuleContext, module: cst.Module, text: str) -> None:
+    def _verify_statements(self, ctx: RuleContext, module: cst.Module, text: str, tree: ast.Module,
+                           facts: CodeFacts) -> None:
         """Raise if a finding is in a top-level statement that narrow.py would leave out for its rule alone."""
-        tree = ast.parse(text)
-        facts = CodeFacts(tree)
         relative = package_words(self.module.package if self.module is not None else None, text)
         helpers = self.project.words if self.project is not None else frozenset()
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        spans = [(min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]),
-                  node.end_lineno or node.lineno) for node in tree.body]
+        spans = [statement_lines(node) for node in tree.body]
         for pending in ctx.pending:
             rule = next(r for r in self.rules if r.id == pending.rule)
             keeps = self._statements([rule], tree, facts, helpers, relative)

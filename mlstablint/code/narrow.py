@@ -31,6 +31,12 @@ DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 
 
+def statement_lines(stmt: ast.stmt) -> tuple[int, int]:
+    """The first line of a top-level statement (its first decorator's) and its last line."""
+    first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
+    return first, stmt.end_lineno if stmt.end_lineno is not None else stmt.lineno
+
+
 def kept_statements(tree: ast.Module, facts: CodeFacts, candidates: Iterable[int]) -> set[int]:
     """The top-level statements (indices of `tree.body`) to parse: `candidates`, the statements that are no
     def or class, and the defs and classes those name, transitively."""
@@ -59,8 +65,7 @@ def blank(text: str, tree: ast.Module, keep: set[int]) -> str:
     for index, node in enumerate(tree.body):
         if index in keep:
             continue
-        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
-        last = node.end_lineno if node.end_lineno is not None else node.lineno
+        first, last = statement_lines(node)
         for number in range(first - 1, last):
             line = lines[number]
             content = line.rstrip("\r\n")

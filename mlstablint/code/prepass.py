@@ -145,6 +145,7 @@ class CodeFacts:
         self.rebinding_units: list[int] = []
         self._index: dict[str, list[int]] | None = None  # word -> the units holding it (on demand)
         self._tops_of_units: list[int] | None = None
+        self._top_words: list[set[str]] | None = None
         self._expanded: dict[frozenset[str], frozenset[str]] = {}
         self._collect(tree, ast_fields if annotations else _code_fields)
 
@@ -342,9 +343,11 @@ class CodeFacts:
         return self._tops_of_units
 
     def top_words(self, index: int) -> set[str]:
-        """The words of a top-level statement (all its units)."""
-        start, end = self.tops[index]
-        return set().union(*self.units[start:end])
+        """The words of a top-level statement (all its units), gathered once per file (the narrowing asks per rule
+        and per group)."""
+        if self._top_words is None:
+            self._top_words = [set().union(*self.units[start:end]) for start, end in self.tops]
+        return self._top_words[index]
 
     def may_fire(self, rule: RuleWords, virtual: frozenset[str] = frozenset(),
                  project: Mapping[str, frozenset[str]] | None = None, anywhere: frozenset[str] = frozenset()) -> bool:

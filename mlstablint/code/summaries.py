@@ -44,6 +44,7 @@ from mlstablint.code.engine import nesting_depth
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.modules import Module, ModuleIndex, package_words
 from mlstablint.code.names import Resolver, canonical
+from mlstablint.code.narrow import statement_lines
 from mlstablint.code.prepass import CodeFacts, ast_fields
 from mlstablint.code.rule import RuleContext
 from mlstablint.code.textio import decode_source
@@ -84,8 +85,7 @@ class _Source:
         # the words of its code are computed when a slice needs them (`_reads_of`, `_code_words`).
         self.statements: list[tuple[int, int, frozenset[str]]] = []
         for stmt in tree.body:
-            first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
-            last = stmt.end_lineno or stmt.lineno
+            first, last = statement_lines(stmt)
             text = "\n".join(self.lines[first - 1:last])
             self.statements.append((first, last, _bound(stmt, "global" in text and bool(_GLOBAL.search(text)),
                                                         ":=" in text)))
@@ -211,24 +211,19 @@ def _bound(stmt: ast.stmt, declares: bool = True, walrus: bool = True) -> frozen
 
 
 def _declared_globals(stmt: ast.stmt) -> set[str]:
-    """The names `global` statements anywhere in a statement declare, nested defs included: only the statements
-    are walked (a `global` is one), not their expressions."""
+    """The names `global` statements anywhere in a statement declare, nested defs and classes included: only the
+    statements are walked (a `global` is one), not their expressions."""
     found: set[str] = set()
-    stack: list[Any] = [stmt]
+    stack: list[ast.stmt] = [stmt]
     while stack:
         node = stack.pop()
-        if type(node) is ast.Global:
+        if isinstance(node, ast.Global):
             found.update(node.names)
-            continue
-        for field in _STATEMENT_FIELDS:
-            inner = getattr(node, field, None)
-            if inner:
-                stack.extend(inner)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(node.body)
+        else:
+            stack.extend(_nested(node))
     return found
-
-
-# The fields that hold statements (or handlers and match cases, which hold them).
-_STATEMENT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
 def _targets(stmt: ast.stmt) -> list[ast.AST]:
