@@ -200,6 +200,25 @@ def test_corpus_positions_and_findings_are_unchanged(full: FileChecker, fast: Fi
         f.to_json() for f in reference.findings]
 
 
+def test_unvalidated_parse_gives_libcst_trees_and_restores_validation() -> None:
+    """cstparse.parse_module skips the nodes' validation while parsing: on real code the tree equals libcst's
+    validated one and prints back to the text; libcst's syntax errors stay; validation is back afterwards."""
+    import libcst as cst
+
+    from mlstablint.code.cstparse import parse_module
+
+    paths = sorted(CORPUS.rglob("*.py"))[::25]
+    assert len(paths) >= 20
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        tree = parse_module(text)
+        assert tree.code == text and tree.deep_equals(cst.parse_module(text)), path
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_module("def f(:\n")
+    with pytest.raises(cst.CSTValidationError):  # an unbalanced parenthesis, built by hand: validated again
+        cst.Name("x", lpar=[cst.LeftParen()])
+
+
 # ---- the auditor's partial statistics (partials.py) against numpy and pandas ---------------------
 
 

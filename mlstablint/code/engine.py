@@ -15,6 +15,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mlstablint.catalog import load_catalog
 from mlstablint.code import notebook
+from mlstablint.code.cstparse import parse_module
 from mlstablint.code.exprs import source
 from mlstablint.code.fixes import apply_edits, import_line
 from mlstablint.code.modules import package_words
@@ -304,7 +305,7 @@ class FileChecker:
                 parsed = blank(text, tree, set(kept))
                 parsed_tree = ast.Module(body=[tree.body[i] for i in kept], type_ignores=[])
         try:
-            module = cst.parse_module(parsed)
+            module = parse_module(parsed)
         except cst.ParserSyntaxError as exc:
             # CPython accepted the text (it was parsed above): syntax newer than the installed libcst knows.
             first = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"

@@ -39,6 +39,7 @@ from typing import Any
 
 import libcst as cst
 
+from mlstablint.code.cstparse import parse_module
 from mlstablint.code.dataflow import LEAK_WORDS, SPLIT_WORDS, Flow, FlowRecorder, ProjectHelper
 from mlstablint.code.engine import nesting_depth
 from mlstablint.code.exprs import Exprs
@@ -590,7 +591,7 @@ def _parse_slice(text: str) -> cst.Module:
     """A slice's tree, parsed once while it is asked for again: the summaries of one function at several depths,
     and its return and leakage summaries, read the same slice (trees are immutable; each reader walks it with
     its own resolver)."""
-    return cst.parse_module(text)
+    return parse_module(text)
 
 
 def _import_targets(statement: ast.Import, name: str) -> set[str]:

@@ -81,23 +81,39 @@ class BatchedWalker:
                 (self.visit if prefix == "visit" else self.leave)[node_name].append(method)
         # Whether a visitor hooks the Module node itself (then it must be walked as a whole).
         self.visits_module = "Module" in self.visit or "Module" in self.leave
+        self._entries: dict[type, tuple[tuple[Method, ...], tuple[Method, ...]]] = {}
 
     def walk(self, root: cst.CSTNode) -> None:
-        visit, leave = self.visit, self.leave
-        # (node, entering): leave hooks run when the node is popped the second time.
-        stack: list[tuple[cst.CSTNode, bool]] = [(root, True)]
+        # A node's hooks, per type. The stack holds nodes to enter and (node, its leave hooks)
+        # pairs, pushed only for nodes that have leave hooks (no libcst node is a tuple).
+        entries = self._entries
+        stack: list[cst.CSTNode | tuple[cst.CSTNode, tuple[Method, ...]]] = [root]
+        pop, push, extend = stack.pop, stack.append, stack.extend
         while stack:
-            node, entering = stack.pop()
+            node = pop()
             node_type = type(node)
-            name = node_type.__name__
-            if not entering:
-                for method in leave.get(name, ()):
-                    method(node)
+            if node_type is tuple:
+                owner, leaving = node  # type: ignore[misc]
+                for method in leaving:
+                    method(owner)
                 continue
-            for method in visit.get(name, ()):
-                method(node)
-            stack.append((node, False))
-            stack.extend((child, True) for child in reversed(children(node)))
+            entry = entries.get(node_type)
+            if entry is None:
+                entry = self._entry(node_type)
+            visiting, leaving = entry
+            for method in visiting:
+                method(node)  # type: ignore[arg-type]
+            if leaving:
+                push((node, leaving))  # type: ignore[arg-type]
+            found = children(node)
+            if found:
+                found.reverse()
+                extend(found)
+
+    def _entry(self, node_type: type) -> tuple[tuple[Method, ...], tuple[Method, ...]]:
+        name = node_type.__name__
+        entry = self._entries[node_type] = (tuple(self.visit.get(name, ())), tuple(self.leave.get(name, ())))
+        return entry
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -105,7 +121,11 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     rebuilds the node to collect them: ~10x slower)."""
     kinds = _KINDS
     out: list[cst.CSTNode] = []
-    for field in child_fields(type(node)):
+    node_type = type(node)
+    fields = _CHILD_FIELDS.get(node_type)
+    if fields is None:
+        fields = _CHILD_FIELDS[node_type] = child_fields(node_type)
+    for field in fields:
         value = getattr(node, field)
         kind = kinds.get(type(value))
         if kind is None:
@@ -118,6 +138,9 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
                 if (k if k is not None else _kind(type(v))) == _NODE:
                     out.append(v)
     return out
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}  # child_fields, without functools.cache's call in the hot loop
 
 
 # What a field value is, cached per type: every CSTNode class has ABCMeta as its metaclass, so
