@@ -105,7 +105,7 @@ class BatchedWalker:
                 method(node)  # type: ignore[arg-type]
             if leaving:
                 push((node, leaving))  # type: ignore[arg-type]
-            found = children(node)
+            found = children(node)  # type: ignore[arg-type]
             if found:
                 found.reverse()
                 extend(found)
