@@ -389,6 +389,51 @@ def test_the_text_bound_never_hides_a_summary(tmp_path: Path, monkeypatch: pytes
     assert words_of(summaries[("pkg.model", "sig_alias")]) <= bounded.possible(module, "sig_alias") < ANY_KIND_WORDS
 
 
+def test_the_leakage_bound_reads_calls_not_strings(tmp_path: Path) -> None:
+    """A leakage summary learns and splits only through calls, so its bound counts the words of code, not of
+    string literals: a helper that only says "fit" in a message is not read, one that fits is, and its caller in
+    another module is reported with the pre-pass as without it."""
+    from mlstablint.code.words import FITS
+
+    root = _write(tmp_path / "proj", {
+        "pkg/__init__.py": "",
+        "pkg/prep.py": textwrap.dedent("""\
+            from sklearn.preprocessing import StandardScaler
+
+
+            def check(X, est):
+                if not hasattr(est, "fit"):
+                    raise TypeError("call fit or fit_transform with train_test_split parts first")
+                return X
+
+
+            def scaled(X):
+                return StandardScaler().fit_transform(X)
+            """),
+        "pkg/run.py": textwrap.dedent("""\
+            import pandas as pd
+            from sklearn.model_selection import train_test_split
+            from .prep import check, scaled
+
+
+            def main(path, est):
+                df = pd.read_csv(path)
+                X = scaled(check(df[["a", "b"]], est))
+                return train_test_split(X, df["y"])
+            """),
+    })
+    files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.py"))]
+    index = build_index(files, root)
+    summaries = Summaries(index)
+    prep = index.by_name["pkg.prep"]
+    assert not summaries.possible(prep, "check") & FITS and summaries.leak_summary("pkg.prep.check") is None
+    assert summaries.possible(prep, "scaled") & FITS
+    helper = summaries.leak_summary("pkg.prep.scaled")
+    assert helper is not None and helper.learned
+    fast, reference = _both_ways(root, "pkg/run.py")
+    assert fast == reference and "MSL301" in reference
+
+
 def test_the_text_bound_holds_on_every_snippet_of_the_test_material(tmp_path: Path) -> None:
     """The bound (`possible`) against the summaries themselves on real material: every code snippet of the rule,
     value, fix and leakage tests, the catalogue's examples and the fixtures, each a module of one project (so a

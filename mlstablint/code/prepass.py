@@ -129,8 +129,11 @@ class _DefEnd:
 class CodeFacts:
     """The words of a module's code, file-wide and per statement, and the names each name may stand for."""
 
-    def __init__(self, tree: ast.Module, annotations: bool = True) -> None:
+    def __init__(self, tree: ast.Module, annotations: bool = True, strings: bool = True) -> None:
         self.words: set[str] = set()
+        # With `strings` False, the words of string literals (docstrings aside) are left out of `words` and
+        # `units` and gathered here (what no call can be named by: summaries.py bounds a leakage summary by the rest).
+        self.string_words: set[str] = set()
         self.units: list[set[str]] = []
         self.aliases: dict[str, set[str]] = {}
         # Per def: its name and the range of `units` its statements fill (a call of a helper of the file
@@ -147,9 +150,10 @@ class CodeFacts:
         self._tops_of_units: list[int] | None = None
         self._top_words: list[set[str]] | None = None
         self._expanded: dict[frozenset[str], frozenset[str]] = {}
-        self._collect(tree, ast_fields if annotations else _code_fields)
+        self._collect(tree, ast_fields if annotations else _code_fields, None if strings else self.string_words)
 
-    def _collect(self, tree: ast.Module, fields_of: Callable[[type[ast.AST]], tuple[str, ...]]) -> None:
+    def _collect(self, tree: ast.Module, fields_of: Callable[[type[ast.AST]], tuple[str, ...]],
+                 strings: set[str] | None) -> None:
         docstrings: set[int] = set()
         file_words, units, aliases = self.words, self.units, self.aliases
         stack: list[tuple[Any, set[str], int]] = [(tree, file_words, 1)]
@@ -188,7 +192,7 @@ class CodeFacts:
                     value = node.value
                     if isinstance(value, str):
                         if id(node) not in docstrings:
-                            unit.update(words.WORD.findall(value))
+                            (unit if strings is None else strings).update(words.WORD.findall(value))
                     elif isinstance(value, (int, float)) and not isinstance(value, bool):
                         if value == 1:
                             unit.add(words.ONE)

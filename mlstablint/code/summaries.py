@@ -94,9 +94,9 @@ class _Source:
         bound = frozenset().union(*(statement[2] for statement in self.statements))
         self.names = bound - {"*"}
         self.star = "*" in bound  # a star import: any name may be bound by it
-        self._kept: dict[str, tuple[frozenset[int], frozenset[str]] | None] = {}
+        self._kept: dict[str, tuple[frozenset[int], frozenset[str], frozenset[str]] | None] = {}
         self._reads: dict[int, frozenset[str]] = {}
-        self._code: dict[int, frozenset[str]] = {}
+        self._code: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         self._deep: bool | None = None
         self._binding_index: dict[str, list[int]] | None = None
 
@@ -134,9 +134,10 @@ class _Source:
         """The indices of the top-level statements that may bind `name`."""
         return [i for i, statement in enumerate(self.statements) if name in statement[2]]
 
-    def kept(self, name: str) -> tuple[frozenset[int], frozenset[str]] | None:
+    def kept(self, name: str) -> tuple[frozenset[int], frozenset[str], frozenset[str]] | None:
         """The statements `name`'s last binding needs (it, and transitively every statement binding a global
-        name a kept statement may read) and the words of their text; None when `name` is not bound here."""
+        name a kept statement may read), the words of their code, and those words without the string literals';
+        None when `name` is not bound here."""
         if name not in self._kept:
             last = self._last_binding(name)
             if last is None:
@@ -151,8 +152,9 @@ class _Source:
                         if i not in keep:
                             keep.add(i)
                             pending.append(i)
-                words = frozenset().union(*(self._code_words(i) for i in keep))
-                self._kept[name] = (frozenset(keep), words)
+                code = [self._code_words(i) for i in keep]
+                self._kept[name] = (frozenset(keep), frozenset().union(*(c[0] for c in code)),
+                                    frozenset().union(*(c[1] for c in code)))
         return self._kept[name]
 
     def _binders(self) -> dict[str, list[int]]:
@@ -164,14 +166,16 @@ class _Source:
                     self._binding_index.setdefault(name, []).append(i)
         return self._binding_index
 
-    def _code_words(self, i: int) -> frozenset[str]:
+    def _code_words(self, i: int) -> tuple[frozenset[str], frozenset[str]]:
         """The words of a top-level statement's code, as the pre-pass reads a file's (prepass.CodeFacts), without
         annotations: its docstrings, comments and annotations cannot give a summary a kind (their `/`, `sum`,
-        `float` and `Array` made most helpers look able to return a probability)."""
+        `float` and `Array` made most helpers look able to return a probability); and those words without the
+        string literals' (`hasattr(est, "fit")`, an error message's "call fit first" call nothing)."""
         words = self._code.get(i)
         if words is None:
             module = ast.Module(body=[self.tree.body[i]], type_ignores=[])
-            words = self._code[i] = frozenset(CodeFacts(module, annotations=False).words)
+            facts = CodeFacts(module, annotations=False, strings=False)
+            words = self._code[i] = (frozenset(facts.words | facts.string_words), frozenset(facts.words))
         return words
 
     def slice(self, name: str) -> str | None:
@@ -415,8 +419,10 @@ class Summaries:
             for other in self._modules_named(words):
                 for called in sorted(self.names(other) & words):
                     given |= self.possible(other, called, depth - 1)
-        # The kinds the analysis can make from these words, with those the functions it calls may return.
-        return possible_words(words, frozenset(given) & ANY_KIND_WORDS) | (words | given) & LEAK_WORDS
+        # The kinds the analysis can make from these words, with those the functions it calls may return; and the
+        # splits and fits of a leakage summary, which only calls make (named in code, never in a string).
+        return possible_words(words, frozenset(given) & ANY_KIND_WORDS) | (kept[2] | source.relative | given) & (
+            LEAK_WORDS)
 
     def _binding_words(self, module: Module, source: _Source, statement: ast.stmt | None, name: str, depth: int,
                        hops: int) -> frozenset[str]:
