@@ -315,3 +315,37 @@ def test_text_words_of_adjacent_literals_and_comment_banners() -> None:
     assert joined is not None and {"x", "float", "nan"} <= joined
     banner = text_words('s = "a"  ' + "#" * 64 + "\nt = 1\n")
     assert banner is not None and {"s", "a", "t"} <= banner
+
+
+_PIECES = ['"', "'", " ", "\\", "\\\n", "\\\r\n", "\n", "#", "a", "na", "n", "t", "_x", "é", "1", "r", "b", "\\t",
+           "\\n", "\t", "''", '""', "(", "+"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=16).map("".join))
+def test_text_words_equal_the_words_of_both_readings(text: str) -> None:
+    """The text stage reads the joined reading's words only where it differs from the text: the result is the
+    words of the text and of the whole joined reading (adjacent literals joined, letter escapes blanked)."""
+    from mlstablint.code import words
+
+    joined = words._LETTER_ESCAPE.sub(" ", words._ADJACENT.sub("", text))
+    found = text_words(text)
+    if found is not None:  # `1` is always in (and TINY where a literal may be tiny, and the operators present)
+        assert found - {words.TINY, *words.OPERATORS} == (
+            set(words.WORD.findall(text)) | set(words.WORD.findall(joined)) | {words.ONE})
+
+
+def test_text_words_on_real_files_equal_the_words_of_both_readings() -> None:
+    from mlstablint.code import words
+
+    compared = 0
+    for path in sorted(CORPUS.rglob("*.py"))[::7]:
+        text = path.read_text(encoding="utf-8")
+        joined = words._LETTER_ESCAPE.sub(" ", words._ADJACENT.sub("", text))
+        found = text_words(text)
+        if found is None:  # a numeric escape: the text cannot bound the words
+            continue
+        compared += 1
+        assert found - {words.TINY, *words.OPERATORS} == (
+            set(words.WORD.findall(text)) | set(words.WORD.findall(joined)) | {words.ONE}), path
+    assert compared >= 50

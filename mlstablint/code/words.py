@@ -84,6 +84,51 @@ _NUMERIC_ESCAPE = re.compile(r"\\(?:x|u|U|N\{|[0-7])")
 _MAYBE_TINY = re.compile(r"[eE]-|\.[0_]{7}")
 
 
+def _variant_words(text: str) -> list[str]:
+    """The words of `text` with adjacent literals joined and letter escapes blanked that are not words of `text`
+    as written can only be where it changed: the run of word characters across each place a literal's
+    separator was removed, and the one after each escape. Those runs are read there, not in a second copy of
+    the whole text (measured: the second `findall` was 40 % of the text stage on scikit-learn)."""
+    places: list[int] = []  # where the joined text changed: removed separators, blanked escapes (their ends)
+    parts: list[str] = []
+    start = 0
+    length = 0
+    for match in _ADJACENT.finditer(text):
+        parts.append(text[start:match.start()])
+        length += match.start() - start
+        places.append(length)
+        start = match.end()
+    joined = "".join(parts) + text[start:] if parts else text
+    # Each escape becomes as many spaces as it has characters, so that positions in `joined` still hold.
+    if "\\" in joined:
+        escapes = [match.end() for match in _LETTER_ESCAPE.finditer(joined)]
+        variant = _LETTER_ESCAPE.sub(_spaces, joined) if escapes else joined
+        places.extend(escapes)
+    else:
+        variant = joined
+    found: list[str] = []
+    end = len(variant)
+    for place in places:
+        first = place
+        while first > 0 and _is_word(variant[first - 1]):
+            first -= 1
+        last = place
+        while last < end and _is_word(variant[last]):
+            last += 1
+        if last > first:
+            found.append(variant[first:last])
+    return found
+
+
+def _spaces(match: re.Match[str]) -> str:
+    return " " * (match.end() - match.start())
+
+
+def _is_word(char: str) -> bool:
+    """Whether `WORD` counts the character as part of a word (Python's `\\w`: `str.isalnum()` or `_`)."""
+    return char.isalnum() or char == "_"
+
+
 def text_words(text: str) -> frozenset[str] | None:
     """A superset of the words of a file's code, read from its text without parsing: `\\w+` tokens (comments
     and docstrings included; strings as written and again with adjacent literals joined and letter escapes
@@ -92,9 +137,7 @@ def text_words(text: str) -> frozenset[str] | None:
     if "\\" in text and _NUMERIC_ESCAPE.search(text):
         return None
     found = set(WORD.findall(text))
-    variant = _LETTER_ESCAPE.sub(" ", _ADJACENT.sub("", text))
-    if variant != text:
-        found.update(WORD.findall(variant))
+    found.update(_variant_words(text))
     found.update(op for op in OPERATORS if op in text)
     found.add(ONE)
     if _MAYBE_TINY.search(text):
