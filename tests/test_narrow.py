@@ -52,16 +52,23 @@ MIXED = (
 )
 
 
-def test_blank_keeps_every_kept_offset_and_parses() -> None:
+def test_blank_keeps_every_kept_line_and_column_and_parses() -> None:
     tree = ast.parse(MIXED)
-    out = blank(MIXED, tree, {0, 2, 3})
-    assert len(out) == len(MIXED) and out.count("\n") == MIXED.count("\n") and out.count("\r") == MIXED.count("\r")
-    start = MIXED.index("@decorator")
-    end = MIXED.index("\r\n\r\nclass")
-    assert out[start:end].strip() == "" and out[:start] == MIXED[:start] and out[end:] == MIXED[end:]
+    out, order = blank(MIXED, tree, {0, 2, 3})
+    assert out.count("\n") == MIXED.count("\n") and out.count("\r") == MIXED.count("\r")
+    kept_lines = [n for n in range(1, 15) if not 4 <= n <= 9]
+    assert [out.splitlines()[n - 1] for n in kept_lines] == [MIXED.splitlines()[n - 1] for n in kept_lines]
+    assert out.splitlines()[3] == out.splitlines()[8] == '"""' and not "".join(out.splitlines()[4:8])
+    assert order == [(0, 2), (None, 4), (2, 11), (3, 14)]
     blanked = cst.parse_module(out)
-    assert [type(s).__name__ for s in blanked.body] == ["SimpleStatementLine", "ClassDef", "SimpleStatementLine"]
-    assert ast.dump(ast.parse(out).body[1]) == ast.dump(tree.body[2])
+    assert [type(s).__name__ for s in blanked.body] == [
+        "SimpleStatementLine", "SimpleStatementLine", "ClassDef", "SimpleStatementLine"]
+    parsed = ast.parse(out)
+    assert ast.dump(parsed.body[2], include_attributes=True) == ast.dump(tree.body[2], include_attributes=True)
+    assert ast.dump(parsed.body[3], include_attributes=True) == ast.dump(tree.body[3], include_attributes=True)
+    one_line = "import numpy as np\ndef f(x): return np.exp(x)\ny = 1\n"
+    out, order = blank(one_line, ast.parse(one_line), {0, 2})
+    assert out == 'import numpy as np\n""\ny = 1\n' and order == [(0, 1), (None, 2), (2, 3)]
 
 
 CLOSURE = textwrap.dedent("""\

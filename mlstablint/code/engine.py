@@ -298,12 +298,14 @@ class FileChecker:
             return report
         # The statements no selected rule needs are blanked (narrow.py): the text libcst parses, and its `ast`.
         parsed, parsed_tree = text, tree
-        kept: list[int] | None = None  # the original index of each statement parsed
+        kept: list[int | None] | None = None  # the original index of each statement parsed (None: blanked ones)
         if keeps is not None and tree is not None:
-            kept = sorted(set().union(*keeps.values()))
-            if len(kept) < len(tree.body):
-                parsed = blank(text, tree, set(kept))
-                parsed_tree = ast.Module(body=[tree.body[i] for i in kept], type_ignores=[])
+            keep = set().union(*keeps.values())
+            if len(keep) < len(tree.body):
+                parsed, order = blank(text, tree, keep)
+                kept = [index for index, _ in order]
+                parsed_tree = ast.Module(body=[tree.body[index] if index is not None else ast.Expr(
+                    value=ast.Constant(""), lineno=first, col_offset=0) for index, first in order], type_ignores=[])
         try:
             module = parse_module(parsed)
         except cst.ParserSyntaxError as exc:
@@ -338,7 +340,8 @@ class FileChecker:
                     before = len(ctx.pending)
                     if kept is not None and keeps is not None:
                         original = kept[position]
-                        self._walker([r for r in rules if original in keeps[r.id]]).walk(stmt)
+                        if original is not None:  # not a run of blanked statements
+                            self._walker([r for r in rules if original in keeps[r.id]]).walk(stmt)
                     else:
                         walker.walk(stmt)
                     position += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
