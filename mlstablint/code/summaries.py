@@ -179,7 +179,9 @@ class _Source:
         return words
 
     def slice(self, name: str) -> str | None:
-        """The text with only the statements `name` needs (`kept`), the others blanked, line numbers kept."""
+        """The text with only the statements `name` needs (`kept`), line numbers kept: each run of two or more other
+        lines becomes one string literal over them (`\"\"\"` on its first and last line; libcst reads it as one token
+        where it made a node of each blank line: 83 % of the lines of scikit-learn's slices), a single one blank."""
         kept = self.kept(name)
         if kept is None:
             return None
@@ -188,7 +190,19 @@ class _Source:
             first, last = self.statements[i][:2]
             for line in range(first - 1, min(last, len(self.lines))):
                 lines[line] = True
-        return "\n".join(line if lines[n] else "" for n, line in enumerate(self.lines))
+        out = [line if lines[n] else "" for n, line in enumerate(self.lines)]
+        n = 0
+        while n < len(out):
+            if lines[n]:
+                n += 1
+                continue
+            end = n
+            while end + 1 < len(out) and not lines[end + 1]:
+                end += 1
+            if end > n:
+                out[n] = out[end] = '"""'
+            n = end + 1
+        return "\n".join(out)
 
 
 def _bound(stmt: ast.stmt, declares: bool = True, walrus: bool = True) -> frozenset[str]:
