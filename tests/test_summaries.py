@@ -389,6 +389,41 @@ def test_the_text_bound_never_hides_a_summary(tmp_path: Path, monkeypatch: pytes
     assert words_of(summaries[("pkg.model", "sig_alias")]) <= bounded.possible(module, "sig_alias") < ANY_KIND_WORDS
 
 
+def test_a_slice_keeps_its_statements_lines_and_makes_the_rest_strings(tmp_path: Path) -> None:
+    """A slice keeps the lines of the statements its function needs where they were; each run of other lines is
+    one string literal (a single other line is blank), so the slice parses to the same statements."""
+    import ast
+
+    text = textwrap.dedent("""\
+        \"\"\"Module docstring.\"\"\"
+        import numpy as np
+        # a comment
+        import os
+
+
+        def unrelated():
+            return os.getcwd()
+
+        SCALE = 2.0
+        def helper(x):
+            return np.exp(SCALE * x)
+        """)
+    root = _write(tmp_path / "proj", {"pkg/__init__.py": "", "pkg/mod.py": text})
+    index = build_index([(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.py"))], root)
+    source = Summaries(index)._source(index.by_name["pkg.mod"])
+    assert source is not None
+    sliced = source.slice("helper")
+    assert sliced is not None
+    original, lines = text.split("\n"), sliced.split("\n")
+    assert len(lines) == len(original)
+    assert [n for n, line in enumerate(lines) if line == original[n] and line] == [1, 9, 10, 11]
+    # The docstring alone is blank; from the comment to the line before SCALE, one string.
+    assert not lines[0] and lines[2] == lines[8] == '\"\"\"' and all(not line for line in lines[3:8])
+    tree, full = ast.parse(sliced), ast.parse(text)
+    assert [ast.dump(s, include_attributes=True) for s in tree.body if not isinstance(s, ast.Expr)] == [
+        ast.dump(full.body[i], include_attributes=True) for i in (1, 4, 5)]
+
+
 def test_the_leakage_bound_reads_calls_not_strings(tmp_path: Path) -> None:
     """A leakage summary learns and splits only through calls, so its bound counts the words of code, not of
     string literals: a helper that only says "fit" in a message is not read, one that fits is, and its caller in
