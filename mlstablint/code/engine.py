@@ -22,7 +22,7 @@ from mlstablint.code.modules import package_words
 from mlstablint.code.names import Resolver
 from mlstablint.code.narrow import DEFINITIONS, blank, kept_statements, statement_lines
 from mlstablint.code.positions import statement_positions
-from mlstablint.code.prepass import CodeFacts, RuleWords, ast_fields, holds, passes_text
+from mlstablint.code.prepass import CodeFacts, RuleWords, ast_children, holds, passes_text
 from mlstablint.code.rule import CodeRule, PendingFinding, RuleContext
 from mlstablint.code.rules import ALL_RULES
 from mlstablint.code.textio import decode_source
@@ -94,20 +94,13 @@ def nesting_depth(tree: ast.AST, limit: int) -> int:
     """The depth of the syntax tree, counted up to `limit + 1` (iterative: the tree may be deep)."""
     deepest = 0
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
-    AST = ast.AST
     while stack:
         node, depth = stack.pop()
         if depth > deepest:
             deepest = depth
             if deepest > limit:
                 break
-        depth += 1
-        for name in ast_fields(type(node)):  # ast.iter_child_nodes, without `ctx` (half its time)
-            value = getattr(node, name, None)
-            if type(value) is list:
-                stack.extend((v, depth) for v in value if isinstance(v, AST))
-            elif isinstance(value, AST):
-                stack.append((value, depth))
+        stack.extend((child, depth + 1) for child in ast_children(node))
     return deepest
 
 

@@ -105,6 +105,18 @@ def ast_fields(node_type: type[ast.AST]) -> tuple[str, ...]:
     return fields
 
 
+def ast_children(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes(node)` as a list, without `ctx` and type comments (`ast_fields`)."""
+    out: list[ast.AST] = []
+    for field in ast_fields(type(node)):
+        value = getattr(node, field, None)
+        if type(value) is list:
+            out.extend(v for v in value if isinstance(v, ast.AST))
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
+
+
 _CODE_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
 

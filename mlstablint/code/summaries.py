@@ -46,7 +46,7 @@ from mlstablint.code.exprs import Exprs
 from mlstablint.code.modules import Module, ModuleIndex, package_words
 from mlstablint.code.names import Resolver, canonical
 from mlstablint.code.narrow import statement_lines
-from mlstablint.code.prepass import CodeFacts, ast_fields
+from mlstablint.code.prepass import CodeFacts, ast_children
 from mlstablint.code.rule import RuleContext
 from mlstablint.code.textio import decode_source
 from mlstablint.code.values import ANY_KIND_WORDS, KIND_WORDS, MODEL, Value, Values, possible_words, words_of
@@ -294,8 +294,8 @@ def _reads(stmt: ast.stmt) -> frozenset[str]:
         local.update(a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                                      arguments.vararg, arguments.kwarg) if a is not None)
     # `Any`: the node's type is tested with `type(node) is` (exact, and cheaper than isinstance on ast's classes).
-    stack: list[tuple[Any, bool]] = [(child, True) for child in ast.iter_child_nodes(stmt)]
-    AST, Name = ast.AST, ast.Name
+    stack: list[tuple[Any, bool]] = [(child, True) for child in ast_children(stmt)]
+    Name = ast.Name
     while stack:
         node, outer = stack.pop()
         node_type = type(node)
@@ -314,12 +314,7 @@ def _reads(stmt: ast.stmt) -> frozenset[str]:
         elif outer and node_type is ast.ExceptHandler and node.name:
             local.add(node.name)
         inner = outer and node_type not in _SCOPE_TYPES
-        for field in ast_fields(node_type):  # ast.iter_child_nodes, without `ctx` (half its time)
-            value = getattr(node, field, None)
-            if type(value) is list:
-                stack.extend((v, inner) for v in value if isinstance(v, AST))
-            elif isinstance(value, AST):
-                stack.append((value, inner))
+        stack.extend((child, inner) for child in ast_children(node))
     return frozenset(loads - (local - declared)) if function else frozenset(loads | local)
 
 

@@ -14,7 +14,6 @@ import dataclasses
 import typing
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from functools import cache
 
 import libcst as cst
 
@@ -28,11 +27,11 @@ _TRIVIA: tuple[type, ...] = (
 )
 # Fields that come first in the source although they come later in the dataclass.
 _FIRST = ("decorators",)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}  # child_fields per node type, read by `children` (a hot loop)
 
 Method = Callable[[cst.CSTNode], object]
 
 
-@cache
 def child_fields(node_type: type) -> tuple[str, ...]:
     """The fields of a node type that may hold a node that is not trivia, in source order: by libcst's own type
     annotations, two thirds of all fields hold only whitespace, punctuation or strings (`lpar`,
@@ -138,9 +137,6 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
                 if (k if k is not None else _kind(type(v))) == _NODE:
                     out.append(v)
     return out
-
-
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}  # child_fields, without functools.cache's call in the hot loop
 
 
 # What a field value is, cached per type: every CSTNode class has ABCMeta as its metaclass, so
