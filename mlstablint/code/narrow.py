@@ -73,11 +73,7 @@ def blank(text: str, tree: ast.Module, keep: set[int]) -> tuple[str, list[tuple[
         if not run:
             return
         first, last = statement_lines(tree.body[run[0]])[0], statement_lines(tree.body[run[-1]])[1]
-        for number in range(first - 1, last):
-            line = lines[number]
-            ending = line[len(line.rstrip("\r\n")):]
-            mark = '""' if first == last else '"""' if number in (first - 1, last - 1) else ""
-            lines[number] = mark + ending
+        string_over(lines, first - 1, last - 1)
         order.append((None, first))
         run.clear()
 
@@ -89,3 +85,13 @@ def blank(text: str, tree: ast.Module, keep: set[int]) -> tuple[str, list[tuple[
             run.append(index)
     close()
     return "".join(lines), order
+
+
+def string_over(lines: list[str], first: int, last: int) -> None:
+    """Make lines `first`..`last` (0-based, inclusive; each with or without its line break, which is kept) one
+    string literal: `\"\"\"` on the first and the last, the others empty; `""` when it is one line."""
+    for number in range(first, last + 1):
+        line = lines[number]
+        ending = line[len(line.rstrip("\r\n")):]
+        mark = '""' if first == last else '"""' if number in (first, last) else ""
+        lines[number] = mark + ending

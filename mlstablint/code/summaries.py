@@ -45,7 +45,7 @@ from mlstablint.code.engine import nesting_depth
 from mlstablint.code.exprs import Exprs
 from mlstablint.code.modules import Module, ModuleIndex, package_words
 from mlstablint.code.names import Resolver, canonical
-from mlstablint.code.narrow import statement_lines
+from mlstablint.code.narrow import statement_lines, string_over
 from mlstablint.code.prepass import CodeFacts, ast_children
 from mlstablint.code.rule import RuleContext
 from mlstablint.code.textio import decode_source
@@ -200,7 +200,7 @@ class _Source:
             while end + 1 < len(out) and not lines[end + 1]:
                 end += 1
             if end > n:
-                out[n] = out[end] = '"""'
+                string_over(out, n, end)
             n = end + 1
         return "\n".join(out)
 
