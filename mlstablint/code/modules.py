@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlstablint.code.words import is_word_char
+
 
 @dataclass(frozen=True)
 class Module:
@@ -72,9 +74,8 @@ _RELATIVE = re.compile(r"from[\s\\]*\.")
 def package_words(package: str | None, text: str) -> frozenset[str]:
     """The words a file's relative imports stand for: the components of its package when its text may hold one
     (`from . import f` in pkg/sub/mod.py imports from `pkg.sub`, `from .. import f` from `pkg`)."""
-    if package is None or not any(
-            match.start() == 0 or not (text[match.start() - 1].isalnum() or text[match.start() - 1] == "_")
-            for match in _RELATIVE.finditer(text)):
+    if package is None or not any(match.start() == 0 or not is_word_char(text[match.start() - 1])
+                                  for match in _RELATIVE.finditer(text)):
         return frozenset()
     return frozenset(package.split("."))
 

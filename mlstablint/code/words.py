@@ -110,10 +110,10 @@ def _variant_words(text: str) -> list[str]:
     end = len(variant)
     for place in places:
         first = place
-        while first > 0 and _is_word(variant[first - 1]):
+        while first > 0 and is_word_char(variant[first - 1]):
             first -= 1
         last = place
-        while last < end and _is_word(variant[last]):
+        while last < end and is_word_char(variant[last]):
             last += 1
         if last > first:
             found.append(variant[first:last])
@@ -124,7 +124,7 @@ def _spaces(match: re.Match[str]) -> str:
     return " " * (match.end() - match.start())
 
 
-def _is_word(char: str) -> bool:
+def is_word_char(char: str) -> bool:
     """Whether `WORD` counts the character as part of a word (Python's `\\w`: `str.isalnum()` or `_`)."""
     return char.isalnum() or char == "_"
 
