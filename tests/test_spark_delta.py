@@ -11,6 +11,7 @@ frames the test wrote.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,9 +58,14 @@ def _both(path: Path, as_of: str | None) -> tuple[Any, Any]:
     return local, on_spark
 
 
-def _history_time(path: Path, version: int) -> str:
+def _committed_at(path: Path, version: int) -> str:
+    """A moment at which `version` is the table's latest by both clocks a reader may go by: the commit's own
+    timestamp (the history) and its log file's modification time, which can come later on a loaded machine (a
+    reader going by the file then saw the version before at the history's time)."""
     (commit,) = [c for c in deltalake.DeltaTable(str(path)).history() if c["version"] == version]
-    return datetime.fromtimestamp(commit["timestamp"] / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+    written = (path / "_delta_log" / f"{version:020d}.json").stat().st_mtime * 1000
+    moment = max(commit["timestamp"], math.ceil(written))
+    return datetime.fromtimestamp(moment / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
 @pytest.mark.parametrize("as_of", [None, "1", "2"])
@@ -89,7 +95,7 @@ def _duplicated(frame: pd.DataFrame) -> int:
 
 def test_timestamp_as_of_on_spark(spark: Any, versions: tuple[Path, dict[int, pd.DataFrame]]) -> None:  # noqa: F811
     path, frames = versions
-    when = _history_time(path, 2)
+    when = _committed_at(path, 2)
     local, on_spark = _both(path, when)
     same(as_json(local), as_json(on_spark))
     assert on_spark.dataset.tables[0].version == local.dataset.tables[0].version == 2
